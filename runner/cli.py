@@ -1,0 +1,52 @@
+"""The `mso` command: parse arguments, hand over to one verb in runner/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from runner import __version__, error_handler
+
+VERBS = ("validate", "run", "status", "book")
+
+
+def _common(top: bool) -> argparse.ArgumentParser:
+    """Options every verb takes; after the verb they must not reset what was given before it."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-C", "--repo", type=Path, default=Path(".") if top else argparse.SUPPRESS,
+                   metavar="DIR", help="the repository (default: the current folder)")
+    p.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="print machine-readable JSON")
+    return p
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mso", parents=[_common(True)],
+                                  description="GitOps experiment runner for scientific computing.")
+    top.add_argument("--version", action="version", version=f"mso {__version__}")
+    sub = top.add_subparsers(dest="verb", metavar="VERB", required=True)
+    sub_common = _SubWithCommon(sub, _common(False))
+    for verb in VERBS:
+        importlib.import_module(f"runner.commands.{verb}").add(sub_common)
+    return top
+
+
+class _SubWithCommon:
+    """Gives every verb the common options, so `mso run --json` and `mso --json run` both work."""
+
+    def __init__(self, sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+        self.sub, self.common = sub, common
+
+    def add_parser(self, name: str, **kw) -> argparse.ArgumentParser:
+        return self.sub.add_parser(name, parents=[self.common], **kw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return error_handler.run(lambda: args.func(args), as_json=args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""`mso validate [PATH...]`: check every declaration, report all errors at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from runner import junit
+from runner.errors import Location, SpecError
+from runner.spec import repository
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check declarations against the schemas and each other")
+    p.add_argument("paths", nargs="*", type=Path, help="only report on these files (default: all)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit report")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.repo
+    loaded = repository.load(root)
+    files, errors = loaded.files, loaded.errors
+    if args.paths:
+        files, extra = _selected(args.paths, root)
+        errors = [e for e in errors if e.where.path in files] + extra
+    if args.junit:
+        _write_junit(args.junit, files, errors)
+    if args.json:
+        print(json.dumps({"ok": not errors, "files": len(files),
+                          "errors": [e.as_dict() for e in errors]}, indent=2))
+    else:
+        for err in errors:
+            print(err.render())
+        verdict = f"{len(errors)} error{'s' * (len(errors) != 1)}" if errors else "all valid"
+        print(f"mso: {len(files)} file{'s' * (len(files) != 1)} checked, {verdict}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _selected(paths: list[Path], root: Path) -> tuple[list[str], list[SpecError]]:
+    files, errors = [], []
+    for path in paths:
+        full = path if path.is_absolute() else Path.cwd() / path
+        if not full.exists():
+            errors.append(SpecError(Location(str(path)), "no such file"))
+        elif repository.kind_of(full, root) is None:
+            errors.append(SpecError(Location(str(path)), "not a declaration",
+                                    "declarations are YAML files directly inside "
+                                    + ", ".join(f"{f}/" for f in repository.FOLDERS.values())))
+        else:
+            files.append(full.resolve().relative_to(root.resolve()).as_posix())
+    return files, errors
+
+
+def _write_junit(path: Path, files: list[str], errors: list[SpecError]) -> None:
+    cases = []
+    for f in sorted(set(files) | {e.where.path for e in errors}):
+        mine = [e.render() for e in errors if e.where.path == f]
+        cases.append(junit.Case("mso.validate", f, failure=mine[0] if mine else "",
+                                details="\n".join(mine)))
+    junit.write(path, "mso validate", cases)

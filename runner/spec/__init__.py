@@ -1,0 +1,1 @@
+"""Declarations: load YAML with line numbers, validate against schemas/, resolve references, freeze."""

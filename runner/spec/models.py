@@ -1,0 +1,228 @@
+"""Frozen records of validated declarations; nothing after validation touches raw dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def freeze(value: Any) -> Any:
+    """Dicts become read-only mappings and lists tuples, all the way down."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """The JSON-ready form of a record (for hashing, --json and the book)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """A value held by an environment variable; only the variable's name is ever stored."""
+
+    env: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    nodes: int | None = None
+    tasks: int | None = None
+    cpus_per_task: int | None = None
+    gpus: int | None = None
+    memory: str | None = None
+    walltime: str | None = None
+    slurm: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    pbs: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    def over(self, base: "Resources") -> "Resources":
+        """These resources, falling back to `base` for what is unset."""
+        values = {}
+        for f in dataclasses.fields(self):
+            mine, theirs = getattr(self, f.name), getattr(base, f.name)
+            if isinstance(mine, Mapping):
+                values[f.name] = MappingProxyType({**theirs, **mine})
+            else:
+                values[f.name] = theirs if mine is None else mine
+        return Resources(**values)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    pattern: str
+    severity: str = "INFO"
+    verbosity: int = 0
+    progress: float | str | None = None
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    path: str
+    filters: tuple[LogFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class Container:
+    image: str | None = None
+    dockerfile: str | None = None
+    definition: str | None = None
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    description: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Application:
+    name: str
+    version: str
+    description: str
+    command: tuple[str, ...]
+    parameters: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    inputs: Mapping[str, InputSpec] = field(default_factory=lambda: EMPTY)
+    outputs: tuple[str, ...] = ()
+    logs: tuple[LogSpec, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    resources: Resources = Resources()
+    container: Container | None = None
+    owners: tuple[str, ...] = ()
+    license: str | None = None
+    homepage: str | None = None
+    expected_steps: int | None = None
+    path: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def defaults(self) -> dict[str, Any]:
+        """Parameter defaults from the parameter schema."""
+        props = self.parameters.get("properties", EMPTY)
+        return {k: p["default"] for k, p in props.items() if isinstance(p, Mapping) and "default" in p}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    description: str
+    location: str
+    sha256: str | None = None
+    size: int | None = None
+    format: str | None = None
+    licence: str | None = None
+    visibility: str = "public"
+    owners: tuple[str, ...] = ()
+    credentials: Mapping[str, EnvRef] = field(default_factory=lambda: EMPTY)
+    produced_by: str | None = None
+    path: str = ""
+
+    @property
+    def in_repository(self) -> bool:
+        return is_repo_path(self.location)
+
+
+def is_repo_path(location: str) -> bool:
+    """Whether a dataset location is a path inside the repository (not a URL or an rclone remote)."""
+    return "://" not in location and ":" not in location.split("/")[0]
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    name: str
+    kind: str
+    description: str = ""
+    host: str | None = None
+    port: int = 22
+    user: str | EnvRef | None = None
+    key: EnvRef | None = None
+    password: EnvRef | None = None
+    known_hosts: EnvRef | None = None
+    jump_host: str | None = None
+    work_root: str = ".mso/work"
+    partition: str | None = None
+    queue: str | None = None
+    account: str | None = None
+    modules: tuple[str, ...] = ()
+    container_runtime: str = "none"
+    max_parallel: int | None = None
+    max_array_size: int | None = None
+    max_walltime: str | None = None
+    poll_min: float = 1.0
+    poll_max: float = 60.0
+    keep_workdir: bool = False
+    environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    path: str = ""
+
+
+LOCAL = Infrastructure(name="local", kind="local",
+                       description="This machine (the embedded default).", path="(built in)")
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    dataset: str | None = None
+    step: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    application: str
+    infrastructure: str
+    parameters: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    inputs: Mapping[str, InputBinding] = field(default_factory=lambda: EMPTY)
+    resources: Resources = Resources()
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    application: str
+    steps: tuple[Step, ...]
+    application_version: str | None = None
+    infrastructure: str = "local"
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    matrix: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    exclude: tuple[Mapping[str, Any], ...] = ()
+    inputs: Mapping[str, InputBinding] = field(default_factory=lambda: EMPTY)
+    resources: Resources = Resources()
+    keep_workdir: bool | None = None
+    tags: tuple[str, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Every validated declaration of one repository."""
+
+    root: str
+    applications: Mapping[str, Application] = field(default_factory=dict)
+    datasets: Mapping[str, Dataset] = field(default_factory=dict)
+    infrastructures: Mapping[str, Infrastructure] = field(default_factory=dict)
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
+
+    def infrastructure(self, name: str) -> Infrastructure:
+        """The named infrastructure; `local` exists even when no file declares it."""
+        if name == "local" and name not in self.infrastructures:
+            return LOCAL
+        return self.infrastructures[name]

@@ -1,0 +1,105 @@
+"""Find, load and validate every declaration of a repository into one frozen Repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from runner.errors import Location, SpecError, SpecErrors
+from runner.spec import build, crossref, schema, yamlload
+from runner.spec.models import Repository
+
+FOLDERS = {"application": "applications", "dataset": "datasets",
+           "infrastructure": "infrastructures", "experiment": "experiments"}
+KIND_OF_FOLDER = {v: k for k, v in FOLDERS.items()}
+
+
+@dataclass
+class Loaded:
+    """A repository as far as it validated, and every error found on the way."""
+
+    repo: Repository
+    errors: list[SpecError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def declaration_files(root: Path) -> list[tuple[str, Path]]:
+    """(kind, path) of every declaration: the YAML files directly inside the four folders."""
+    found = []
+    for kind, folder in FOLDERS.items():
+        base = root / folder
+        if base.is_dir():
+            found += [(kind, p) for p in sorted(base.iterdir())
+                      if p.suffix in (".yaml", ".yml") and not p.is_dir()]
+    return found
+
+
+def load(root: Path) -> Loaded:
+    """Load and check everything; never raises for bad input, collects errors instead."""
+    records: dict[str, dict] = {kind: {} for kind in FOLDERS}
+    docs: dict[str, yamlload.Document] = {}
+    errors: list[SpecError] = []
+    files = []
+    for kind, path in declaration_files(root):
+        display = path.relative_to(root).as_posix()
+        files.append(display)
+        try:
+            doc = yamlload.load(path, display)
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        problems = schema.check(doc, kind) + _name_matches_file(doc, path)
+        if problems:
+            errors += problems
+            continue
+        record = build.BUILDERS[kind](doc)
+        if record.name in records[kind]:
+            errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is declared "
+                                    f"twice (also in {records[kind][record.name].path})"))
+            continue
+        records[kind][record.name] = record
+        docs[display] = doc
+    repo = Repository(root=str(root), **{FOLDERS[k]: v for k, v in records.items()})
+    errors += crossref.check(repo, docs)
+    return Loaded(repo, _unique(errors), files)
+
+
+def _name_matches_file(doc: yamlload.Document, path: Path) -> list[SpecError]:
+    name = doc.data.get("name")
+    if name != path.stem:
+        return [SpecError(doc.where(("name",)), f"the name {name!r} differs from the file name",
+                          f"name the file {name}{path.suffix} or set `name: {path.stem}`")]
+    return []
+
+
+def _unique(errors: Iterable[SpecError]) -> list[SpecError]:
+    seen, out = set(), []
+    for err in errors:
+        if err.render() not in seen:
+            seen.add(err.render())
+            out.append(err)
+    return out
+
+
+def load_valid(root: Path) -> Repository:
+    """The repository, or SpecErrors listing everything wrong with it."""
+    if not any((root / f).is_dir() for f in FOLDERS.values()):
+        raise SpecErrors([SpecError(Location(str(root)), "not an mso repository: none of "
+                                    f"{', '.join(FOLDERS.values())} is here",
+                                    "run mso in the repository's top folder, or `mso init DIR`")])
+    loaded = load(root)
+    if loaded.errors:
+        raise SpecErrors(loaded.errors)
+    return loaded.repo
+
+
+def kind_of(path: Path, root: Path) -> str | None:
+    """The kind of declaration a path is, from its folder; None for other files."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    if len(rel.parts) == 2 and rel.suffix in (".yaml", ".yml"):
+        return KIND_OF_FOLDER.get(rel.parts[0])
+    return None
