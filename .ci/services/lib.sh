@@ -39,7 +39,15 @@ pid_alive() {
     local pid=$1 comm=$2 actual
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     actual=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-    [[ $actual == "$comm"* ]]
+    [[ $actual == "$comm"* ]] || return 1
+    # An exited daemon stays a zombie until init reaps it, which can take seconds here. (A
+    # zombie leader whose other threads still run is alive: it has more than one task.)
+    local stat tasks
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]] && return 0
+    tasks=(/proc/"$pid"/task/*)
+    ((${#tasks[@]} > 1))
 }
 
 # recorded_pid NAME COMM -> prints the pid recorded in started/NAME.pid if it is still alive

@@ -1,3 +1,158 @@
-"""placeholder"""
-def add(sub):
-    pass
+"""`mso run [EXPERIMENT...]`: resume unfinished runs, then run what is not up to date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path, PurePosixPath
+
+from runner.errors import MsoError
+from runner.state import State
+
+RUN_FAILED = 2
+
+
+def add(sub) -> None:
+    p = sub.add_parser("run", help="run experiments (default: all) and record the results")
+    p.add_argument("experiments", nargs="*", metavar="EXPERIMENT")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the tasks and each job script; run nothing")
+    p.add_argument("--force", action="store_true", help="run again even when up to date")
+    p.add_argument("--cancel-on-interrupt", action="store_true",
+                   help="on SIGINT/SIGTERM cancel the jobs (default: leave them running)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner import gitinfo, plan as planning, runs
+    from runner.monitor.watcher import Watcher
+    from runner.spec.repository import load_valid
+    from runner.ui import Reporter
+
+    repo = load_valid(args.repo)
+    names = select(repo, args.experiments)
+    if args.dry_run:
+        return _dry_run(repo, names, args.json)
+    active, summary = [], []
+    with Reporter(quiet=args.json) as ui:
+        for name in names:
+            for results, record in runs.unfinished(repo, name):
+                ui.line(f"{name}: resuming {record.run_id}")
+                active.append(runs.resume(repo, results, record))
+            p = planning.plan(repo, repo.experiments[name])
+            done = _up_to_date(repo, name, p.spec_hash)
+            if any(r.record.spec_hash == p.spec_hash for r in active if r.record.experiment == name):
+                continue
+            if done and not args.force:
+                ui.line(f"{name}: up to date ({done})")
+                summary.append({"experiment": name, "run_id": done, "state": "up to date"})
+                continue
+            r = runs.create(repo, p, gitinfo.describe(args.repo))
+            ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
+            active.append(r)
+        _watch(active, ui, args.cancel_on_interrupt, Watcher)
+    for r in active:
+        runs.finish(r)
+        summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
+                        "state": r.record.state, "results": str(r.results)})
+    return _report(summary, args.json)
+
+
+def select(repo, wanted: list[str]) -> list[str]:
+    """The experiments named (all when none), refusing unknown names with a suggestion."""
+    from runner.spec.schema import did_you_mean
+    for name in wanted:
+        if name not in repo.experiments:
+            hint = did_you_mean(name, sorted(repo.experiments), "experiments")
+            raise MsoError(f"no experiment '{name}' in experiments/" + (f" ({hint})" if hint else ""))
+    return list(dict.fromkeys(wanted)) or sorted(repo.experiments)
+
+
+def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
+    from runner import state
+    for _, record in reversed(state.records(Path(repo.root) / "results", name)):
+        if record.spec_hash == spec_hash and record.state == State.SUCCEEDED.value:
+            return record.run_id
+    return None
+
+
+def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> None:
+    if not active:
+        return
+
+    def event(r, t, text: str) -> None:
+        ui.line(f"{r.record.experiment} {t.id}: {text}")
+        ui.advance(r.record.run_id, sum(State(x.state).terminal for x in r.record.tasks))
+
+    for r in active:
+        ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),
+               sum(State(x.state).terminal for x in r.record.tasks))
+    infras = [r.scheduler.infra for r in active]
+    watcher = Watcher(active, event, min(i.poll_min for i in infras), max(i.poll_max for i in infras))
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        _interrupted(active, cancel_on_interrupt)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupted(active, cancel: bool) -> None:
+    """Save every run within moments; jobs keep running unless asked to cancel them."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for r in active:
+        live = [t for t in r.record.tasks if not State(t.state).terminal]
+        if cancel:
+            r.scheduler.cancel([t.job_id for t in live if t.job_id])
+            for t in live:
+                t.move(State.CANCELLED, "cancelled when the runner was interrupted")
+            r.record.cancelled_by = "interrupt"
+        elif live:
+            r.record.state, r.record.reason = State.PAUSED.value, "the runner was interrupted; `mso run` resumes"
+        r.save()
+    print("mso: interrupted; " + ("jobs cancelled" if cancel else
+          "jobs keep running and `mso run` resumes watching them"), file=sys.stderr)
+
+
+def _report(summary: list[dict], as_json: bool) -> int:
+    failed = [s for s in summary if s["state"] not in ("succeeded", "up to date")]
+    if as_json:
+        print(json.dumps({"ok": not failed, "runs": summary}, indent=2))
+    else:
+        for s in summary:
+            print(f"{s['experiment']:<24} {s['run_id']:<26} {s['state']}")
+    return RUN_FAILED if failed else 0
+
+
+def _dry_run(repo, names: list[str], as_json: bool) -> int:
+    from runner import plan as planning, runs
+    from runner.schedulers.base import Job, for_infrastructure
+    out = []
+    for name in names:
+        p = planning.plan(repo, repo.experiments[name])
+        sched = for_infrastructure(p.infrastructure)
+        base = runs.work_root(repo, p) / p.new_run_id()
+        tasks = [{"id": t.id, "parameters": dict(t.parameters), "needs": list(t.needs),
+                  "script": sched.render(Job(t, f"mso.dry-run.{t.id}", PurePosixPath(base / t.id)))}
+                 for t in p.tasks]
+        out.append({"experiment": name, "spec_hash": p.spec_hash,
+                    "infrastructure": p.infrastructure.name, "tasks": tasks})
+    if as_json:
+        print(json.dumps({"ok": True, "plans": out}, indent=2))
+        return 0
+    for e in out:
+        print(f"# {e['experiment']}: {len(e['tasks'])} tasks on {e['infrastructure']} "
+              f"(spec {e['spec_hash'][:12]})")
+        for t in e["tasks"]:
+            params = " ".join(f"{k}={v}" for k, v in t["parameters"].items())
+            print(f"\n## {t['id']}  {params}\n{t['script']}", end="")
+    return 0

@@ -60,7 +60,7 @@ def load(root: Path) -> Loaded:
             continue
         records[kind][record.name] = record
         docs[display] = doc
-    repo = Repository(root=str(root), **{FOLDERS[k]: v for k, v in records.items()})
+    repo = Repository(root=str(root.resolve()), **{FOLDERS[k]: v for k, v in records.items()})
     errors += crossref.check(repo, docs)
     return Loaded(repo, _unique(errors), files)
 

@@ -1,0 +1,1 @@
+"""Watching jobs and classifying application logs."""

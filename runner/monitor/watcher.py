@@ -1,0 +1,153 @@
+"""One watcher for every active run: start ready tasks, ask each scheduler once per poll about all
+its jobs, reconcile what ended with the wrapper's files, collect, and save records on change."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+from runner.errors import MsoError
+from runner.runs import ActiveRun
+from runner.schedulers.base import JobStatus, Scheduler
+from runner.staging import collect, stagein
+from runner.state import State, TaskRecord, now
+
+Event = Callable[[ActiveRun, TaskRecord, str], None]
+ACTIVE = (State.QUEUED.value, State.RUNNING.value)
+
+
+class Watcher:
+    def __init__(self, runs: list[ActiveRun], on_event: Event, poll_min: float, poll_max: float) -> None:
+        self.runs, self.on_event = runs, on_event
+        self.poll_min, self.poll_max = poll_min, poll_max
+        self.polls = 0                      # status queries per scheduler, for benchmarks
+
+    def run(self) -> None:
+        """Until every task of every run has ended."""
+        interval = self.poll_min
+        while not all(_done(r) for r in self.runs):
+            changed = self._start_ready() | self._poll()
+            for r in self.runs:
+                if r.dirty:
+                    r.save()
+            interval = self.poll_min if changed else min(interval * 2, self.poll_max)
+            if not all(_done(r) for r in self.runs):
+                time.sleep(interval * random.uniform(0.9, 1.1))
+
+    def _schedulers(self) -> dict[int, tuple[Scheduler, list[ActiveRun]]]:
+        groups: dict[int, tuple[Scheduler, list[ActiveRun]]] = {}
+        for r in self.runs:
+            groups.setdefault(id(r.scheduler), (r.scheduler, []))[1].append(r)
+        return groups
+
+    def _start_ready(self) -> bool:
+        changed = False
+        for sched, runs in self._schedulers().values():
+            running = sum(1 for r in runs for t in r.record.tasks if t.state in ACTIVE)
+            room = (sched.max_parallel or 10**9) - running
+            for r in runs:
+                for t in r.record.tasks:
+                    if t.state != State.PENDING.value:
+                        continue
+                    verdict = _needs(r, t)
+                    if verdict == "blocked":
+                        t.move(State.CANCELLED, "a task it needs did not succeed")
+                        self._changed(r, t, "skipped (a task it needs failed)")
+                        changed = True
+                    elif verdict == "ready" and room > 0:
+                        self._submit(r, t)
+                        room -= 1
+                        changed = True
+        return changed
+
+    def _submit(self, r: ActiveRun, t: TaskRecord) -> None:
+        job = r.job(t.id)
+        try:
+            for staged in job.task.inputs:
+                if staged.step_task:
+                    stagein.place(staged, r.work / staged.step_task / staged.step_path,
+                                  Path(job.work_dir))
+            t.job_id = r.scheduler.submit(job)
+        except (MsoError, OSError) as exc:
+            t.move(State.FAILED, f"could not start: {exc}")
+            self._changed(r, t, f"failed to start: {exc}")
+            return
+        t.submitted = now()
+        t.move(State.RUNNING if r.scheduler.infra.kind == "local" else State.QUEUED)
+        self._changed(r, t, "started" if t.state == State.RUNNING.value else "queued")
+
+    def _poll(self) -> bool:
+        changed = False
+        for sched, runs in self._schedulers().values():
+            jobs = {t.job_id: (r, t) for r in runs for t in r.record.tasks
+                    if t.state in ACTIVE and t.job_id}
+            if not jobs:
+                continue
+            self.polls += 1
+            try:
+                statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
+            except MsoError as exc:  # a failed query is a warning, never a state change
+                for r, t in list(jobs.values())[:1]:
+                    self.on_event(r, t, f"warning: status query failed: {exc}")
+                continue
+            for job_id, st in statuses.items():
+                r, t = jobs[job_id]
+                changed |= self._apply(r, t, st)
+        return changed
+
+    def _apply(self, r: ActiveRun, t: TaskRecord, st: JobStatus) -> bool:
+        if not st.state.terminal:
+            if t.move(st.state):
+                self._changed(r, t, st.state.value)
+                return True
+            return False
+        self._finish(r, t, st)
+        return True
+
+    def _finish(self, r: ActiveRun, t: TaskRecord, st: JobStatus) -> None:
+        """Reconcile the scheduler's verdict with the wrapper's exit code, then collect."""
+        work = Path(r.job(t.id).work_dir)
+        code = collect.wrapper_files(work).exit_code
+        ok = st.state == State.SUCCEEDED and code == 0
+        got = collect.collect(r.tasks[t.id], work, r.results / t.id, with_outputs=ok)
+        t.exit_code, t.started, t.ended = got.exit_code, got.started, got.ended
+        t.peak_memory_kb, t.outputs = got.peak_memory_kb, got.outputs
+        reason = st.reason if code is None else exit_reason(code)
+        if ok and (got.missing or got.refused):
+            ok, reason = False, _output_problem(got)
+        t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)
+        self._changed(r, t, "succeeded" if ok else f"failed: {reason}")
+
+    def _changed(self, r: ActiveRun, t: TaskRecord, text: str) -> None:
+        r.dirty = True
+        self.on_event(r, t, text)
+
+
+def _needs(r: ActiveRun, t: TaskRecord) -> str:
+    states = [r.record.task(n).state for n in t.needs]
+    if any(s in (State.FAILED.value, State.CANCELLED.value) for s in states):
+        return "blocked"
+    return "ready" if all(s == State.SUCCEEDED.value for s in states) else "wait"
+
+
+def _done(r: ActiveRun) -> bool:
+    return all(State(t.state).terminal for t in r.record.tasks)
+
+
+def exit_reason(code: int) -> str | None:
+    """Why a command with this exit code failed, in words."""
+    if code == 0:
+        return None
+    return {124: "walltime exceeded (killed by the time limit)", 127: "command not found",
+            126: "command not executable", 97: "the work dir was missing",
+            98: "a module failed to load", 137: "killed (SIGKILL; out of memory or time?)",
+            143: "terminated (SIGTERM)"}.get(code, f"exit code {code}")
+
+
+def _output_problem(got: collect.Collected) -> str:
+    if got.refused:
+        return f"output {got.refused[0]} points outside the work dir; it was not collected"
+    return f"declared output {got.missing[0]!r} was not produced"

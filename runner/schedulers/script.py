@@ -1,0 +1,67 @@
+"""The job wrapper every scheduler runs: it records start, end, exit code and peak memory in files
+inside the task's work dir, so a run's state never depends on a scheduler or a runner remembering it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import PurePosixPath
+
+from runner import __version__
+from runner.plan import TaskPlan
+
+META = ".mso"            # the wrapper's files, inside the task's work dir
+SCRIPT = f"{META}/job.sh"
+EXIT = f"{META}/exit_code"
+STDOUT, STDERR = f"{META}/stdout", f"{META}/stderr"
+
+# Runs the command, then records the largest resident set of it and its descendants (kB on
+# Linux). Python is on every login and compute node; without it the command runs unmeasured.
+_MEASURE = (
+    "import os,resource,subprocess,sys\n"
+    "p=subprocess.run(sys.argv[1:])\n"
+    'open(".mso/peak_memory_kb","w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n'
+    "sys.exit(p.returncode if p.returncode>=0 else 128-p.returncode)"
+)
+
+_TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d\d):(\d\d)$")
+
+
+def walltime_seconds(walltime: str) -> int:
+    """`1-02:03:04` -> seconds."""
+    m = _TIME.match(walltime)
+    if not m:
+        raise ValueError(f"bad walltime {walltime!r}")
+    days, h, mi, s = (int(x or 0) for x in m.groups())
+    return ((days * 24 + h) * 60 + mi) * 60 + s
+
+
+def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: tuple[str, ...] = (),
+           environment: dict[str, str] | None = None, timeout: str | None = None,
+           label: str = "") -> str:
+    """The whole job script; every value from a declaration is quoted."""
+    q = shlex.quote
+    env = {**dict(task.environment), **(environment or {})}
+    lines = ["#!/bin/bash", *header, f"# mso {__version__}: {label or task.id}", "set -u",
+             f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}.tmp; mv {EXIT}.tmp {EXIT}; exit \"$1\"; }}",
+             f"cd {q(str(work_dir))} || exit 97",
+             f'echo "$$" > {META}/pid',
+             f"date -u +%Y-%m-%dT%H:%M:%SZ > {META}/started"]
+    lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
+    lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
+    command = shlex.join(task.argv)
+    if timeout:
+        command = f"timeout --kill-after=10 {walltime_seconds(timeout)} {command}"
+    lines += [
+        "if command -v python3 >/dev/null 2>&1; then",
+        f"  python3 -c {q(_MEASURE)} {command} > {STDOUT} 2> {STDERR}",
+        "else",
+        f"  {command} > {STDOUT} 2> {STDERR}",
+        "fi",
+        "code=$?",
+        f"date -u +%Y-%m-%dT%H:%M:%SZ > {META}/ended",
+        f'echo "$code" > {EXIT}.tmp && mv {EXIT}.tmp {EXIT}',
+        'exit "$code"',
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""Stage-out: declared outputs (with sha256), the wrapper's record and the logs, into results/."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.fsutil import inside, sha256_file, write_atomic
+from runner.monitor import logs
+from runner.plan import TaskPlan
+from runner.schedulers import script
+
+SMALL = 20 * 1024 * 1024   # outputs up to this size are copied into results/
+LOG_TAIL = 2 * 1024 * 1024  # logs are kept up to this size (their end)
+
+
+@dataclass
+class Collected:
+    outputs: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)     # declared globs that matched nothing
+    refused: list[str] = field(default_factory=list)     # matches that leave the work dir
+    exit_code: int | None = None
+    started: str | None = None
+    ended: str | None = None
+    peak_memory_kb: int | None = None
+
+
+def wrapper_files(work: Path) -> Collected:
+    """What the job wrapper recorded: exit code, start and end time, peak memory."""
+    c = Collected()
+    c.exit_code = _int(work / script.EXIT)
+    c.started = _text(work / f"{script.META}/started")
+    c.ended = _text(work / f"{script.META}/ended")
+    c.peak_memory_kb = _int(work / f"{script.META}/peak_memory_kb")
+    return c
+
+
+def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool) -> Collected:
+    """Copy logs (always) and outputs (when the task succeeded) from a work dir into `dest`."""
+    c = wrapper_files(work)
+    dest.mkdir(parents=True, exist_ok=True)
+    _copy_tail(work / script.STDOUT, dest / "stdout.txt")
+    _copy_tail(work / script.STDERR, dest / "stderr.txt")
+    for spec in task.logs:
+        for path in sorted(work.glob(spec.path)):
+            if path.is_file() and inside(path, work):
+                rel = path.relative_to(work).as_posix()
+                _copy_tail(path, dest / rel)
+                text = path.read_text("utf-8", errors="replace").splitlines()
+                entries = logs.classify(text, spec.filters, task.expected_steps)
+                write_atomic(dest / f"{rel}.jsonl", logs.to_jsonl(entries))
+    if with_outputs:
+        _outputs(task, work, dest, c)
+    return c
+
+
+def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected) -> None:
+    for pattern in task.outputs:
+        matches = [p for p in sorted(work.glob(pattern)) if p.is_file() or p.is_symlink()]
+        if not matches:
+            c.missing.append(pattern)
+        for path in matches:
+            rel = path.relative_to(work).as_posix()
+            if not inside(path, work):  # a symlink, or a folder that is one, pointing out
+                c.refused.append(rel)
+                continue
+            size = path.stat().st_size
+            entry = {"path": rel, "size": size, "sha256": sha256_file(path),
+                     "stored": "results" if size <= SMALL else "workdir"}
+            if entry["stored"] == "results":
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, dest / rel)
+            c.outputs.append(entry)
+
+
+def _copy_tail(src: Path, dst: Path) -> None:
+    if not src.is_file():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    size = src.stat().st_size
+    with open(src, "rb") as fh:
+        if size > LOG_TAIL:
+            fh.seek(size - LOG_TAIL)
+            data = b"[... mso kept the last %d bytes of %d ...]\n" % (LOG_TAIL, size) + fh.read()
+        else:
+            data = fh.read()
+    write_atomic(dst, data)
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _int(path: Path) -> int | None:
+    text = _text(path)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

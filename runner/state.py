@@ -1,0 +1,138 @@
+"""Run and task states, the allowed transitions, and the run record (results/<exp>/<run>/run.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from runner import __version__
+from runner.errors import StateError
+from runner.fsutil import write_atomic
+
+RECORD = "run.json"
+
+
+class State(str, Enum):
+    PENDING = "pending"        # planned, not yet started or submitted
+    QUEUED = "queued"          # handed to the scheduler, waiting for resources
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"          # a run the runner stopped watching; the next `mso run` resumes it
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED})
+
+ALLOWED = {
+    State.PENDING: {State.QUEUED, State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED},
+    State.QUEUED: {State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED, State.PENDING},
+    State.RUNNING: {State.SUCCEEDED, State.FAILED, State.CANCELLED, State.QUEUED},
+    State.SUCCEEDED: set(),
+    State.FAILED: set(),
+    State.CANCELLED: set(),
+}
+
+
+def now() -> str:
+    """UTC time as ISO 8601 with a Z, to the second."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TaskRecord:
+    id: str
+    step: str
+    index: int
+    parameters: dict[str, Any]
+    needs: list[str] = field(default_factory=list)
+    state: str = State.PENDING.value
+    reason: str | None = None
+    job_id: str | None = None
+    submitted: str | None = None
+    started: str | None = None
+    ended: str | None = None
+    exit_code: int | None = None
+    peak_memory_kb: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def move(self, to: State, reason: str | None = None) -> bool:
+        """Change state if the move is allowed; False (and no change) otherwise."""
+        current = State(self.state)
+        if to == current or to not in ALLOWED[current]:
+            return False
+        self.state, self.reason = to.value, reason if reason is not None else self.reason
+        return True
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    experiment: str
+    spec_hash: str
+    application: dict[str, Any]
+    infrastructure: dict[str, Any]
+    tasks: list[TaskRecord]
+    state: str = State.PENDING.value
+    reason: str | None = None
+    created: str = field(default_factory=now)
+    updated: str = field(default_factory=now)
+    mso_version: str = __version__
+    git: dict[str, Any] = field(default_factory=dict)
+    work_dir: str = ""
+    datasets: dict[str, str | None] = field(default_factory=dict)
+    cancelled_by: str | None = None
+    format: int = 1
+
+    def task(self, task_id: str) -> TaskRecord:
+        return next(t for t in self.tasks if t.id == task_id)
+
+    def derive_state(self) -> State:
+        """The run's state from its tasks (a paused run stays paused until resumed)."""
+        states = {State(t.state) for t in self.tasks}
+        if not states <= TERMINAL:
+            if State(self.state) == State.PAUSED:
+                return State.PAUSED
+            return State.RUNNING if states & {State.RUNNING, State.QUEUED} else State.PENDING
+        if states == {State.SUCCEEDED}:
+            return State.SUCCEEDED
+        return State.CANCELLED if self.cancelled_by else State.FAILED
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def save(record: RunRecord, folder: Path) -> None:
+    """Write run.json atomically, stamping the time of the change."""
+    record.updated = now()
+    write_atomic(folder / RECORD, record.to_json())
+
+
+def load(path: Path) -> RunRecord:
+    """Read a run record; a corrupt one is a StateError naming the file."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        tasks = [TaskRecord(**t) for t in data.pop("tasks")]
+        return RunRecord(**data, tasks=tasks)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise StateError(f"{path}: unreadable run record ({exc}); move it away to start afresh") from None
+
+
+def records(results: Path, experiment: str | None = None) -> list[tuple[Path, RunRecord]]:
+    """Every readable run record under results/, oldest first (run ids sort by time)."""
+    pattern = f"{experiment}/*/{RECORD}" if experiment else f"*/*/{RECORD}"
+    found = []
+    for path in sorted(results.glob(pattern), key=lambda p: p.parent.name):
+        found.append((path.parent, load(path)))
+    return found

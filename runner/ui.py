@@ -1,0 +1,47 @@
+"""What a person sees while mso works: event lines, and progress bars on a terminal."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class Reporter(AbstractContextManager):
+    """Prints one line per event (to stderr); on a terminal also a bar per run."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.progress: Progress | None = None
+        self.bars: dict[str, int] = {}
+
+    def __enter__(self) -> "Reporter":
+        if not self.quiet and self.console.is_terminal:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=self.console, transient=False)
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, markup=False)
+
+    def bar(self, key: str, label: str, total: int, done: int = 0) -> None:
+        if self.progress and key not in self.bars:
+            self.bars[key] = self.progress.add_task(label, total=total, completed=done)
+
+    def advance(self, key: str, done: int) -> None:
+        if self.progress and key in self.bars:
+            self.progress.update(self.bars[key], completed=done)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
