@@ -31,15 +31,38 @@ class ActiveRun:
     scheduler: Scheduler
     keep_workdir: bool = False
     dirty: bool = field(default=False, repr=False)
+    _mtime: int = field(default=0, repr=False)
 
     def job(self, task_id: str) -> Job:
         return Job(self.tasks[task_id], f"mso.{self.record.run_id}.{task_id}",
                    PurePosixPath(self.work / task_id))
 
     def save(self) -> None:
+        """Write the record; a cancellation written meanwhile by `mso cancel` wins."""
+        self.check_cancelled()
         self.record.state = self.record.derive_state().value
         state.save(self.record, self.results)
+        self._mtime = (self.results / state.RECORD).stat().st_mtime_ns
         self.dirty = False
+
+    def check_cancelled(self) -> bool:
+        """Adopt a cancellation another process (`mso cancel`) wrote into the record."""
+        on_disk = self.results / state.RECORD
+        try:
+            mtime = on_disk.stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._mtime or self.record.cancelled_by:
+            return False
+        self._mtime = mtime
+        theirs = state.load(on_disk)
+        if not theirs.cancelled_by:
+            return False
+        self.record.cancelled_by, self.record.reason = theirs.cancelled_by, theirs.reason
+        for t in self.record.tasks:
+            t.move(State.CANCELLED, theirs.task(t.id).reason)
+        self.dirty = True
+        return True
 
 
 def work_root(repo: Repository, plan: RunPlan) -> Path:
@@ -140,6 +163,12 @@ def unfinished(repo: Repository, experiment: str) -> list[tuple[Path, RunRecord]
     results = Path(repo.root) / "results"
     return [(p, r) for p, r in state.records(results, experiment)
             if not State(r.state).terminal]
+
+
+def remove_work(record: RunRecord) -> None:
+    """Remove a cancelled run's work dir (nothing in it will be collected)."""
+    if record.work_dir:
+        shutil.rmtree(record.work_dir, ignore_errors=True)
 
 
 def finish(run: ActiveRun) -> None:

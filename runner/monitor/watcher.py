@@ -29,7 +29,8 @@ class Watcher:
         """Until every task of every run has ended."""
         interval = self.poll_min
         while not all(_done(r) for r in self.runs):
-            changed = self._start_ready() | self._poll()
+            cancelled = any([r.check_cancelled() for r in self.runs])
+            changed = cancelled | self._start_ready() | self._poll()
             for r in self.runs:
                 if r.dirty:
                     r.save()
@@ -65,6 +66,12 @@ class Watcher:
 
     def _submit(self, r: ActiveRun, t: TaskRecord) -> None:
         job = r.job(t.id)
+        adopted = r.scheduler.find(job)
+        if adopted:
+            t.job_id, t.submitted = adopted, t.submitted or now()
+            t.move(State.RUNNING if r.scheduler.infra.kind == "local" else State.QUEUED)
+            self._changed(r, t, f"adopted job {adopted}, started before the runner stopped")
+            return
         try:
             for staged in job.task.inputs:
                 if staged.step_task:

@@ -43,6 +43,11 @@ class Scheduler(ABC):
         """Start or submit the job (its script is already in place); return its id."""
 
     @abstractmethod
+    def find(self, job: Job) -> str | None:
+        """The id of this job if it was already submitted (by a runner that died before recording
+        it), so it is adopted rather than submitted twice."""
+
+    @abstractmethod
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         """States of the given jobs (by id) in one query; unknown ids are left out."""
 

@@ -38,6 +38,14 @@ class LocalScheduler(Scheduler):
         self._children[str(proc.pid)] = proc
         return str(proc.pid)
 
+    def find(self, job: Job) -> str | None:
+        # the wrapper writes its pid first thing: no pid file, never started
+        try:
+            pid = (Path(job.work_dir) / f"{script.META}/pid").read_text().strip()
+        except OSError:
+            return None
+        return pid or None  # running, finished or lost: status() tells which
+
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         out = {}
         for job_id, job in jobs.items():

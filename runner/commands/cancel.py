@@ -1,0 +1,54 @@
+"""`mso cancel EXPERIMENT|RUN-ID...`: stop unfinished runs' jobs and record who and when."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+from pathlib import Path
+
+from runner.errors import MsoError
+
+
+def add(sub) -> None:
+    p = sub.add_parser("cancel", help="cancel the unfinished runs of experiments (or runs by id)")
+    p.add_argument("targets", nargs="+", metavar="EXPERIMENT|RUN-ID")
+    p.set_defaults(func=run)
+
+
+def who() -> str:
+    """The person cancelling: the GitLab user in CI, else the login name."""
+    return os.environ.get("GITLAB_USER_LOGIN") or getpass.getuser()
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner import runs, state
+    from runner.schedulers.base import for_infrastructure
+    from runner.spec.repository import load_valid
+    from runner.state import State
+
+    repo = load_valid(Path(args.repo).resolve())
+    found = [(p, r) for p, r in state.records(Path(repo.root) / "results")
+             if not State(r.state).terminal and (r.experiment in args.targets or r.run_id in args.targets)]
+    if not found:
+        raise MsoError(f"no unfinished run of {', '.join(args.targets)} (see `mso status`)")
+    done = []
+    for folder, record in found:
+        live = [t for t in record.tasks if not State(t.state).terminal]
+        infra = repo.infrastructure(record.infrastructure["name"])
+        for_infrastructure(infra).cancel([t.job_id for t in live if t.job_id])
+        for t in live:
+            t.move(State.CANCELLED, f"cancelled by {who()} at {state.now()}")
+        record.cancelled_by = who()
+        record.reason = f"cancelled by {who()} at {state.now()}"
+        record.state = record.derive_state().value
+        state.save(record, folder)
+        runs.remove_work(record)
+        done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
+    if args.json:
+        print(json.dumps({"ok": True, "cancelled": done}, indent=2))
+    else:
+        for d in done:
+            print(f"{d['experiment']} {d['run_id']}: cancelled {d['tasks']} unfinished task(s)")
+    return 0
