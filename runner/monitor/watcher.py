@@ -50,6 +50,7 @@ class Watcher:
             running = sum(1 for r in runs for t in r.record.tasks if t.state in ACTIVE)
             room = (sched.max_parallel or 10**9) - running
             for r in runs:
+                ready: dict[str, list[TaskRecord]] = defaultdict(list)
                 for t in r.record.tasks:
                     if t.state != State.PENDING.value:
                         continue
@@ -59,32 +60,45 @@ class Watcher:
                         self._changed(r, t, "skipped (a task it needs failed)")
                         changed = True
                     elif verdict == "ready" and room > 0:
-                        self._submit(r, t)
+                        ready[t.step].append(t)
                         room -= 1
-                        changed = True
+                for batch in ready.values():
+                    self._submit(r, batch)
+                    changed = True
         return changed
 
-    def _submit(self, r: ActiveRun, t: TaskRecord) -> None:
-        job = r.job(t.id)
-        adopted = r.scheduler.find(job)
-        if adopted:
-            t.job_id, t.submitted = adopted, t.submitted or now()
-            t.move(State.RUNNING if r.scheduler.infra.kind == "local" else State.QUEUED)
-            self._changed(r, t, f"adopted job {adopted}, started before the runner stopped")
+    def _submit(self, r: ActiveRun, batch: list[TaskRecord]) -> None:
+        """Submit one step's ready tasks as one batch, adopting any already submitted."""
+        jobs = [r.job(t.id) for t in batch]
+        adopted = r.scheduler.find(jobs)
+        fresh = [(t, j) for t, j in zip(batch, jobs) if j.name not in adopted]
+        for t, j in zip(batch, jobs):
+            if j.name in adopted:
+                self._mark_submitted(r, t, adopted[j.name], "adopted (submitted before the runner stopped)")
+        if not fresh:
             return
         try:
-            for staged in job.task.inputs:
-                if staged.step_task:
-                    stagein.place(staged, r.work / staged.step_task / staged.step_path,
-                                  Path(job.work_dir))
-            t.job_id = r.scheduler.submit(job)
+            for t, j in fresh:
+                self._place_step_inputs(r, j)
+            ids = r.scheduler.submit([j for _, j in fresh])
         except (MsoError, OSError) as exc:
-            t.move(State.FAILED, f"could not start: {exc}")
-            self._changed(r, t, f"failed to start: {exc}")
+            for t, _ in fresh:
+                t.move(State.FAILED, f"could not submit: {exc}")
+                self._changed(r, t, f"failed to submit: {exc}")
             return
-        t.submitted = now()
+        for (t, _), job_id in zip(fresh, ids):
+            self._mark_submitted(r, t, job_id, "")
+
+    def _place_step_inputs(self, r: ActiveRun, job) -> None:
+        for staged in job.task.inputs:
+            if staged.step_task:
+                stagein.place(staged, r.work / staged.step_task / staged.step_path,
+                              Path(job.work_dir))
+
+    def _mark_submitted(self, r: ActiveRun, t: TaskRecord, job_id: str, note: str) -> None:
+        t.job_id, t.submitted = job_id, t.submitted or now()
         t.move(State.RUNNING if r.scheduler.infra.kind == "local" else State.QUEUED)
-        self._changed(r, t, "started" if t.state == State.RUNNING.value else "queued")
+        self._changed(r, t, note or ("started" if t.state == State.RUNNING.value else f"queued as {job_id}"))
 
     def _poll(self) -> bool:
         changed = False

@@ -1,4 +1,8 @@
-"""The narrow interface every scheduler backend implements, and the registry that picks one by kind."""
+"""The narrow interface every scheduler backend implements, and the registry that picks one by kind.
+
+A backend is handed a Transport (it never opens SSH itself). Each operation is a command builder
+plus a pure parser of the tool's text output, so parsing is tested from recorded real output.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from runner.errors import SchedulerError
 from runner.plan import TaskPlan
 from runner.spec.models import Infrastructure
 from runner.state import State
+from runner.transports.base import Transport
 
 
 @dataclass(frozen=True)
@@ -18,8 +23,8 @@ class Job:
     """One task as a scheduler sees it."""
 
     task: TaskPlan
-    name: str                   # carries the run id and the task, so a job can be found again
-    work_dir: PurePosixPath
+    name: str                   # mso.<run-id>.<task-id>: a job can always be found again
+    work_dir: PurePosixPath     # the task's work dir on the infrastructure
 
 
 @dataclass(frozen=True)
@@ -29,27 +34,29 @@ class JobStatus:
 
 
 class Scheduler(ABC):
-    """Render a job script, submit it, ask for many jobs' states at once, cancel."""
+    """Render a job script, submit a batch, ask for many jobs' states at once, cancel."""
 
-    def __init__(self, infra: Infrastructure) -> None:
-        self.infra = infra
+    def __init__(self, infra: Infrastructure, transport: Transport) -> None:
+        self.infra, self.transport = infra, transport
 
     @abstractmethod
     def render(self, job: Job) -> str:
-        """The job script's text."""
+        """The job's wrapper script (runner.schedulers.script) with this scheduler's header."""
 
     @abstractmethod
-    def submit(self, job: Job) -> str:
-        """Start or submit the job (its script is already in place); return its id."""
+    def submit(self, jobs: list[Job]) -> list[str]:
+        """Submit jobs of one step of one run (scripts already in place); their ids, in order.
+        A scheduler with arrays submits them as one array (ids like `123_4`)."""
 
     @abstractmethod
-    def find(self, job: Job) -> str | None:
-        """The id of this job if it was already submitted (by a runner that died before recording
-        it), so it is adopted rather than submitted twice."""
+    def find(self, jobs: list[Job]) -> dict[str, str]:
+        """Ids of those jobs that were already submitted (by a runner that died before recording
+        it), by job name, so they are adopted rather than submitted twice."""
 
     @abstractmethod
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
-        """States of the given jobs (by id) in one query; unknown ids are left out."""
+        """States of the given jobs (by id) in one query; ids it cannot tell about are left out.
+        An unknown native state means 'keep watching', never 'done'."""
 
     @abstractmethod
     def cancel(self, job_ids: list[str]) -> None:
@@ -57,17 +64,44 @@ class Scheduler(ABC):
 
     @property
     def max_parallel(self) -> int | None:
+        """Tasks running at once that mso itself must respect (None: the scheduler decides)."""
         return self.infra.max_parallel
 
 
-_REGISTRY = {"local": "runner.schedulers.local:LocalScheduler"}
+_REGISTRY = {
+    "local": ("runner.schedulers.local:LocalScheduler", ""),
+}
+_TRANSPORTS: dict[str, Transport] = {}
+
+
+def transport_for(infra: Infrastructure) -> Transport:
+    """One transport (one connection) per infrastructure per process."""
+    if infra.name not in _TRANSPORTS:
+        if infra.kind == "local":
+            from runner.transports.local import LocalTransport
+            _TRANSPORTS[infra.name] = LocalTransport()
+        else:
+            from runner.transports.ssh import SSHTransport
+            _TRANSPORTS[infra.name] = SSHTransport.for_infrastructure(infra)
+    return _TRANSPORTS[infra.name]
+
+
+def close_transports() -> None:
+    for t in _TRANSPORTS.values():
+        t.close()
+    _TRANSPORTS.clear()
 
 
 def for_infrastructure(infra: Infrastructure) -> Scheduler:
-    """The backend for an infrastructure's kind; one not yet available says so when chosen."""
-    target = _REGISTRY.get(infra.kind)
-    if target is None:
+    """The backend for an infrastructure's kind; one not available says so when chosen."""
+    if infra.kind not in _REGISTRY:
         raise SchedulerError(f"{infra.path}: infrastructures of kind '{infra.kind}' cannot run "
-                             f"yet in this version of mso (available: {', '.join(_REGISTRY)})")
+                             f"in this version of mso (available: {', '.join(_REGISTRY)})")
+    target, needs = _REGISTRY[infra.kind]
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(infra)
+    try:
+        backend = getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        raise SchedulerError(f"{infra.path}: the '{infra.kind}' backend needs {needs or exc.name}; "
+                             f"install it (pip install {needs or exc.name})") from None
+    return backend(infra, transport_for(infra))

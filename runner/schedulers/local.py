@@ -16,8 +16,8 @@ from runner.state import State
 
 
 class LocalScheduler(Scheduler):
-    def __init__(self, infra) -> None:
-        super().__init__(infra)
+    def __init__(self, infra, transport) -> None:
+        super().__init__(infra, transport)
         self._children: dict[str, subprocess.Popen] = {}
 
     def render(self, job: Job) -> str:
@@ -25,7 +25,10 @@ class LocalScheduler(Scheduler):
         return script.render(t, job.work_dir, header=[], environment=dict(self.infra.environment),
                              timeout=t.resources.walltime, label=job.name)
 
-    def submit(self, job: Job) -> str:
+    def submit(self, jobs: list[Job]) -> list[str]:
+        return [self._start(job) for job in jobs]
+
+    def _start(self, job: Job) -> str:
         env = dict(os.environ)
         # the runner's own interpreter first: `python` in a command is the one mso runs with
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -38,13 +41,18 @@ class LocalScheduler(Scheduler):
         self._children[str(proc.pid)] = proc
         return str(proc.pid)
 
-    def find(self, job: Job) -> str | None:
-        # the wrapper writes its pid first thing: no pid file, never started
-        try:
-            pid = (Path(job.work_dir) / f"{script.META}/pid").read_text().strip()
-        except OSError:
-            return None
-        return pid or None  # running, finished or lost: status() tells which
+    def find(self, jobs: list[Job]) -> dict[str, str]:
+        # the wrapper writes its pid first thing: no pid file, never started; else running,
+        # finished or lost, which status() tells
+        found = {}
+        for job in jobs:
+            try:
+                pid = (Path(job.work_dir) / f"{script.META}/pid").read_text().strip()
+            except OSError:
+                continue
+            if pid:
+                found[job.name] = pid
+        return found
 
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         out = {}

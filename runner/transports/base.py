@@ -1,0 +1,58 @@
+"""The transport interface: five methods, no more (a scheduler is handed one; it never opens SSH)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import TransportError, command_failed
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command did: its exit code and output (decoded as UTF-8, bad bytes replaced)."""
+
+    command: str
+    code: int
+    stdout: str
+    stderr: str
+
+    def check(self, what: str = "") -> "Result":
+        """Raise TransportError naming the command, code and output unless it exited 0."""
+        if self.code != 0:
+            prefix = f"{what}: " if what else ""
+            raise TransportError(prefix + command_failed(self.command, self.code, self.stdout,
+                                                         self.stderr))
+        return self
+
+
+class Transport(ABC):
+    """Run shell commands on a host and move files to and from it.
+
+    `cmd` is ONE shell command line; every value in it that came from a declaration must have
+    gone through shlex.quote. Commands run in a login shell (sites put sbatch and apptainer
+    behind `module load`).
+    """
+
+    host: str = "localhost"
+
+    @abstractmethod
+    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
+        """Run one command; never raises for a non-zero exit (see Result.check)."""
+
+    @abstractmethod
+    def put(self, local: Path, remote: str) -> None:
+        """Copy a local file to a remote path (its folder must exist)."""
+
+    @abstractmethod
+    def get(self, remote: str, local: Path) -> None:
+        """Copy a remote file to a local path."""
+
+    @abstractmethod
+    def exists(self, remote: str) -> bool:
+        """Whether a remote path exists."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
