@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the names are used by the scripts that source this
 # Shared by cluster-up, cluster-down, cluster-dump and record-fixtures (sourced, not run).
 #
 # The test cluster is a one-node Slurm cluster (slurmctld + slurmd + slurmdbd on MariaDB,
@@ -85,7 +86,7 @@ stop_recorded() {
 
 # --- timing ---------------------------------------------------------------------------------
 # phase NAME: report how long the previous phase took, then start timing NAME.
-_phase_name= _phase_t0= _script_t0=$EPOCHREALTIME
+_phase_name='' _phase_t0='' _script_t0=$EPOCHREALTIME
 phase() {
     local now=$EPOCHREALTIME
     if [[ -n $_phase_name ]]; then
