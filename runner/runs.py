@@ -13,11 +13,14 @@ from runner.fsutil import inside, write_atomic
 from runner.plan import RunPlan, TaskPlan
 from runner.schedulers import script
 from runner.schedulers.base import Job, Scheduler, for_infrastructure
-from runner.spec.models import Repository, plain
-from runner.staging import stagein
+from runner.spec.models import Infrastructure, Repository, plain
+from runner.staging import area, stagein
+from runner.staging.area import WorkArea
+from runner.transports.base import Transport
 from runner.state import RunRecord, State, TaskRecord
 
-PLAN = "plan.json"
+PLAN = "plan.json"                 # in results/<exp>/<run-id>/: the fully resolved tasks
+PREPARED = f"{script.META}/prepared"  # in a staged task dir: inputs and script are in place
 
 
 @dataclass
@@ -27,7 +30,7 @@ class ActiveRun:
     record: RunRecord
     tasks: dict[str, TaskPlan]
     results: Path               # results/<experiment>/<run-id>
-    work: Path                  # <work root>/<run-id>
+    area: WorkArea              # <work root>/<run-id> on the infrastructure, and its local stage
     scheduler: Scheduler
     keep_workdir: bool = False
     dirty: bool = field(default=False, repr=False)
@@ -35,7 +38,7 @@ class ActiveRun:
 
     def job(self, task_id: str) -> Job:
         return Job(self.tasks[task_id], f"mso.{self.record.run_id}.{task_id}",
-                   PurePosixPath(self.work / task_id))
+                   self.area.task_dir(task_id))
 
     def save(self) -> None:
         """Write the record; a cancellation written meanwhile by `mso cancel` wins."""
@@ -65,50 +68,72 @@ class ActiveRun:
         return True
 
 
-def work_root(repo: Repository, plan: RunPlan) -> Path:
-    root = Path(plan.infrastructure.work_root).expanduser()
-    return root if root.is_absolute() else Path(repo.root) / root
+def work_dir(repo: Repository, infra: Infrastructure, run_id: str,
+             transport: Transport | None) -> PurePosixPath:
+    """The run's work dir on the infrastructure; relative roots are under the repository
+    (local) or the user's home (remote; `~/...` when no transport is given to ask)."""
+    root = infra.work_root
+    if infra.kind == "local":
+        base = Path(root).expanduser()
+        return PurePosixPath(base if base.is_absolute() else Path(repo.root) / base) / run_id
+    if not root.startswith("/") and transport is None:
+        return PurePosixPath("~") / root.removeprefix("~/") / run_id
+    if not root.startswith("/"):
+        home = transport.run("cd && pwd").check("finding the home folder").stdout.strip()
+        root = f"{home}/{root.removeprefix('~/').removeprefix('~')}"
+    return PurePosixPath(root) / run_id
+
+
+def _area(repo: Repository, infra: Infrastructure, scheduler: Scheduler,
+          work: PurePosixPath, run_id: str) -> WorkArea:
+    if infra.kind == "local":
+        return area.for_run(Path(work), work, None)
+    return area.for_run(Path(repo.root) / ".mso" / "stage" / run_id, work, scheduler.transport)
 
 
 def create(repo: Repository, plan: RunPlan, git: dict) -> ActiveRun:
-    """Write the record, then stage everything every task needs; no task is started here."""
+    """Write the record and the plan, then stage what every task needs; nothing starts here."""
     run_id = plan.new_run_id()
     results = Path(repo.root) / "results" / plan.experiment / run_id
+    infra = plan.infrastructure
     record = RunRecord(
         run_id=run_id, experiment=plan.experiment, spec_hash=plan.spec_hash,
         application={"name": plan.application.name, "version": plan.application.version,
                      "image": plan.application.container.image if plan.application.container else None},
-        infrastructure={"name": plan.infrastructure.name, "kind": plan.infrastructure.kind,
-                        "host": plan.infrastructure.host},
+        infrastructure={"name": infra.name, "kind": infra.kind, "host": infra.host},
         tasks=[TaskRecord(t.id, t.step, t.index, plain(t.parameters), list(t.needs),
                           stdout=f"{t.id}/stdout.txt", stderr=f"{t.id}/stderr.txt")
                for t in plan.tasks],
         git=git, datasets=dict(plan.datasets))
-    work = work_root(repo, plan) / run_id
+    scheduler = for_infrastructure(infra)
+    work = work_dir(repo, infra, run_id, scheduler.transport)
     record.work_dir = str(work)
-    run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, work,
-                    for_infrastructure(plan.infrastructure), plan.keep_workdir)
+    run = ActiveRun(record, {t.id: t for t in plan.tasks}, results,
+                    _area(repo, infra, scheduler, work, run_id), scheduler, plan.keep_workdir)
     run.save()
-    work.mkdir(parents=True, exist_ok=True)
-    write_atomic(work / PLAN, json.dumps({"keep_workdir": plan.keep_workdir,
-                                          "infrastructure": plan.infrastructure.name,
-                                          "tasks": [plain(t) for t in plan.tasks]}, indent=1))
+    write_atomic(results / PLAN, json.dumps({"keep_workdir": plan.keep_workdir,
+                                             "infrastructure": infra.name,
+                                             "tasks": [plain(t) for t in plan.tasks]}, indent=1))
     prepare(run, repo)
     return run
 
 
 def prepare(run: ActiveRun, repo: Repository) -> None:
-    """Stage inputs and write job scripts for every pending task that has none yet (idempotent)."""
-    todo = [t for t in run.record.tasks if t.state == State.PENDING.value
-            and not (run.work / t.id / script.SCRIPT).exists()]
+    """Stage inputs and job scripts of every pending task not yet prepared, then upload them."""
+    stage = run.area.stage
+    todo = [t.id for t in run.record.tasks if t.state == State.PENDING.value
+            and not (stage / t.id / PREPARED).exists()]
     if not todo:
         return
     try:
         shared = {}
-        for name in sorted({i.dataset for t in todo for i in run.tasks[t.id].inputs if i.dataset}):
-            shared[name] = stagein.fetch(repo.datasets[name], repo, run.work)
-        for t in todo:
-            _prepare_task(run, repo, run.tasks[t.id], shared)
+        for name in sorted({i.dataset for tid in todo for i in run.tasks[tid].inputs if i.dataset}):
+            shared[name] = stagein.fetch(repo.datasets[name], repo, stage)
+        for tid in todo:
+            _prepare_task(run, repo, run.tasks[tid], shared)
+        run.area.upload(todo)
+        for tid in todo:
+            (stage / tid / PREPARED).touch()
     except MsoError as exc:
         _fail_all(run, f"stage-in failed: {exc}")
         raise
@@ -118,7 +143,7 @@ def prepare(run: ActiveRun, repo: Repository) -> None:
 
 
 def _prepare_task(run: ActiveRun, repo: Repository, task: TaskPlan, shared: dict[str, Path]) -> None:
-    task_dir = run.work / task.id
+    task_dir = run.area.stage / task.id
     (task_dir / script.META).mkdir(parents=True, exist_ok=True)
     app_files = Path(repo.root) / "applications" / task.application.split("@")[0]
     if app_files.is_dir():
@@ -131,8 +156,7 @@ def _prepare_task(run: ActiveRun, repo: Repository, task: TaskPlan, shared: dict
         if staged.dataset:
             stagein.place(staged, shared[staged.dataset], task_dir)
     # inputs from earlier steps are placed when the task starts (they do not exist yet)
-    job = run.job(task.id)
-    write_atomic(task_dir / script.SCRIPT, run.scheduler.render(job))
+    write_atomic(task_dir / script.SCRIPT, run.scheduler.render(run.job(task.id)))
 
 
 def _fail_all(run: ActiveRun, reason: str) -> None:
@@ -143,16 +167,18 @@ def _fail_all(run: ActiveRun, reason: str) -> None:
 
 
 def resume(repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
-    """An unfinished run found in results/, with its tasks read back from its work dir."""
-    work = Path(record.work_dir)
+    """An unfinished run found in results/, with its tasks read back from its plan."""
     try:
-        saved = json.loads((work / PLAN).read_text())
+        saved = json.loads((results / PLAN).read_text())
     except (OSError, ValueError):
-        raise StateError(f"{results}/run.json: the run's work dir {work} is gone or damaged; "
-                         f"`mso cancel {record.experiment}` closes the run") from None
+        raise StateError(f"{results}/{PLAN} is missing or damaged, so the run cannot be resumed; "
+                         f"`mso cancel {record.run_id}` closes it") from None
     infra = repo.infrastructure(saved["infrastructure"])
     tasks = {t["id"]: TaskPlan.from_plain(t) for t in saved["tasks"]}
-    run = ActiveRun(record, tasks, results, work, for_infrastructure(infra), saved["keep_workdir"])
+    scheduler = for_infrastructure(infra)
+    work = PurePosixPath(record.work_dir)
+    run = ActiveRun(record, tasks, results, _area(repo, infra, scheduler, work, record.run_id),
+                    scheduler, saved["keep_workdir"])
     if record.state == State.PAUSED.value:
         record.state, record.reason = State.RUNNING.value, None
     prepare(run, repo)
@@ -165,19 +191,15 @@ def unfinished(repo: Repository, experiment: str) -> list[tuple[Path, RunRecord]
             if not State(r.state).terminal]
 
 
-def remove_work(record: RunRecord) -> None:
+def discard(repo: Repository, record: RunRecord) -> None:
     """Remove a cancelled run's work dir (nothing in it will be collected)."""
-    if record.work_dir:
-        shutil.rmtree(record.work_dir, ignore_errors=True)
+    infra = repo.infrastructure(record.infrastructure["name"])
+    scheduler = for_infrastructure(infra)
+    _area(repo, infra, scheduler, PurePosixPath(record.work_dir), record.run_id).remove()
 
 
 def finish(run: ActiveRun) -> None:
-    """After every task ended: remove work dirs unless asked to keep them or they hold outputs."""
-    if run.keep_workdir:
-        return
-    keep = {t.id for t in run.record.tasks if any(o["stored"] == "workdir" for o in t.outputs)}
-    for t in run.record.tasks:
-        if t.id not in keep:
-            shutil.rmtree(run.work / t.id, ignore_errors=True)
-    if not keep:
-        shutil.rmtree(run.work, ignore_errors=True)
+    """After every task ended: remove the work dir unless asked to keep it or it holds outputs."""
+    holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks for o in t.outputs)
+    if not run.keep_workdir and not holds_outputs:
+        run.area.remove()

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         record.reason = f"cancelled by {who()} at {state.now()}"
         record.state = record.derive_state().value
         state.save(record, folder)
-        runs.remove_work(record)
+        runs.discard(repo, record)
         done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
     if args.json:
         print(json.dumps({"ok": True, "cancelled": done}, indent=2))

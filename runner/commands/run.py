@@ -140,7 +140,7 @@ def _dry_run(repo, names: list[str], as_json: bool) -> int:
     for name in names:
         p = planning.plan(repo, repo.experiments[name])
         sched = for_infrastructure(p.infrastructure)
-        base = runs.work_root(repo, p) / p.new_run_id()
+        base = runs.work_dir(repo, p.infrastructure, p.new_run_id(), None)
         tasks = [{"id": t.id, "parameters": dict(t.parameters), "needs": list(t.needs),
                   "script": sched.render(Job(t, f"mso.dry-run.{t.id}", PurePosixPath(base / t.id)))}
                  for t in p.tasks]

@@ -12,7 +12,7 @@ from typing import Callable
 from runner.errors import MsoError
 from runner.runs import ActiveRun
 from runner.schedulers.base import JobStatus, Scheduler
-from runner.staging import collect, stagein
+from runner.staging import collect
 from runner.state import State, TaskRecord, now
 
 Event = Callable[[ActiveRun, TaskRecord, str], None]
@@ -92,8 +92,7 @@ class Watcher:
     def _place_step_inputs(self, r: ActiveRun, job) -> None:
         for staged in job.task.inputs:
             if staged.step_task:
-                stagein.place(staged, r.work / staged.step_task / staged.step_path,
-                              Path(job.work_dir))
+                r.area.copy(f"{staged.step_task}/{staged.step_path}", f"{job.task.id}/{staged.target}")
 
     def _mark_submitted(self, r: ActiveRun, t: TaskRecord, job_id: str, note: str) -> None:
         t.job_id, t.submitted = job_id, t.submitted or now()
@@ -111,32 +110,46 @@ class Watcher:
             try:
                 statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
             except MsoError as exc:  # a failed query is a warning, never a state change
-                for r, t in list(jobs.values())[:1]:
-                    self.on_event(r, t, f"warning: status query failed: {exc}")
+                r, t = next(iter(jobs.values()))
+                self.on_event(r, t, f"warning: status query failed: {exc}")
                 continue
+            ended: dict[int, list] = defaultdict(list)
             for job_id, st in statuses.items():
                 r, t = jobs[job_id]
-                changed |= self._apply(r, t, st)
+                if st.state.terminal:
+                    ended[id(r)].append((r, t, st))
+                elif t.move(st.state):
+                    self._changed(r, t, st.state.value)
+                    changed = True
+            for batch in ended.values():
+                self._finish(batch)
+                changed = True
         return changed
 
-    def _apply(self, r: ActiveRun, t: TaskRecord, st: JobStatus) -> bool:
-        if not st.state.terminal:
-            if t.move(st.state):
-                self._changed(r, t, st.state.value)
-                return True
-            return False
-        self._finish(r, t, st)
-        return True
+    def _finish(self, batch: list[tuple[ActiveRun, TaskRecord, JobStatus]]) -> None:
+        """Fetch what the ended tasks left (one transfer), reconcile, collect."""
+        r = batch[0][0]
+        try:
+            large = r.area.fetch([r.tasks[t.id] for _, t, _ in batch])
+        except MsoError as exc:  # transient: the next poll tries again
+            self.on_event(r, batch[0][1], f"warning: fetching results failed: {exc}")
+            return
+        for _, t, st in batch:
+            self._reconcile(r, t, st, large.get(t.id, []))
 
-    def _finish(self, r: ActiveRun, t: TaskRecord, st: JobStatus) -> None:
-        """Reconcile the scheduler's verdict with the wrapper's exit code, then collect."""
-        work = Path(r.job(t.id).work_dir)
+    def _reconcile(self, r: ActiveRun, t: TaskRecord, st: JobStatus, large: list[dict]) -> None:
+        """The scheduler's verdict and the wrapper's exit code must agree for success."""
+        work = r.area.stage / t.id
         code = collect.wrapper_files(work).exit_code
         ok = st.state == State.SUCCEEDED and code == 0
-        got = collect.collect(r.tasks[t.id], work, r.results / t.id, with_outputs=ok)
+        got = collect.collect(r.tasks[t.id], work, r.results / t.id, with_outputs=ok, large=large)
         t.exit_code, t.started, t.ended = got.exit_code, got.started, got.ended
         t.peak_memory_kb, t.outputs = got.peak_memory_kb, got.outputs
-        reason = st.reason if code is None else exit_reason(code)
+        reason = exit_reason(code) if code else st.reason
+        if st.state != State.SUCCEEDED and st.reason:
+            reason = st.reason if code in (None, 0) else f"{st.reason}; {exit_reason(code)}"
+        elif code is None:
+            reason = st.reason or "no exit code was recorded"
         if ok and (got.missing or got.refused):
             ok, reason = False, _output_problem(got)
         t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)

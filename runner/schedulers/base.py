@@ -7,6 +7,8 @@ plus a pure parser of the tool's text output, so parsing is tested from recorded
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -69,7 +71,8 @@ class Scheduler(ABC):
 
 
 _REGISTRY = {
-    "local": ("runner.schedulers.local:LocalScheduler", ""),
+    "local": ("runner.schedulers.process:ProcessScheduler", ""),
+    "ssh": ("runner.schedulers.process:ProcessScheduler", "paramiko"),
 }
 _TRANSPORTS: dict[str, Transport] = {}
 
@@ -79,7 +82,9 @@ def transport_for(infra: Infrastructure) -> Transport:
     if infra.name not in _TRANSPORTS:
         if infra.kind == "local":
             from runner.transports.local import LocalTransport
-            _TRANSPORTS[infra.name] = LocalTransport()
+            # the runner's own interpreter first: `python` in a command is the one mso runs with
+            path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+            _TRANSPORTS[infra.name] = LocalTransport(env={"PATH": path})
         else:
             from runner.transports.ssh import SSHTransport
             _TRANSPORTS[infra.name] = SSHTransport.for_infrastructure(infra)

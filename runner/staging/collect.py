@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +37,10 @@ def wrapper_files(work: Path) -> Collected:
     return c
 
 
-def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool) -> Collected:
-    """Copy logs (always) and outputs (when the task succeeded) from a work dir into `dest`."""
+def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool,
+            large: list[dict] = ()) -> Collected:
+    """Copy logs (always) and outputs (when the task succeeded) from a work dir into `dest`;
+    `large` lists outputs left on the infrastructure, already hashed there."""
     c = wrapper_files(work)
     dest.mkdir(parents=True, exist_ok=True)
     _copy_tail(work / script.STDOUT, dest / "stdout.txt")
@@ -51,14 +54,15 @@ def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool) -> Colle
                 entries = logs.classify(text, spec.filters, task.expected_steps)
                 write_atomic(dest / f"{rel}.jsonl", logs.to_jsonl(entries))
     if with_outputs:
-        _outputs(task, work, dest, c)
+        _outputs(task, work, dest, c, list(large))
     return c
 
 
-def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected) -> None:
+def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, large: list[dict]) -> None:
+    c.outputs.extend(large)
     for pattern in task.outputs:
         matches = [p for p in sorted(work.glob(pattern)) if p.is_file() or p.is_symlink()]
-        if not matches:
+        if not matches and not any(fnmatch.fnmatch(o["path"], pattern) for o in large):
             c.missing.append(pattern)
         for path in matches:
             rel = path.relative_to(work).as_posix()

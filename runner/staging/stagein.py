@@ -90,7 +90,11 @@ def _verify(ds: Dataset, dest: Path) -> None:
 
 def place(staged: StagedInput, source: Path, task_dir: Path) -> None:
     """Put one input into a task's work dir: a hard link where possible, else a copy."""
-    target = task_dir / staged.target
+    place_path(source, task_dir / staged.target)
+
+
+def place_path(source: Path, target: Path) -> None:
+    """Hard-link (else copy) a file or a folder's files to `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_link_or_copy)

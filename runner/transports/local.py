@@ -14,14 +14,15 @@ from runner.transports.base import Result, Transport
 class LocalTransport(Transport):
     host = "localhost"
 
-    def __init__(self, login: bool = False) -> None:
+    def __init__(self, login: bool = False, env: dict[str, str] | None = None) -> None:
         self.login = login
+        self.env = {**os.environ, **(env or {})}
 
     def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
         argv = ["bash", "-lc" if self.login else "-c", cmd]
         try:
             proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
-                                  text=True, errors="replace")
+                                  text=True, errors="replace", env=self.env)
         except subprocess.TimeoutExpired:
             raise TransportError(f"timed out after {timeout} s: {cmd}") from None
         return Result(cmd, proc.returncode, proc.stdout, proc.stderr)
