@@ -69,7 +69,12 @@ class StateError(MsoError):
 
 
 class TransportError(MsoError):
-    """A command or a file transfer to a host failed."""
+    """A command or a file transfer to a host failed; `transient` when retrying later may help
+    (a reset connection, a timeout), not when it cannot (refused key, unknown host key)."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class SchedulerError(MsoError):

@@ -200,6 +200,8 @@ def discard(repo: Repository, record: RunRecord) -> None:
 
 def finish(run: ActiveRun) -> None:
     """After every task ended: remove the work dir unless asked to keep it or it holds outputs."""
+    if not all(State(t.state).terminal for t in run.record.tasks):
+        return  # paused: the next `mso run` goes on from the work dir
     holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks for o in t.outputs)
     if not run.keep_workdir and not holds_outputs:
         run.area.remove()

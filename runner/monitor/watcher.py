@@ -41,6 +41,8 @@ class Watcher:
     def _schedulers(self) -> dict[int, tuple[Scheduler, list[ActiveRun]]]:
         groups: dict[int, tuple[Scheduler, list[ActiveRun]]] = {}
         for r in self.runs:
+            if r.record.state == State.PAUSED.value:
+                continue
             groups.setdefault(id(r.scheduler), (r.scheduler, []))[1].append(r)
         return groups
 
@@ -82,6 +84,9 @@ class Watcher:
                 self._place_step_inputs(r, j)
             ids = r.scheduler.submit([j for _, j in fresh])
         except (MsoError, OSError) as exc:
+            if getattr(exc, "transient", False):
+                self._pause([r], f"{r.scheduler.infra.name} unreachable while submitting: {exc}")
+                return
             for t, _ in fresh:
                 t.move(State.FAILED, f"could not submit: {exc}")
                 self._changed(r, t, f"failed to submit: {exc}")
@@ -112,6 +117,8 @@ class Watcher:
             except MsoError as exc:  # a failed query is a warning, never a state change
                 r, t = next(iter(jobs.values()))
                 self.on_event(r, t, f"warning: status query failed: {exc}")
+                if getattr(exc, "transient", False):
+                    self._pause(runs, f"{sched.infra.name} unreachable: {exc}")
                 continue
             ended: dict[int, list] = defaultdict(list)
             for job_id, st in statuses.items():
@@ -155,6 +162,13 @@ class Watcher:
         t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)
         self._changed(r, t, "succeeded" if ok else f"failed: {reason}")
 
+    def _pause(self, runs: list[ActiveRun], reason: str) -> None:
+        """Stop watching runs whose host cannot be reached; the next `mso run` resumes them."""
+        for r in runs:
+            r.record.state, r.record.reason = State.PAUSED.value, f"{reason}; `mso run` resumes"
+            r.save()
+            self.on_event(r, r.record.tasks[0], f"paused: {reason}")
+
     def _changed(self, r: ActiveRun, t: TaskRecord, text: str) -> None:
         r.dirty = True
         self.on_event(r, t, text)
@@ -168,7 +182,8 @@ def _needs(r: ActiveRun, t: TaskRecord) -> str:
 
 
 def _done(r: ActiveRun) -> bool:
-    return all(State(t.state).terminal for t in r.record.tasks)
+    """Nothing more to watch: every task ended, or the run is paused."""
+    return r.record.state == State.PAUSED.value or all(State(t.state).terminal for t in r.record.tasks)
 
 
 def exit_reason(code: int) -> str | None:
