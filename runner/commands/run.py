@@ -89,8 +89,7 @@ def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> None:
     for r in active:
         ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),
                sum(State(x.state).terminal for x in r.record.tasks))
-    infras = [r.scheduler.infra for r in active]
-    watcher = Watcher(active, event, min(i.poll_min for i in infras), max(i.poll_max for i in infras))
+    watcher = Watcher(active, event)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         watcher.run()

@@ -19,24 +19,59 @@ Event = Callable[[ActiveRun, TaskRecord, str], None]
 ACTIVE = (State.QUEUED.value, State.RUNNING.value)
 
 
+class _Timer:
+    """When a scheduler is asked next: soon after a change, backing off to its maximum."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, max(low, high)
+        self.interval, self.due = low, time.monotonic() + low
+
+    def reset(self, changed: bool) -> None:
+        self.interval = self.low if changed else min(self.interval * 2, self.high)
+        self.due = time.monotonic() + self.interval * random.uniform(0.9, 1.1)
+
+
 class Watcher:
-    def __init__(self, runs: list[ActiveRun], on_event: Event, poll_min: float, poll_max: float) -> None:
+    """Every tick: start what is ready and look for wrappers' exit-code files (one cheap command
+    per host); ask a scheduler when its timer is due or an exit-code file appeared."""
+
+    def __init__(self, runs: list[ActiveRun], on_event: Event) -> None:
         self.runs, self.on_event = runs, on_event
-        self.poll_min, self.poll_max = poll_min, poll_max
-        self.polls = 0                      # status queries per scheduler, for benchmarks
+        self.timers: dict[int, _Timer] = {}
+        self.seen_ended: set[tuple[str, str]] = set()
+        self.polls = 0                      # status queries, for benchmarks
 
     def run(self) -> None:
-        """Until every task of every run has ended."""
-        interval = self.poll_min
+        """Until every task of every run has ended (or its run is paused)."""
         while not all(_done(r) for r in self.runs):
-            cancelled = any([r.check_cancelled() for r in self.runs])
-            changed = cancelled | self._start_ready() | self._poll()
+            any([r.check_cancelled() for r in self.runs])
+            self._start_ready()
+            for key, (sched, runs) in self._schedulers().items():
+                timer = self.timers.setdefault(key, _Timer(sched.infra.poll_min, sched.infra.poll_max))
+                fresh = self._new_exit_files(runs)
+                if fresh or time.monotonic() >= timer.due:
+                    timer.reset(self._poll(sched, runs) or fresh)
             for r in self.runs:
                 if r.dirty:
                     r.save()
-            interval = self.poll_min if changed else min(interval * 2, self.poll_max)
             if not all(_done(r) for r in self.runs):
-                time.sleep(interval * random.uniform(0.9, 1.1))
+                time.sleep(min((s.infra.poll_min for s, _ in self._schedulers().values()), default=0.1))
+
+    def _new_exit_files(self, runs: list[ActiveRun]) -> bool:
+        """Whether a task's wrapper wrote its exit code since the last look (one check per run)."""
+        fresh = False
+        for r in runs:
+            watched = [t.id for t in r.record.tasks if t.state in ACTIVE]
+            if not watched:
+                continue
+            try:
+                ended = r.area.ended(watched)
+            except MsoError:
+                continue  # the scheduler query will tell, or pause the run
+            new = {(r.record.run_id, tid) for tid in ended} - self.seen_ended
+            self.seen_ended |= new
+            fresh |= bool(new)
+        return fresh
 
     def _schedulers(self) -> dict[int, tuple[Scheduler, list[ActiveRun]]]:
         groups: dict[int, tuple[Scheduler, list[ActiveRun]]] = {}
@@ -47,6 +82,7 @@ class Watcher:
         return groups
 
     def _start_ready(self) -> bool:
+        """Submit every task whose needs succeeded, within each scheduler's limit."""
         changed = False
         for sched, runs in self._schedulers().values():
             running = sum(1 for r in runs for t in r.record.tasks if t.state in ACTIVE)
@@ -104,33 +140,33 @@ class Watcher:
         t.move(State.RUNNING if r.scheduler.infra.kind == "local" else State.QUEUED)
         self._changed(r, t, note or ("started" if t.state == State.RUNNING.value else f"queued as {job_id}"))
 
-    def _poll(self) -> bool:
+    def _poll(self, sched: Scheduler, runs: list[ActiveRun]) -> bool:
+        """One status query for every active job of one scheduler; apply what it says."""
+        jobs = {t.job_id: (r, t) for r in runs for t in r.record.tasks
+                if t.state in ACTIVE and t.job_id}
+        if not jobs:
+            return False
+        self.polls += 1
+        try:
+            statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
+        except MsoError as exc:  # a failed query is a warning, never a state change
+            r, t = next(iter(jobs.values()))
+            self.on_event(r, t, f"warning: status query failed: {exc}")
+            if getattr(exc, "transient", False):
+                self._pause(runs, f"{sched.infra.name} unreachable: {exc}")
+            return False
         changed = False
-        for sched, runs in self._schedulers().values():
-            jobs = {t.job_id: (r, t) for r in runs for t in r.record.tasks
-                    if t.state in ACTIVE and t.job_id}
-            if not jobs:
-                continue
-            self.polls += 1
-            try:
-                statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
-            except MsoError as exc:  # a failed query is a warning, never a state change
-                r, t = next(iter(jobs.values()))
-                self.on_event(r, t, f"warning: status query failed: {exc}")
-                if getattr(exc, "transient", False):
-                    self._pause(runs, f"{sched.infra.name} unreachable: {exc}")
-                continue
-            ended: dict[int, list] = defaultdict(list)
-            for job_id, st in statuses.items():
-                r, t = jobs[job_id]
-                if st.state.terminal:
-                    ended[id(r)].append((r, t, st))
-                elif t.move(st.state):
-                    self._changed(r, t, st.state.value)
-                    changed = True
-            for batch in ended.values():
-                self._finish(batch)
+        ended: dict[int, list] = defaultdict(list)
+        for job_id, st in statuses.items():
+            r, t = jobs[job_id]
+            if st.state.terminal:
+                ended[id(r)].append((r, t, st))
+            elif t.move(st.state):
+                self._changed(r, t, st.state.value)
                 changed = True
+        for batch in ended.values():
+            self._finish(batch)
+            changed = True
         return changed
 
     def _finish(self, batch: list[tuple[ActiveRun, TaskRecord, JobStatus]]) -> None:

@@ -47,6 +47,10 @@ class WorkArea(ABC):
     def remove(self) -> None:
         """Remove the run's work dir."""
 
+    @abstractmethod
+    def ended(self, task_ids: list[str]) -> set[str]:
+        """Tasks whose wrapper has written its exit code (one cheap check for all)."""
+
 
 class LocalArea(WorkArea):
     """The work dir is on this machine: staging is the work dir itself."""
@@ -62,6 +66,9 @@ class LocalArea(WorkArea):
 
     def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
         return {}
+
+    def ended(self, task_ids: list[str]) -> set[str]:
+        return {t for t in task_ids if (self.stage / t / script.EXIT).exists()}
 
     def remove(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -102,6 +109,12 @@ class RemoteArea(WorkArea):
         if small:
             self._download(small)
         return self._large_manifest(large)
+
+    def ended(self, task_ids: list[str]) -> set[str]:
+        cmd = (f"cd {shlex.quote(str(self.root))} && while read -r t; do "
+               f"if [ -e \"$t/{script.EXIT}\" ]; then echo \"$t\"; fi; done")
+        result = self.transport.run(cmd, stdin="\n".join(task_ids) + "\n").check("checking tasks")
+        return set(result.stdout.split()) & set(task_ids)
 
     def remove(self) -> None:
         self.transport.run(f"rm -rf {shlex.quote(str(self.root))}")
