@@ -35,7 +35,7 @@ COUNTER_APP = """\
 name: counter
 version: "1"
 description: Appends its label to a ledger (to count executions), sleeps, writes an output.
-command: [python, count.py, "{ledger}", "{label}", "{sleep}", "{code}"]
+command: [python3, count.py, "{ledger}", "{label}", "{sleep}", "{code}"]
 parameters:
   type: object
   properties:
@@ -76,3 +76,56 @@ def counter_experiment(repo: Path, name: str, labels: list[str], sleep: float = 
         f"parameters: {{ledger: '{ledger}', sleep: {sleep}}}\n"
         f"matrix: {{label: [{', '.join(labels)}]}}\n{extra}")
     return ledger
+
+
+CLUSTER_ENV = Path("/var/lib/mso-test/env")
+
+
+def require(available: bool, what: str, how: str) -> None:
+    """Skip a test whose real service is missing; under CI=true a missing service is a failure."""
+    if available:
+        return
+    message = f"{what} is not available ({how})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI requires it: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cluster_env() -> dict[str, str]:
+    """Facts about the test cluster started by .ci/services/cluster-up."""
+    require(CLUSTER_ENV.exists(), "the test cluster", "run .ci/services/cluster-up")
+    env = dict(line.split("=", 1) for line in CLUSTER_ENV.read_text().splitlines() if "=" in line)
+    proc = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    require(proc.returncode == 0, "slurmctld", f"sinfo failed: {proc.stderr.strip()}")
+    return env
+
+
+CLUSTER_INFRA = """\
+name: {name}
+kind: {kind}
+host: {host}
+port: {port}
+user: {{env: MSO_TEST_USER}}
+key: {{env: MSO_TEST_KEY}}
+known_hosts: {{env: MSO_TEST_KNOWN_HOSTS}}
+work_root: mso-work/{tag}
+partition: debug
+poll_interval: {{min: 0.5, max: 5}}
+"""
+
+
+@pytest.fixture
+def on_cluster(example: Path, cluster_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+               request: pytest.FixtureRequest) -> Path:
+    """The example repository with `cluster` (Slurm) and `login` (ssh) infrastructures that
+    reach the test cluster over sshd as the unprivileged test user; secrets by env var only."""
+    tag = f"{os.getpid()}-{request.node.name}"[:60].replace("[", "-").replace("]", "")
+    for name, kind in (("cluster", "slurm"), ("login", "ssh")):
+        (example / "infrastructures" / f"{name}.yaml").write_text(CLUSTER_INFRA.format(
+            name=name, kind=kind, host=cluster_env["MSO_TEST_SSH_HOST"],
+            port=cluster_env["MSO_TEST_SSH_PORT"], tag=tag))
+    monkeypatch.setenv("MSO_TEST_USER", cluster_env["MSO_TEST_SSH_USER"])
+    monkeypatch.setenv("MSO_TEST_KEY", cluster_env["MSO_TEST_SSH_KEY_FILE"])
+    monkeypatch.setenv("MSO_TEST_KNOWN_HOSTS", cluster_env["MSO_TEST_KNOWN_HOSTS_FILE"])
+    return example
