@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
-from runner.errors import MsoError
+from runner.errors import MsoError, TransportError
 from runner.runs import ActiveRun
 from runner.schedulers.base import JobStatus, Scheduler
 from runner.staging import collect
@@ -120,7 +120,7 @@ class Watcher:
                 self._place_step_inputs(r, j)
             ids = r.scheduler.submit([j for _, j in fresh])
         except (MsoError, OSError) as exc:
-            if getattr(exc, "transient", False):
+            if isinstance(exc, TransportError) and exc.transient:
                 self._pause([r], f"{r.scheduler.infra.name} unreachable while submitting: {exc}")
                 return
             for t, _ in fresh:
@@ -152,7 +152,7 @@ class Watcher:
         except MsoError as exc:  # a failed query is a warning, never a state change
             r, t = next(iter(jobs.values()))
             self.on_event(r, t, f"warning: status query failed: {exc}")
-            if getattr(exc, "transient", False):
+            if isinstance(exc, TransportError) and exc.transient:
                 self._pause(runs, f"{sched.infra.name} unreachable: {exc}")
             return False
         changed = False
