@@ -108,7 +108,13 @@ class Watcher:
     def _submit(self, r: ActiveRun, batch: list[TaskRecord]) -> None:
         """Submit one step's ready tasks as one batch, adopting any already submitted."""
         jobs = [r.job(t.id) for t in batch]
-        adopted = r.scheduler.find(jobs)
+        try:
+            adopted = r.scheduler.find(jobs)
+        except MsoError as exc:  # never guess: submitting blind could run a task twice
+            self.on_event(r, batch[0], f"warning: cannot look for submitted jobs: {exc}")
+            if isinstance(exc, TransportError) and exc.transient:
+                self._pause([r], f"{r.scheduler.infra.name} unreachable: {exc}")
+            return
         fresh = [(t, j) for t, j in zip(batch, jobs) if j.name not in adopted]
         for t, j in zip(batch, jobs):
             if j.name in adopted:
@@ -192,7 +198,7 @@ class Watcher:
         if st.state != State.SUCCEEDED and st.reason:
             reason = st.reason if code in (None, 0) else f"{st.reason}; {exit_reason(code)}"
         elif code is None:
-            reason = st.reason or "no exit code was recorded"
+            reason = st.reason or "the job ended but its wrapper recorded no exit code"
         if ok and (got.missing or got.refused):
             ok, reason = False, _output_problem(got)
         t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)

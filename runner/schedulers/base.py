@@ -73,6 +73,9 @@ class Scheduler(ABC):
 _REGISTRY = {
     "local": ("runner.schedulers.process:ProcessScheduler", ""),
     "ssh": ("runner.schedulers.process:ProcessScheduler", "paramiko"),
+    "slurm": ("runner.schedulers.slurm:SlurmScheduler", "paramiko"),
+    "pbs": ("runner.schedulers.pbs:PbsScheduler", "paramiko"),
+    "torque": ("runner.schedulers.torque:TorqueScheduler", "paramiko"),
 }
 _TRANSPORTS: dict[str, Transport] = {}
 

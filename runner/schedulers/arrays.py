@@ -1,0 +1,234 @@
+"""What the batch backends share: index ranges, splitting a batch at the site's array limit, the
+one script per batch whose array element runs the matching task's wrapper, and safe directive values.
+
+Array indices are the tasks' own indices (minus the offset of their chunk), so the index of an
+element found in the queue tells which task it runs, whoever submitted it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from runner.errors import SchedulerError, command_failed
+from runner.schedulers import script
+from runner.schedulers.base import Job, Scheduler
+from runner.spec.models import Resources
+from runner.transports.base import Result, Transport
+
+# A value a `#SBATCH`/`#PBS` line can carry unquoted: no blank, quote, `$`, `%` or newline.
+_SAFE = re.compile(r"^[A-Za-z0-9_./+,:=@&|()\[\]!*-]+$")
+_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGT]?)$")
+_RUN_TIME = re.compile(r"^mso\.(\d{4})(\d\d)(\d\d)T")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Tasks submitted as one array: absolute task indices and the offset subtracted from them."""
+
+    offset: int
+    indices: tuple[int, ...]
+
+    @property
+    def relative(self) -> tuple[int, ...]:
+        return tuple(i - self.offset for i in self.indices)
+
+
+def chunks(indices: list[int], limit: int | None) -> list[Chunk]:
+    """Split task indices so every array index stays below the site's MaxArraySize."""
+    if not limit:
+        return [Chunk(0, tuple(sorted(indices)))]
+    groups: dict[int, list[int]] = {}
+    for i in sorted(indices):
+        groups.setdefault(i // limit * limit, []).append(i)
+    return [Chunk(off, tuple(ix)) for off, ix in sorted(groups.items())]
+
+
+def compress(indices: tuple[int, ...]) -> str:
+    """(0, 1, 2, 5, 7, 8) -> '0-2,5,7-8'."""
+    parts: list[list[int]] = []
+    for i in sorted(indices):
+        if parts and parts[-1][1] == i - 1:
+            parts[-1][1] = i
+        else:
+            parts.append([i, i])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in parts)
+
+
+def expand(spec: str) -> list[int]:
+    """'[2-5%2]', '8-9,12', '1-7:2' (PBS step) or '7' -> the indices (ValueError if malformed)."""
+    out: list[int] = []
+    for part in spec.strip("[]").split("%")[0].split(","):
+        rng, _, step = part.partition(":")
+        lo, _, hi = rng.partition("-")
+        out += range(int(lo), int(hi or lo) + 1, int(step or 1))
+    return out
+
+
+def base_name(jobs: list[Job]) -> str:
+    """`mso.<run-id>.<step>`: the name of a batch's arrays, from which find() works back."""
+    prefixes = {j.name.rsplit(".", 1)[0] for j in jobs}
+    steps = {j.task.step for j in jobs}
+    if len(prefixes) != 1 or len(steps) != 1:
+        raise SchedulerError(f"one batch must hold tasks of one step of one run, got {sorted(prefixes)} "
+                             f"and steps {sorted(steps)}")
+    return f"{prefixes.pop()}.{steps.pop()}"
+
+
+def chunk_name(base: str, offset: int) -> str:
+    """The name of the array holding the chunk at this offset: `<base>` or `<base>+<offset>`."""
+    return base if offset == 0 else f"{base}+{offset}"
+
+
+def name_offsets(jobs: list[Job], limit: int | None) -> dict[str, int]:
+    """Every array name under which these jobs may have been submitted, with its offset."""
+    base = base_name(jobs)
+    return {chunk_name(base, c.offset): c.offset for c in chunks([j.task.index for j in jobs], limit)}
+
+
+def run_dir(jobs: list[Job]) -> PurePosixPath:
+    """The run's work dir: the parent of every task's."""
+    dirs = {j.work_dir.parent for j in jobs}
+    if len(dirs) != 1:
+        raise SchedulerError(f"the tasks of one batch must share a run dir, got {sorted(map(str, dirs))}")
+    return dirs.pop()
+
+
+def script_path(jobs: list[Job], suffix: str) -> PurePosixPath:
+    """`<run>/.mso/<step>.<digest>.<suffix>`: the same batch always gets the same file."""
+    digest = hashlib.sha256(",".join(sorted(j.name for j in jobs)).encode()).hexdigest()[:10]
+    return run_dir(jobs) / script.META / f"{jobs[0].task.step}.{digest}.{suffix}"
+
+
+def render(header: list[str], jobs: list[Job], index_vars: tuple[str, ...], label: str) -> str:
+    """The batch's script: element i (plus the offset, `$1` or MSO_ARRAY_OFFSET) runs task i's wrapper."""
+    index = "0"
+    for var in reversed(index_vars):
+        index = f"${{{var}:-{index}}}"
+    q = shlex.quote
+    lines = ["#!/bin/bash", *header, f"# {label}: {len(jobs)} tasks", "set -u",
+             f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', 'case "$i" in']
+    lines += [f"  {j.task.index}) dir={q(str(j.work_dir))} ;;" for j in sorted(jobs, key=lambda j: j.task.index)]
+    lines += ['  *) echo "mso: no task for array index $i in this batch" >&2; exit 0 ;;', "esac",
+              f'exec bash "$dir/{script.SCRIPT}" >> "$dir/{script.META}/scheduler.out" '
+              f'2>> "$dir/{script.META}/scheduler.err"']
+    return "\n".join(lines) + "\n"
+
+
+def write(transport: Transport, path: PurePosixPath, text: str) -> None:
+    """Write a file on the host in one command (its folder is created)."""
+    q = shlex.quote
+    res = transport.run(f"mkdir -p {q(str(path.parent))} && cat > {q(str(path))}", stdin=text)
+    if res.code != 0:
+        raise SchedulerError("cannot write the batch script: " + failed(res))
+
+
+def failed(res: Result) -> str:
+    """A failed command: its text, exit code and output (for a SchedulerError)."""
+    return command_failed(res.command, res.code, res.stdout, res.stderr)
+
+
+def safe(option: str, value: object) -> str:
+    """A value fit for a directive line, or a SchedulerError naming the option."""
+    text = str(value)
+    if not _SAFE.match(text):
+        raise SchedulerError(f"scheduler option {option!r}: value {text!r} is not allowed (letters, digits "
+                             f"and _./+,:=@&|()[]!*- only; no blanks, quotes, $, % or newlines)")
+    return text
+
+
+def memory_mb(text: str) -> int:
+    """'2G' -> 2048, '1.5G' -> 1536, '512M' -> 512; a bare number is megabytes (as in Slurm)."""
+    m = _MEMORY.match(text)
+    if not m:
+        raise SchedulerError(f"memory {text!r}: expected a number with an optional K, M, G or T suffix")
+    factor = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}[m.group(2)]
+    return max(1, math.ceil(float(m.group(1)) * factor))
+
+
+def hms(seconds: int) -> str:
+    """Seconds as H:MM:SS, hours unbounded (PBS walltime)."""
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def run_start(name: str) -> str:
+    """A start time for accounting queries: the day before the run id's date, else 30 days back."""
+    m = _RUN_TIME.match(name)
+    if not m:
+        return "now-30days"
+    day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))) - dt.timedelta(days=1)
+    return day.isoformat()
+
+
+def ended_by_wrapper(transport: Transport, jobs: dict[str, Job]) -> set[str]:
+    """Ids of jobs whose wrapper recorded an exit code (one command for all)."""
+    if not jobs:
+        return set()
+    paths = {str(j.work_dir / script.EXIT): jid for jid, j in jobs.items()}
+    listed = " ".join(shlex.quote(p) for p in paths)
+    res = transport.run(f'for f in {listed}; do [ -e "$f" ] && printf "%s\\n" "$f"; done; true')
+    return {paths[line] for line in res.stdout.splitlines() if line in paths}
+
+
+class ArrayScheduler(Scheduler):
+    """What the batch backends share: one script per batch, submitted as arrays no larger than
+    the site allows, all of the batch or none of it; the array's throttle replaces mso's own."""
+
+    SUFFIX, PREFIX = "sh", "#"
+    INDEX_VARS: tuple[str, ...] = ()
+
+    @property
+    def max_parallel(self) -> None:
+        return None   # the array's own limit (%K, max_run_subjobs) enforces infra.max_parallel
+
+    def directives(self, res: Resources) -> list[str]:
+        """The options every task of a step shares."""
+        raise NotImplementedError
+
+    def array_logs(self, jobs: list[Job]) -> list[str]:
+        """Where the scheduler writes each element's own output."""
+        raise NotImplementedError
+
+    def submit_chunk(self, path: str, chunk: Chunk, name: str) -> str:
+        """Submit one array of the batch; the id the scheduler printed."""
+        raise NotImplementedError
+
+    def element(self, submitted: str, index: int) -> str:
+        """The id of one element of a submitted array."""
+        raise NotImplementedError
+
+    def limit(self) -> int:
+        """The largest array index + 1 the site accepts."""
+        raise NotImplementedError
+
+    def render_array(self, jobs: list[Job]) -> str:
+        """The batch's script: the step's shared resources, then array index -> task."""
+        if any(j.task.resources != jobs[0].task.resources for j in jobs):
+            raise SchedulerError(f"{base_name(jobs)}: the tasks of one array must share resources")
+        header = [*self.directives(jobs[0].task.resources), *self.array_logs(jobs)]
+        return render([f"{self.PREFIX} {h}" for h in header], jobs, self.INDEX_VARS, base_name(jobs))
+
+    def submit(self, jobs: list[Job]) -> list[str]:
+        if not jobs:
+            return []
+        base, path = base_name(jobs), script_path(jobs, self.SUFFIX)
+        write(self.transport, path, self.render_array(jobs))
+        ids: dict[int, str] = {}
+        submitted: list[str] = []
+        try:
+            for chunk in chunks([j.task.index for j in jobs], self.limit()):
+                submitted.append(self.submit_chunk(str(path), chunk, chunk_name(base, chunk.offset)))
+                ids.update({i: self.element(submitted[-1], i - chunk.offset) for i in chunk.indices})
+        except SchedulerError:
+            self.undo(submitted)   # all of the batch or none of it
+            raise
+        return [ids[j.task.index] for j in jobs]
+
+    def undo(self, submitted: list[str]) -> None:
+        """Cancel the arrays of a batch that could not be submitted whole."""
+        self.cancel(submitted)

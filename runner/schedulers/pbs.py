@@ -1,0 +1,305 @@
+"""The PBS Professional / OpenPBS backend (Torque is a thin subclass, torque.py): a step's ready
+tasks become one job array (`qsub -J`), one `qstat -f -x -t` asks about every job per poll.
+
+Each operation is a command builder and a pure parser (tested from tests/fixtures/pbs); the
+class joins them through the transport. A job qstat no longer knows is taken as ended only when
+its wrapper recorded an exit code; otherwise mso keeps watching.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+from typing import Any, Mapping
+
+from runner.errors import SchedulerError, command_failed
+from runner.schedulers import arrays, script, states
+from runner.schedulers.base import Job, JobStatus
+from runner.spec.models import Infrastructure, Resources
+from runner.state import State
+
+# resources.pbs options -> the directive each becomes (PBS Professional qsub(1B)).
+OPTIONS = {"place": "-l place={}", "project": "-P {}", "mail-points": "-m {}", "mail-users": "-M {}",
+           "priority": "-p {}", "rerunnable": "-r {}", "software": "-l software={}",
+           "cput": "-l cput={}", "umask": "-W umask={}", "group-list": "-W group_list={}",
+           "sandbox": "-W sandbox={}"}
+# resources.pbs options that belong in the select chunk (`-l select=...:name=value`).
+CHUNK = frozenset({"mpiprocs", "ompthreads", "host", "vntype", "arch", "accelerator-model"})
+_OWN = {"queue": "`queue` of the infrastructure", "account": "`account` of the infrastructure",
+        "walltime": "resources.walltime", "mem": "resources.memory", "select": "resources.nodes/tasks",
+        "ncpus": "resources.cpus_per_task", "ngpus": "resources.gpus", "nodes": "resources.nodes"}
+_JOB_ID = re.compile(r"^(\d+)(\[(\d*)\])?(\.\S+)?$")
+_ATTR = re.compile(r"^\s+([A-Za-z_][\w.]*) = (.*)$")
+_QUIET = (0, 35, 153)   # qstat/qdel: done, "job has finished", "unknown job id"
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+def passthrough(options: Mapping[str, Any], allowed: Mapping[str, str], chunk: frozenset[str],
+                what: str = "resources.pbs") -> tuple[list[str], list[str]]:
+    """(directives, select-chunk items) for each allowed option; anything else is refused by name."""
+    out, items = [], []
+    for key in sorted(options):
+        value = options[key]
+        if key not in allowed and key not in chunk:
+            hint = f"; declare it as {_OWN[key]}" if key in _OWN else ""
+            raise SchedulerError(f"{what}: option {key!r} is not allowed{hint} "
+                                 f"(allowed: {', '.join(sorted({*allowed, *chunk}))})")
+        if value is False or value is None:
+            continue
+        text = arrays.safe(key, "y" if value is True else value)
+        if key in chunk:
+            items.append(f"{key.replace('-', '_')}={text}")
+        else:
+            out.append(allowed[key].format(text))
+    return out, items
+
+
+def select(res: Resources, extra: list[str]) -> str | None:
+    """`N:ncpus=C:mpiprocs=T:mem=Mmb[:ngpus=G]`: one chunk per node."""
+    nodes = res.nodes or 1
+    per_node = math.ceil((res.tasks or 1) / nodes)
+    items = [f"ncpus={per_node * (res.cpus_per_task or 1)}"] if res.tasks or res.cpus_per_task else []
+    items += [f"mpiprocs={per_node}"] if res.tasks else []
+    items += [f"mem={arrays.memory_mb(res.memory)}mb"] if res.memory else []
+    items += [f"ngpus={int(res.gpus)}"] if res.gpus else []
+    items += extra
+    return ":".join([str(nodes), *items]) if items or res.nodes else None
+
+
+def directives(infra: Infrastructure, res: Resources) -> list[str]:
+    """The qsub options every task of a step shares (PBS Professional)."""
+    opts = [f"-q {arrays.safe('queue', infra.queue or infra.partition)}"] if infra.queue or infra.partition else []
+    opts += [f"-A {arrays.safe('account', infra.account)}"] if infra.account else []
+    extra, chunk = passthrough(res.pbs, OPTIONS, CHUNK)
+    chosen = select(res, chunk)
+    opts += [f"-l select={chosen}"] if chosen else []
+    if res.walltime:
+        opts.append(f"-l walltime={arrays.hms(script.walltime_seconds(res.walltime))}")
+    return opts + extra
+
+
+# ---- ids, commands and parsers (pure) --------------------------------------------------------
+
+def element(job_id: str, index: int) -> str:
+    """'1234[].srv' (or '1234') and 5 -> '1234[5].srv'."""
+    m = _JOB_ID.match(job_id)
+    if not m:
+        raise SchedulerError(f"unexpected job id {job_id!r}")
+    return f"{m.group(1)}[{index}]{m.group(4) or ''}"
+
+
+def key(job_id: str) -> tuple[str, str | None]:
+    """(sequence number, array index) of a job id, whatever server suffix qstat prints."""
+    m = _JOB_ID.match(job_id.strip())
+    return (m.group(1), m.group(3)) if m else (job_id, None)
+
+
+def parent(job_id: str) -> str:
+    """'1234[5].srv' -> '1234[].srv' (the array, as qstat -t wants it)."""
+    return re.sub(r"\[\d+\]", "[]", job_id)
+
+
+def parse_submit(code: int, stdout: str, stderr: str, command: str = "qsub") -> str:
+    """The id qsub printed (`1234.server`, `1234[].server`, or a bare number), or why not."""
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    if code != 0 or not lines or not _JOB_ID.match(lines[-1]):
+        raise SchedulerError("submission failed: " + command_failed(command, code, stdout, stderr))
+    return lines[-1]
+
+
+def parse_qstat_full(stdout: str) -> dict[str, dict[str, str]]:
+    """`qstat -f` text (PBS Pro, Torque, or Slurm's Torque wrappers) -> attributes per job id."""
+    jobs: dict[str, dict[str, str]] = {}
+    attrs: dict[str, str] | None = None
+    last = ""
+    for line in stdout.splitlines():
+        if line.startswith("Job Id:"):
+            attrs = jobs.setdefault(line.split(":", 1)[1].strip(), {})
+        elif attrs is not None and (m := _ATTR.match(line)):
+            last, attrs[m.group(1)] = m.group(1), m.group(2).strip()
+        elif attrs is not None and last and line.startswith("\t"):
+            attrs[last] += line[1:].rstrip()   # a long value wrapped onto a tab-led next line
+    return jobs
+
+
+def _flatten(attrs: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in attrs.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            out[prefix + name] = str(value)
+    return out
+
+
+def parse_qstat_json(stdout: str) -> dict[str, dict[str, str]]:
+    """`qstat -f -F json` (PBS Professional) -> the same flat attributes as the text form."""
+    try:
+        data = json.loads(stdout) if stdout.strip() else {}
+    except ValueError as exc:
+        raise SchedulerError(f"qstat printed JSON that cannot be read ({exc})") from None
+    return {job_id: _flatten(attrs) for job_id, attrs in data.get("Jobs", {}).items()}
+
+
+def outcome(attrs: Mapping[str, str], exits: Mapping[int, str]) -> JobStatus:
+    """How an ended job ended: deleted, a limit, its exit status, or (none given) the wrapper decides."""
+    code_text = attrs.get("Exit_status", attrs.get("exit_status"))
+    code = int(code_text) if code_text and code_text.lstrip("-").isdigit() else None
+    comment = attrs.get("comment", "").lower()
+    if attrs.get("substate") == "91":   # PBS Pro history: JOB_SUBSTATE_TERMINATED (qdel)
+        return JobStatus(State.CANCELLED, "cancelled by the scheduler or a user")
+    if "walltime" in comment and "exceed" in comment or _over_walltime(attrs, code):
+        return JobStatus(State.FAILED, "walltime exceeded")
+    if "mem" in comment and "exceed" in comment:
+        return JobStatus(State.FAILED, "out of memory")
+    if code is None:
+        return JobStatus(State.SUCCEEDED, "ended without an exit status; the wrapper's files decide")
+    reason = states.exit_reason(code, dict(exits))
+    return JobStatus(State.SUCCEEDED if reason is None else State.FAILED, reason)
+
+
+def _over_walltime(attrs: Mapping[str, str], code: int | None) -> bool:
+    used, limit = attrs.get("resources_used.walltime"), attrs.get("Resource_List.walltime")
+    if not code or not used or not limit:
+        return False
+    seconds = [sum(int(p) * 60 ** i for i, p in enumerate(reversed(t.split(":")))) for t in (used, limit)]
+    return seconds[0] >= seconds[1]
+
+
+def statuses(records: Mapping[str, Mapping[str, str]], table: Mapping[str, states.Native],
+             exits: Mapping[int, str]) -> dict[str, JobStatus | None]:
+    """Status per job id; None for a state mso does not know (keep watching)."""
+    out: dict[str, JobStatus | None] = {}
+    for job_id, attrs in records.items():
+        entry = table.get(attrs.get("job_state", ""))
+        if entry is None or not entry.state.terminal:
+            out[job_id] = entry and JobStatus(entry.state, entry.reason)
+        else:
+            out[job_id] = outcome(attrs, exits)
+    return out
+
+
+# ---- the backend -----------------------------------------------------------------------------
+
+class PbsScheduler(arrays.ArrayScheduler):
+    """qsub -J job arrays, qstat -f -x -t status (JSON where the site's qstat has it), qdel."""
+
+    SUFFIX, PREFIX = "pbs", "#PBS"
+    STATES, EXITS = states.PBS_PRO, states.PBS_PRO_EXIT
+    INDEX_VARS: tuple[str, ...] = ("PBS_ARRAY_INDEX",)
+    HISTORY: tuple[str, ...] = ("-x",)   # finished jobs too (job_history_enable)
+    DEFAULT_MAX_ARRAY_SIZE = 10000       # the server's max_array_size default
+
+    def __init__(self, infra: Infrastructure, transport) -> None:
+        super().__init__(infra, transport)
+        self._json = True
+
+    def directives(self, res: Resources) -> list[str]:
+        return directives(self.infra, res)
+
+    def render(self, job: Job) -> str:
+        meta = f"{arrays.safe('work dir', str(job.work_dir))}/{script.META}"
+        header = [f"-N {arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
+                  f"-o {meta}/scheduler.out", f"-e {meta}/scheduler.err"]
+        return script.render(job.task, job.work_dir, header=[f"#PBS {h}" for h in header],
+                             modules=self.infra.modules, environment=dict(self.infra.environment),
+                             label=job.name)
+
+    def array_logs(self, jobs: list[Job]) -> list[str]:
+        logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"
+        return ["-j oe", f"-o {logs}/{jobs[0].task.step}.^array_index^.out"]
+
+    def array_args(self, relative: tuple[int, ...]) -> list[str]:
+        """PBS Pro arrays are ranges of two or more: indices in between run as no-ops."""
+        lo, hi = min(relative), max(max(relative), min(relative) + 1)
+        limit = [f"-W max_run_subjobs={self.infra.max_parallel}"] if self.infra.max_parallel else []
+        return [f"-J {lo}-{hi}", *limit]
+
+    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str) -> str:
+        args = ["qsub", "-N", name, *shlex.split(" ".join(self.array_args(chunk.relative)))]
+        args += ["-v", f"MSO_ARRAY_OFFSET={chunk.offset}"] if chunk.offset else []
+        res = self.transport.run(shlex.join([*args, path]))
+        return parse_submit(res.code, res.stdout, res.stderr, res.command)
+
+    def element(self, submitted: str, index: int) -> str:
+        return element(submitted, index)
+
+    def find(self, jobs: list[Job]) -> dict[str, str]:
+        if not jobs:
+            return {}
+        offsets = arrays.name_offsets(jobs, self.limit())
+        listing = " ; ".join(f"echo {shlex.quote('# ' + n)} ; " + shlex.join(["qselect", *self.HISTORY, "-N", n])
+                             for n in sorted(offsets))
+        res = self.transport.run(listing)
+        if res.code != 0:
+            raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
+        listed = parse_qselect(res.stdout)
+        named = by_sequence(listed)
+        by_index = {j.task.index: j.name for j in jobs}
+        found: dict[str, tuple[int, str]] = {}
+        for job_id in self._query(sorted(listed)):
+            seq, index = key(job_id)
+            name = named.get(seq, "")
+            task = by_index.get(offsets[name] + int(index)) if name in offsets and index else None
+            if task and int(seq) >= found.get(task, (-1, ""))[0]:   # the latest wins
+                found[task] = (int(seq), job_id)
+        return {n: j for n, (_, j) in found.items()}
+
+    def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
+        if not jobs:
+            return {}
+        records = self._query(sorted({parent(j) for j in jobs}))
+        known = {key(j): st for j, st in statuses(records, self.STATES, self.EXITS).items()}
+        out = {j: known[key(j)] for j in jobs if known.get(key(j)) is not None}
+        gone = {j: jobs[j] for j in jobs if key(j) not in known}
+        for j in arrays.ended_by_wrapper(self.transport, gone):
+            out[j] = JobStatus(State.SUCCEEDED, "ended (qstat forgot it); the wrapper's files decide")
+        return out
+
+    def qstat_command(self, job_ids: list[str]) -> str:
+        """One qstat for these jobs and their subjobs, finished ones included where the site keeps them."""
+        fmt = ["-F", "json"] if self._json else []
+        return shlex.join(["qstat", "-f", *fmt, *self.HISTORY, "-t", *job_ids])
+
+    def _query(self, job_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Attributes of these jobs and their subjobs, in one qstat (text if JSON is unreadable)."""
+        if not job_ids:
+            return {}
+        res = self.transport.run(self.qstat_command(job_ids))
+        if res.code not in _QUIET:
+            raise SchedulerError("qstat failed: " + arrays.failed(res))
+        if not self._json:
+            return parse_qstat_full(res.stdout)
+        try:
+            return parse_qstat_json(res.stdout)
+        except SchedulerError:
+            self._json = False   # some qstat versions print invalid JSON: use the text form
+            return self._query(job_ids)
+
+    def cancel(self, job_ids: list[str]) -> None:
+        if job_ids:
+            res = self.transport.run(shlex.join(["qdel", *job_ids]))
+            if res.code not in _QUIET:
+                raise SchedulerError("qdel failed: " + arrays.failed(res))
+
+    def limit(self) -> int:
+        return self.infra.max_array_size or self.DEFAULT_MAX_ARRAY_SIZE
+
+
+def parse_qselect(stdout: str) -> dict[str, str]:
+    """`# name` marker lines, each followed by qselect's ids -> {job id: name}."""
+    named, name = {}, ""
+    for line in stdout.splitlines():
+        if line.startswith("# "):
+            name = line[2:].strip()
+        elif line.strip() and name:
+            named[line.strip()] = name
+    return named
+
+
+def by_sequence(named: Mapping[str, str]) -> dict[str, str]:
+    """{job id: name} -> {sequence number: name}, whatever server suffix each id carries."""
+    return {key(job_id)[0]: name for job_id, name in named.items()}

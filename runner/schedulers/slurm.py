@@ -1,0 +1,305 @@
+"""The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), one squeue
+asks about every job per poll, and sacct about those squeue no longer shows.
+
+Each operation is a command builder and a pure parser of the command's text (tested from
+recorded output in tests/fixtures/slurm); the class only joins them through the transport.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any, Mapping
+
+from runner.errors import SchedulerError, command_failed
+from runner.schedulers import arrays, script, states
+from runner.schedulers.base import Job, JobStatus
+from runner.spec.models import Infrastructure, Resources
+from runner.state import State
+
+# sbatch options a declaration may pass through resources.slurm (long names, without `--`).
+ALLOWED = frozenset({
+    "qos", "constraint", "cluster-constraint", "exclusive", "reservation", "mail-type", "mail-user",
+    "hint", "nodelist", "exclude", "gpus-per-node", "gpus-per-task", "gpus-per-socket", "gpu-bind",
+    "cpus-per-gpu", "mem-per-cpu", "mem-per-gpu", "ntasks-per-node", "ntasks-per-core",
+    "ntasks-per-socket", "ntasks-per-gpu", "sockets-per-node", "cores-per-socket", "threads-per-core",
+    "distribution", "licenses", "comment", "requeue", "no-requeue", "begin", "deadline", "nice",
+    "signal", "switches", "tmp", "wckey", "time-min", "contiguous", "core-spec", "thread-spec",
+    "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "mincpus", "network", "power",
+    "prefer", "priority", "profile", "acctg-freq", "gres-flags", "mcs-label", "kill-on-invalid-dep",
+})
+# Options mso sets itself, with where to declare them instead.
+_OWN = {"partition": "`partition` of the infrastructure", "account": "`account` of the infrastructure",
+        "time": "resources.walltime", "mem": "resources.memory", "nodes": "resources.nodes",
+        "ntasks": "resources.tasks", "cpus-per-task": "resources.cpus_per_task",
+        "gres": "resources.gpus", "gpus": "resources.gpus", "array": "the experiment's matrix",
+        "job-name": "nothing (mso names jobs)", "output": "nothing (mso places logs)",
+        "error": "nothing (mso places logs)", "chdir": "nothing (the wrapper changes directory)"}
+# The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
+SQUEUE_FORMAT = "%i|%j|%T|%r"
+SACCT_FIELDS = "JobID,JobName,State,ExitCode,Elapsed,MaxRSS"
+_ID = re.compile(r"^(\d+)(?:_(\d+|\[[^\]]*\]?))?$")
+_MAX_ARRAY = re.compile(r"^MaxArraySize\s*=\s*(\d+)", re.M)
+_GONE = ("Invalid job id specified",)
+_NO_ACCOUNTING = "accounting storage is disabled"
+DEFAULT_MAX_ARRAY_SIZE = 1001   # Slurm's own default
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+def passthrough(options: Mapping[str, Any]) -> list[str]:
+    """`--name[=value]` for each allowed resources.slurm option; anything else is refused by name."""
+    out = []
+    for key in sorted(options):
+        name, value = key.replace("_", "-"), options[key]
+        if name not in ALLOWED:
+            hint = f"; declare it as {_OWN[name]}" if name in _OWN else ""
+            raise SchedulerError(f"resources.slurm: sbatch option {key!r} is not allowed{hint} "
+                                 f"(allowed: {', '.join(sorted(ALLOWED))})")
+        if value is True:
+            out.append(f"--{name}")
+        elif value is not False and value is not None:
+            out.append(f"--{name}={arrays.safe(key, value)}")
+    return out
+
+
+def directives(infra: Infrastructure, res: Resources) -> list[str]:
+    """The sbatch options every task of a step shares, from the declarations."""
+    safe = arrays.safe
+    opts = [f"--partition={safe('partition', infra.partition)}"] if infra.partition else []
+    opts += [f"--account={safe('account', infra.account)}"] if infra.account else []
+    for flag, value in (("nodes", res.nodes), ("ntasks", res.tasks), ("cpus-per-task", res.cpus_per_task)):
+        if value:
+            opts.append(f"--{flag}={int(value)}")
+    if res.memory:
+        opts.append(f"--mem={arrays.memory_mb(res.memory)}M")
+    if res.walltime:
+        opts.append(f"--time={slurm_time(script.walltime_seconds(res.walltime))}")
+    if res.gpus:
+        opts.append(f"--gres=gpu:{int(res.gpus)}")
+    return opts + passthrough(res.slurm)
+
+
+def slurm_time(seconds: int) -> str:
+    """Seconds as sbatch's `[D-]HH:MM:SS`."""
+    days, rest = divmod(seconds, 86400)
+    hms = f"{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}"
+    return f"{days}-{hms}" if days else hms
+
+
+# ---- command builders ------------------------------------------------------------------------
+
+def submit_command(path: str, indices: tuple[int, ...], name: str, offset: int, throttle: int | None) -> str:
+    """sbatch of one array of the batch script; the offset goes to the script as `$1`."""
+    spec = arrays.compress(indices) + (f"%{throttle}" if throttle else "")
+    args = ["sbatch", "--parsable", f"--job-name={name}", f"--array={spec}", path]
+    return shlex.join(args + ([str(offset)] if offset else []))
+
+
+def squeue_command(job_ids: list[str]) -> str:
+    """One squeue for the arrays of all these jobs (full ranges: SLURM_BITSTR_LEN=0)."""
+    arrays_ = sorted({j.split("_")[0] for j in job_ids}, key=lambda a: (len(a), a))
+    return "SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "-o", SQUEUE_FORMAT,
+                                               "--jobs=" + ",".join(arrays_)])
+
+
+def sacct_command(job_ids: list[str]) -> str:
+    """One sacct for these jobs' allocations (-X), parsable, no header, latest attempt only."""
+    return "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-X", "-P", "-n", "-o", SACCT_FIELDS,
+                                               "--jobs=" + ",".join(job_ids)])
+
+
+def find_commands(names: list[str], start: str) -> tuple[str, str]:
+    """squeue (live jobs) and sacct (finished ones) by array name: `JobID|JobName|...` lines."""
+    joined = "--name=" + ",".join(names)
+    return ("SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "-o", SQUEUE_FORMAT, joined]),
+            "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-X", "-P", "-n", "-o", SACCT_FIELDS,
+                                                "-S", start, joined]))
+
+
+def cancel_command(job_ids: list[str]) -> str:
+    """One scancel for all these jobs."""
+    return shlex.join(["scancel", *job_ids])
+
+
+# ---- parsers (pure) --------------------------------------------------------------------------
+
+def parse_submit(code: int, stdout: str, stderr: str, command: str = "sbatch") -> str:
+    """The job id `sbatch --parsable` printed (`ID` or `ID;cluster`), or a SchedulerError saying why not."""
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
+    job_id = lines[-1].split(";")[0].strip() if lines else ""
+    if code != 0 or not job_id.isdigit():
+        raise SchedulerError("submission failed: " + command_failed(command, code, stdout, stderr))
+    return job_id
+
+
+def split_id(text: str) -> tuple[str, list[int] | None]:
+    """'123_4' -> ('123', [4]); '123_[2-5%2]' -> ('123', [2, 3, 4, 5]); '123' -> ('123', None)."""
+    m = _ID.match(text.strip())
+    if not m:
+        raise ValueError(text)
+    return m.group(1), (arrays.expand(m.group(2)) if m.group(2) else None)
+
+
+def _ids(text: str) -> list[str]:
+    """Every job id a JobID field stands for (a pending range stands for each of its elements)."""
+    try:
+        base, indices = split_id(text)
+    except ValueError:
+        return []   # a step (`123.batch`), a truncated range: nothing mso asked about
+    return [base] if indices is None else [f"{base}_{i}" for i in indices]
+
+
+def _status(native: str, detail: str = "") -> JobStatus | None:
+    entry = states.slurm(native)
+    if entry is None:
+        return None
+    return JobStatus(entry.state, entry.reason or (detail if detail not in ("", "None") else None))
+
+
+def parse_squeue(stdout: str) -> dict[str, JobStatus | None]:
+    """`%i|%j|%T|%r` lines -> status per job id; None for a job listed in a state mso does not know."""
+    out: dict[str, JobStatus | None] = {}
+    for line in stdout.splitlines():
+        fields = line.split("|")
+        if len(fields) >= 4:
+            for job_id in _ids(fields[0]):
+                out[job_id] = _status(fields[2].strip(), fields[3].strip())
+    return out
+
+
+def _sacct_reason(native: str, exit_code: str) -> str | None:
+    code, _, signal = exit_code.partition(":")
+    base = native.split()[0].rstrip("+")
+    if base == "FAILED" and code.isdigit() and signal.isdigit():
+        return f"exit code {code}" if int(code) else f"killed by signal {signal}" if int(signal) else None
+    if base == "CANCELLED" and native.split()[1:2] == ["by"]:
+        return f"cancelled by the scheduler or a user (uid {native.split()[-1]})"
+    return None
+
+
+def parse_sacct(stdout: str) -> dict[str, JobStatus]:
+    """`JobID|JobName|State|ExitCode|...` lines (sacct -X -P) -> status per job id; the last line
+    of a job wins (its latest attempt); unknown states and steps are left out."""
+    out: dict[str, JobStatus] = {}
+    for line in stdout.splitlines():
+        fields = line.split("|")
+        if len(fields) < 4 or not fields[2].strip():
+            continue
+        st = _status(fields[2].strip())
+        if st is None:
+            continue
+        reason = _sacct_reason(fields[2].strip(), fields[3].strip()) or st.reason
+        for job_id in _ids(fields[0]):
+            out[job_id] = JobStatus(st.state, reason)
+    return out
+
+
+def parse_names(stdout: str) -> list[tuple[int, int, str]]:
+    """`JobID|JobName|...` lines -> (array id, index, name) for every array element listed."""
+    out = []
+    for line in stdout.splitlines():
+        fields = line.split("|")
+        if len(fields) >= 2:
+            for job_id in _ids(fields[0]):
+                if "_" in job_id:
+                    base, index = job_id.split("_")
+                    out.append((int(base), int(index), fields[1].strip()))
+    return out
+
+
+def parse_max_array_size(stdout: str) -> int | None:
+    """MaxArraySize from `scontrol show config`."""
+    m = _MAX_ARRAY.search(stdout)
+    return int(m.group(1)) if m else None
+
+
+# ---- the backend -----------------------------------------------------------------------------
+
+class SlurmScheduler(arrays.ArrayScheduler):
+    """sbatch job arrays, squeue + sacct status, scancel."""
+
+    SUFFIX, PREFIX = "sbatch", "#SBATCH"
+    INDEX_VARS = ("SLURM_ARRAY_TASK_ID",)
+
+    def __init__(self, infra: Infrastructure, transport) -> None:
+        super().__init__(infra, transport)
+        self._max_array: int | None = infra.max_array_size
+
+    def directives(self, res: Resources) -> list[str]:
+        return directives(self.infra, res)
+
+    def render(self, job: Job) -> str:
+        meta = f"{arrays.safe('work dir', str(job.work_dir))}/{script.META}"
+        header = [f"--job-name={arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
+                  f"--output={meta}/scheduler.out", f"--error={meta}/scheduler.err"]
+        return script.render(job.task, job.work_dir, header=[f"#SBATCH {h}" for h in header],
+                             modules=self.infra.modules, environment=dict(self.infra.environment),
+                             label=job.name)
+
+    def array_logs(self, jobs: list[Job]) -> list[str]:
+        logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"
+        return [f"--output={logs}/{jobs[0].task.step}.%A_%a.out"]
+
+    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str) -> str:
+        res = self.transport.run(submit_command(path, chunk.relative, name, chunk.offset,
+                                                self.infra.max_parallel))
+        return parse_submit(res.code, res.stdout, res.stderr, res.command)
+
+    def element(self, submitted: str, index: int) -> str:
+        return f"{submitted}_{index}"
+
+    def find(self, jobs: list[Job]) -> dict[str, str]:
+        if not jobs:
+            return {}
+        offsets = arrays.name_offsets(jobs, self.limit())
+        by_index = {j.task.index: j.name for j in jobs}
+        found: dict[str, tuple[int, str]] = {}
+        for cmd in find_commands(sorted(offsets), arrays.run_start(jobs[0].name)):
+            res = self.transport.run(cmd)
+            if res.code != 0 and _NO_ACCOUNTING not in res.stderr:
+                raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
+            for array_id, index, name in parse_names(res.stdout if res.code == 0 else ""):
+                job_name = by_index.get(offsets[name] + index) if name in offsets else None
+                if job_name and array_id >= found.get(job_name, (-1, ""))[0]:   # the latest wins
+                    found[job_name] = (array_id, f"{array_id}_{index}")
+        return {name: job_id for name, (_, job_id) in found.items()}
+
+    def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
+        if not jobs:
+            return {}
+        res = self.transport.run(squeue_command(list(jobs)))
+        if res.code != 0 and not any(g in res.stderr for g in _GONE):
+            raise SchedulerError("squeue failed: " + arrays.failed(res))
+        listed = parse_squeue(res.stdout if res.code == 0 else "")
+        out = {j: st for j, st in listed.items() if j in jobs and st is not None}
+        missing = [j for j in jobs if j not in listed]
+        if missing:
+            out.update(self._accounted(missing, jobs))
+        return out
+
+    def _accounted(self, missing: list[str], jobs: dict[str, Job]) -> dict[str, JobStatus]:
+        """Jobs squeue no longer shows: their end as sacct tells it (never taken as ended without)."""
+        res = self.transport.run(sacct_command(missing))
+        if res.code != 0 and _NO_ACCOUNTING in res.stderr:
+            ended = arrays.ended_by_wrapper(self.transport, {j: jobs[j] for j in missing})
+            return {j: JobStatus(State.SUCCEEDED, "ended; no accounting, the wrapper's files decide")
+                    for j in ended}
+        if res.code != 0:
+            raise SchedulerError("sacct failed: " + arrays.failed(res))
+        acct = parse_sacct(res.stdout)
+        return {j: acct[j] for j in missing if j in acct and acct[j].state.terminal}
+
+    def cancel(self, job_ids: list[str]) -> None:
+        if job_ids:
+            res = self.transport.run(cancel_command(job_ids))
+            if res.code != 0 and not any(g in res.stderr for g in _GONE):
+                raise SchedulerError("scancel failed: " + arrays.failed(res))
+
+    def limit(self) -> int:
+        """MaxArraySize: declared by the infrastructure, else asked of the site once."""
+        if self._max_array is None:
+            res = self.transport.run("scontrol show config")
+            self._max_array = (parse_max_array_size(res.stdout) if res.code == 0 else None) \
+                or DEFAULT_MAX_ARRAY_SIZE
+        return self._max_array

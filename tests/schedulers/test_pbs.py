@@ -1,0 +1,294 @@
+"""The PBS Professional and Torque backends without a server: parsers from the outputs recorded
+from Slurm's Torque wrappers and from documented PBS/Torque formats, golden scripts, the
+allowlist, array submission and the query discipline."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from runner.errors import SchedulerError
+from runner.schedulers import pbs, script, states
+from runner.schedulers.base import JobStatus
+from runner.schedulers.torque import TorqueScheduler
+from runner.spec.models import Infrastructure, Resources, freeze
+from runner.state import State
+from runner.transports.base import Result
+from tests.schedulers.test_slurm import RUN, Fake, jobs
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "pbs"
+PUB = FIX / "published"
+
+
+def fx(name: str, folder: Path = FIX) -> str:
+    return (folder / name).read_text()
+
+
+def infra(**kw) -> Infrastructure:
+    return Infrastructure(**{"name": "cluster", "kind": "pbs", "queue": "workq", **kw})
+
+
+def check_golden(name: str, text: str) -> None:
+    path = FIX / "golden" / name
+    if os.environ.get("MSO_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    expected = path.read_text()
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                        f"fixtures/pbs/golden/{name}", "rendered"))
+    assert text == expected, f"the script changed; if on purpose, rerun with MSO_UPDATE_GOLDEN=1:\n{diff}"
+
+
+# ---- submission output and ids ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [(fx("qsub.txt"), fx("qsub.txt").strip()),
+                                           (fx("qsub_array.txt"), fx("qsub_array.txt").strip()),
+                                           (fx("pbspro_qsub_array.txt", PUB), "1234[].pbs01"),
+                                           (fx("torque_qsub_array.txt", PUB), "2001[].torque01.example.org")])
+def test_parse_submit(text: str, expected: str) -> None:
+    assert pbs.parse_submit(0, text, "") == expected
+
+
+def test_failed_qsub_says_command_code_and_stderr() -> None:
+    with pytest.raises(SchedulerError) as err:
+        pbs.parse_submit(170, "", "qsub: Unknown queue\n", "qsub -N x job.pbs")
+    assert all(s in str(err.value) for s in ("qsub -N x job.pbs", "exit code 170", "Unknown queue"))
+
+
+@pytest.mark.parametrize("job_id,index,element", [("1234[].pbs01", 5, "1234[5].pbs01"), ("20", 3, "20[3]"),
+                                                  ("2001[].t.example.org", 0, "2001[0].t.example.org")])
+def test_element_ids(job_id: str, index: int, element: str) -> None:
+    assert pbs.element(job_id, index) == element
+    assert pbs.parent(element) == (job_id if "[" in job_id else f"{job_id}[]")
+    assert pbs.key(element) == (job_id.split("[")[0].split(".")[0], str(index))
+
+
+# ---- qstat from Slurm's Torque wrappers (recorded) -----------------------------------------------
+
+def test_wrapper_qstat_full_running_and_ended() -> None:
+    running = pbs.parse_qstat_full(fx("qstat_f_running.txt"))
+    ((job_id, attrs),) = running.items()
+    assert job_id == fx("qsub.txt").strip()
+    assert attrs["job_state"] == "R" and attrs["Resource_List.walltime"] == "00:10:00"
+    assert attrs["Job_Name"] == "fx-pbs" and attrs["Account_Name"] == "mso"
+    assert pbs.statuses(running, states.TORQUE, states.TORQUE_EXIT) == {job_id: JobStatus(State.RUNNING)}
+    for name in ("qstat_f_cancelled.txt", "qstat_f_completed_array_task.txt"):
+        (st,) = pbs.statuses(pbs.parse_qstat_full(fx(name)), states.TORQUE, states.TORQUE_EXIT).values()
+        assert st.state == State.SUCCEEDED and "wrapper's files decide" in st.reason   # C says no more
+
+
+def test_wrapper_qstat_of_an_unknown_id_prints_nothing() -> None:
+    assert int(fx("qstat_f_unknown.exitcode.txt")) in pbs._QUIET
+    assert pbs.parse_qstat_full(fx("qstat_f_unknown.stdout.txt")) == {}
+    assert pbs.parse_qstat_full(fx("qstat_f_array_index.stdout.txt")) == {}
+
+
+# ---- qstat of PBS Professional and Torque (documented formats) ------------------------------------
+
+def test_pbspro_json_array() -> None:
+    got = pbs.statuses(pbs.parse_qstat_json(fx("pbspro_qstat_f_json_array.json", PUB)),
+                       states.PBS_PRO, states.PBS_PRO_EXIT)
+    assert got["1234[].pbs01"] == JobStatus(State.RUNNING)
+    assert got["1234[0].pbs01"] == JobStatus(State.SUCCEEDED)
+    assert got["1234[1].pbs01"] == JobStatus(State.FAILED, "exit code 3")
+    assert got["1234[2].pbs01"] == JobStatus(State.FAILED, "walltime exceeded")
+    assert got["1234[3].pbs01"] == JobStatus(State.CANCELLED, "cancelled by the scheduler or a user")
+    assert got["1234[4].pbs01"] == JobStatus(State.RUNNING)
+    assert got["1234[5].pbs01"] == JobStatus(State.QUEUED)
+
+
+def test_pbspro_json_nested_attributes_are_flattened() -> None:
+    attrs = pbs.parse_qstat_json(fx("pbspro_qstat_f_json_array.json", PUB))["1234[2].pbs01"]
+    assert attrs["resources_used.walltime"] == "00:01:03" and attrs["Resource_List.walltime"] == "00:01:00"
+
+
+def test_unreadable_json_is_a_scheduler_error() -> None:
+    with pytest.raises(SchedulerError, match="JSON"):
+        pbs.parse_qstat_json('{"Jobs": {"1.s": {"Variable_List": "a\\q"}}')
+
+
+def test_pbspro_text_with_wrapped_values() -> None:
+    records = pbs.parse_qstat_full(fx("pbspro_qstat_f_finished.txt", PUB))
+    job = records["1240.pbs01"]
+    assert job["comment"].endswith("(node01:ncpus=1:mem=2097152kb) and failed")
+    assert job["Variable_List"].endswith("PBS_O_SYSTEM=Linux,PBS_O_QUEUE=workq,PBS_O_HOST=login01")
+    assert job["Submit_arguments"].endswith("/scratch/mso/20261125T150000Z-abcdef12/post-0000/.mso/job.sh")
+    got = pbs.statuses(records, states.PBS_PRO, states.PBS_PRO_EXIT)
+    assert got["1240.pbs01"] == JobStatus(State.FAILED, "out of memory (JOB_EXEC_KILL_MEM)")
+    assert got["1241.pbs01"] == JobStatus(State.QUEUED, "held")
+
+
+def test_torque_subjobs() -> None:
+    got = pbs.statuses(pbs.parse_qstat_full(fx("torque_qstat_f_t.txt", PUB)), states.TORQUE, states.TORQUE_EXIT)
+    ids = [f"2001[{i}].torque01.example.org" for i in range(6)]
+    assert [got[i] for i in ids] == [
+        JobStatus(State.SUCCEEDED), JobStatus(State.FAILED, "exit code 3"),
+        JobStatus(State.FAILED, "walltime exceeded"), JobStatus(State.FAILED, "killed by signal 15"),
+        JobStatus(State.RUNNING), JobStatus(State.QUEUED)]
+
+
+# ---- the state and exit-status tables ------------------------------------------------------------
+
+@pytest.mark.parametrize("table,letters", [(states.PBS_PRO, "BEFHMQRSTUWX"), (states.TORQUE, "CEHQRTWS")])
+def test_every_documented_letter_is_mapped(table, letters: str) -> None:
+    assert sorted(table) == sorted(letters) and all(n.doc for n in table.values())
+    for letter, entry in table.items():
+        got = pbs.statuses({"1.s": {"job_state": letter, "Exit_status": "0"}}, table, {})["1.s"]
+        assert got.state == entry.state
+
+
+def test_unknown_letter_means_keep_watching() -> None:
+    assert pbs.statuses({"1.s": {"job_state": "Z"}}, states.PBS_PRO, {}) == {"1.s": None}
+
+
+@pytest.mark.parametrize("code,pbspro,torque", [
+    (0, None, None), (3, "exit code 3", "exit code 3"), (271, "killed by signal 15", "killed by signal 15"),
+    (-29, "walltime exceeded (JOB_EXEC_KILL_WALLTIME)", "the batch system could not run it (exit status -29)"),
+    (-11, "job rerun (JOB_EXEC_RERUN)", "walltime exceeded (JOB_EXEC_OVERLIMIT_WT)"),
+    (-10, "invalid uid/gid for job (JOB_EXEC_FAILUID)", "out of memory (JOB_EXEC_OVERLIMIT_MEM)")])
+def test_exit_statuses_per_flavour(code: int, pbspro, torque) -> None:
+    assert states.exit_reason(code, states.PBS_PRO_EXIT) == pbspro
+    assert states.exit_reason(code, states.TORQUE_EXIT) == torque
+
+
+def test_a_deleted_queued_job_without_exit_status_is_cancelled() -> None:
+    st = pbs.outcome({"job_state": "F", "substate": "91"}, states.PBS_PRO_EXIT)
+    assert st == JobStatus(State.CANCELLED, "cancelled by the scheduler or a user")
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+RICH = Resources(nodes=2, tasks=8, cpus_per_task=2, gpus=1, memory="4G", walltime="1-02:00:00",
+                 pbs=freeze({"place": "scatter:excl", "project": "heat", "ompthreads": 2}))
+
+
+def test_golden_pbspro_scripts() -> None:
+    sched = pbs.PbsScheduler(infra(account="proj-42", modules=("gcc/12",)), Fake())
+    check_golden("task.pbs", sched.render(jobs(1, res=RICH)[0]).replace(script.__version__, "VERSION"))
+    check_golden("array.pbs", sched.render_array(jobs(3, res=RICH)))
+
+
+def test_golden_torque_scripts() -> None:
+    res = Resources(nodes=2, tasks=8, cpus_per_task=2, gpus=1, memory="4G", walltime="1-02:00:00",
+                    pbs=freeze({"qos": "long", "feature": "ib"}))
+    sched = TorqueScheduler(infra(account="proj-42"), Fake())
+    check_golden("task.torque", sched.render(jobs(1, res=res)[0]).replace(script.__version__, "VERSION"))
+    check_golden("array.torque", sched.render_array(jobs(3, res=res)))
+
+
+@pytest.mark.parametrize("hostile", ["x\n#PBS -u root", "$(touch pwned)", "a b", "`id`", "x;y", "'q'", ""])
+def test_hostile_values_are_refused_by_name(hostile: str) -> None:
+    res = Resources(pbs=freeze({"project": hostile}))
+    with pytest.raises(SchedulerError, match="'project'"):
+        pbs.PbsScheduler(infra(), Fake()).render(jobs(1, res=res)[0])
+
+
+@pytest.mark.parametrize("sched", [pbs.PbsScheduler, TorqueScheduler])
+@pytest.mark.parametrize("option,hint", [("walltime", "resources.walltime"), ("u", ""), ("v", ""),
+                                         ("queue", "queue")])
+def test_option_not_allowlisted_is_named(sched, option: str, hint: str) -> None:
+    res = Resources(pbs=freeze({option: "x"}))
+    with pytest.raises(SchedulerError, match=f"'{option}' is not allowed.*{hint}"):
+        sched(infra(), Fake()).render(jobs(1, res=res)[0])
+
+
+def test_select_statement() -> None:
+    assert pbs.select(Resources(), []) is None
+    assert pbs.select(Resources(cpus_per_task=4), []) == "1:ncpus=4"
+    assert pbs.select(Resources(nodes=2, tasks=3, memory="1G"), []) == "2:ncpus=2:mpiprocs=2:mem=1024mb"
+
+
+# ---- submit, status, find, cancel ----------------------------------------------------------------
+
+def test_pbspro_submit_one_throttled_array() -> None:
+    t = Fake([(r"^qsub", (0, "1234[].pbs01\n", ""))])
+    ids = pbs.PbsScheduler(infra(max_parallel=2), t).submit(jobs(6))
+    assert ids == [f"1234[{i}].pbs01" for i in range(6)]
+    assert t.commands[0].startswith("mkdir -p /scratch/mso/") and "main-0005" in t.stdins[0]
+    assert t.commands[1].startswith(f"qsub -N mso.{RUN}.main -J 0-5 -W max_run_subjobs=2 /scratch/mso/")
+
+
+def test_pbspro_single_task_and_offsets() -> None:
+    t = Fake([(r"^qsub", (0, "77[].pbs01\n", ""))])
+    assert pbs.PbsScheduler(infra(), t).submit(jobs(1)) == ["77[0].pbs01"]
+    assert " -J 0-1 " in t.commands[1]   # PBS Pro arrays hold two or more: index 1 is a no-op
+    t = Fake([(r"^qsub", (0, "78[].pbs01\n", ""))])
+    assert pbs.PbsScheduler(infra(max_array_size=4), t).submit(jobs(1, start=5)) == ["78[1].pbs01"]
+    assert f"-N mso.{RUN}.main+4 -J 1-2 -v MSO_ARRAY_OFFSET=4 " in t.commands[1]
+
+
+def test_torque_submit_lists_and_slot_limit() -> None:
+    t = Fake([(r"^qsub", (0, "2001[].torque01\n", ""))])
+    picked = [j for j in jobs(6) if j.task.index in (0, 1, 2, 5)]
+    ids = TorqueScheduler(infra(max_parallel=2), t).submit(picked)
+    assert ids == ["2001[0].torque01", "2001[1].torque01", "2001[2].torque01", "2001[5].torque01"]
+    assert " -t 0-2,5%2 " in t.commands[1]
+
+
+def test_a_failed_later_array_deletes_the_earlier_ones() -> None:
+    results = iter([Result("qsub", 0, "90[].s\n", ""), Result("qsub", 38, "", "qsub: Maximum number of jobs already in queue")])
+    t = Fake(respond=lambda cmd: next(results) if cmd.startswith("qsub") else Result(cmd, 0, "", ""))
+    with pytest.raises(SchedulerError, match="Maximum number of jobs"):
+        pbs.PbsScheduler(infra(max_array_size=3), t).submit(jobs(5))
+    assert t.commands[-1] == "qdel '90[].s'"
+
+
+def test_pbspro_status_is_one_qstat_of_the_arrays() -> None:
+    t = Fake([(r"^qstat", (153, fx("pbspro_qstat_f_json_array.json", PUB), "qstat: Unknown Job Id 9[].pbs01\n"))])
+    wanted = {f"1234[{i}].pbs01": j for i, j in enumerate(jobs(6))}
+    got = pbs.PbsScheduler(infra(), t).status(wanted)
+    assert t.commands == ["qstat -f -F json -x -t '1234[].pbs01'"]
+    assert got["1234[1].pbs01"] == JobStatus(State.FAILED, "exit code 3") and len(got) == 6
+
+
+def test_jobs_qstat_forgot_end_only_by_their_wrapper_files() -> None:
+    wanted = {f"5[{i}].s": j for i, j in enumerate(jobs(2))}
+    ended = f"{wanted['5[1].s'].work_dir}/{script.EXIT}"
+    t = Fake([(r"^qstat", (153, "", "qstat: Unknown Job Id 5[].s\n")), (r"^for f in", (0, ended + "\n", ""))])
+    got = pbs.PbsScheduler(infra(), t).status(wanted)
+    assert list(got) == ["5[1].s"] and got["5[1].s"].state == State.SUCCEEDED
+
+
+def test_unreadable_json_falls_back_to_text_once() -> None:
+    t = Fake([(r"-F json", (0, "{not json", "")), (r"^qstat", (0, fx("pbspro_qstat_f_finished.txt", PUB), ""))])
+    sched = pbs.PbsScheduler(infra(), t)
+    got = sched.status({"1240.pbs01": jobs(1)[0]})
+    assert got["1240.pbs01"].state == State.FAILED
+    sched.status({"1240.pbs01": jobs(1)[0]})
+    assert sum("-F json" in c for c in t.commands) == 1
+
+
+def test_failing_qstat_raises_with_the_command() -> None:
+    t = Fake([(r"^qstat", (1, "", "qstat: cannot connect to server pbs01 (errno=111)\n"))])
+    with pytest.raises(SchedulerError, match="(?s)exit code 1: qstat -f.*cannot connect"):
+        pbs.PbsScheduler(infra(), t).status({"1[0].s": jobs(1)[0]})
+
+
+def test_torque_status_is_text_without_history() -> None:
+    t = Fake([(r"^qstat", (0, fx("torque_qstat_f_t.txt", PUB), ""))])
+    wanted = {f"2001[{i}].torque01.example.org": j for i, j in enumerate(jobs(6))}
+    got = TorqueScheduler(infra(), t).status(wanted)
+    assert t.commands == ["qstat -f -t '2001[].torque01.example.org'"]
+    assert got["2001[2].torque01.example.org"] == JobStatus(State.FAILED, "walltime exceeded")
+
+
+def test_find_adopts_subjobs_of_arrays_found_by_name() -> None:
+    t = Fake([(r"qselect", (0, fx("pbspro_qselect.txt", PUB), "")),
+              (r"^qstat", (0, fx("pbspro_qstat_f_json_array.json", PUB), ""))])
+    found = pbs.PbsScheduler(infra(), t).find(jobs(6))
+    assert found == {f"mso.{RUN}.main-{i:04d}": f"1234[{i}].pbs01" for i in range(6)}
+    assert t.commands[0] == f"echo '# mso.{RUN}.main' ; qselect -x -N mso.{RUN}.main"
+    assert t.commands[1] == "qstat -f -F json -x -t '1234[].pbs01' '1250[].pbs01'"
+
+
+def test_cancel_is_one_qdel_and_ignores_finished_jobs() -> None:
+    t = Fake([(r"^qdel", (35, "", "qdel: Job has finished 5[0].s\n"))])
+    pbs.PbsScheduler(infra(), t).cancel(["5[0].s", "5[1].s"])
+    assert t.commands == ["qdel '5[0].s' '5[1].s'"]
+
+
+def test_max_parallel_is_left_to_the_array() -> None:
+    assert pbs.PbsScheduler(infra(max_parallel=3), Fake()).max_parallel is None
