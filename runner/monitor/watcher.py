@@ -194,11 +194,7 @@ class Watcher:
         got = collect.collect(r.tasks[t.id], work, r.results / t.id, with_outputs=ok, large=large)
         t.exit_code, t.started, t.ended = got.exit_code, got.started, got.ended
         t.peak_memory_kb, t.outputs = got.peak_memory_kb, got.outputs
-        reason = exit_reason(code) if code else st.reason
-        if st.state != State.SUCCEEDED and st.reason:
-            reason = st.reason if code in (None, 0) else f"{st.reason}; {exit_reason(code)}"
-        elif code is None:
-            reason = st.reason or "the job ended but its wrapper recorded no exit code"
+        reason = _reason(st, code)
         if ok and (got.missing or got.refused):
             ok, reason = False, _output_problem(got)
         t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)
@@ -226,6 +222,16 @@ def _needs(r: ActiveRun, t: TaskRecord) -> str:
 def _done(r: ActiveRun) -> bool:
     """Nothing more to watch: every task ended, or the run is paused."""
     return r.record.state == State.PAUSED.value or all(State(t.state).terminal for t in r.record.tasks)
+
+
+def _reason(st: JobStatus, code: int | None) -> str | None:
+    """Why a task failed, from the scheduler's verdict and the wrapper's exit code, said once."""
+    parts = [st.reason] if st.state != State.SUCCEEDED and st.reason else []
+    if code is None and not parts:
+        parts.append("the job ended but its wrapper recorded no exit code")
+    elif code and exit_reason(code) not in parts:
+        parts.append(exit_reason(code))
+    return "; ".join(parts) or None
 
 
 def exit_reason(code: int) -> str | None:

@@ -1,0 +1,116 @@
+"""Runs on a Slurm infrastructure through mso, for real: the test cluster behind the test sshd,
+jobs owned by the unprivileged test user; faults injected from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.test_ssh_runs import _experiment, _record
+from tests.conftest import COUNTER_APP, COUNTER_PY, ROOT, mso
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def slurm(on_cluster: Path) -> Path:
+    (on_cluster / "applications" / "counter").mkdir()
+    (on_cluster / "applications" / "counter.yaml").write_text(COUNTER_APP)
+    (on_cluster / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
+    return on_cluster
+
+
+def _start(repo: Path, name: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "runner", "-C", str(repo), "run", name],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait(condition, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+def _job_ids(repo: Path, name: str) -> list[str]:
+    try:
+        return [t["job_id"] for t in _record(repo, name)["tasks"] if t["job_id"]]
+    except (ValueError, FileNotFoundError):
+        return []
+
+
+def test_sweep_is_one_array_with_results(slurm: Path) -> None:
+    ledger = _experiment(slurm, "sweep", "cluster", [f"p{i}" for i in range(6)])
+    proc = mso("run", "sweep", repo=slurm, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rec = _record(slurm, "sweep")
+    assert rec["state"] == "succeeded"
+    ids = [t["job_id"] for t in rec["tasks"]]
+    assert len({i.split("_")[0] for i in ids}) == 1, f"one array, got {ids}"
+    assert Counter(ledger.read_text().split()) == {f"p{i}": 1 for i in range(6)}
+    sacct = subprocess.run(["sacct", "-X", "-P", "-n", "-o", "JobName,State", "-j", ids[0].split("_")[0]],
+                           capture_output=True, text=True).stdout
+    assert sacct.count("COMPLETED") == 6 and "mso." in sacct
+    for t in rec["tasks"]:
+        assert t["outputs"][0]["path"] == "out.txt" and t["exit_code"] == 0
+
+
+def test_non_zero_exit_and_scancel_from_outside(slurm: Path) -> None:
+    exp = slurm / "experiments" / "faults.yaml"
+    ledger = _experiment(slurm, "faults", "cluster", ["ok", "bad", "slow"])
+    exp.write_text(exp.read_text() + "steps: [{name: main}]\n")
+    exp.write_text(exp.read_text().replace("matrix: {label: [ok, bad, slow]}",
+                   "matrix: {label: [ok, bad, slow], code: [0]}"))
+    # bad exits 3, slow sleeps until cancelled: per-point values through two experiments' worth
+    # of matrix are awkward, so the application reads them from the label
+    (slurm / "applications" / "counter" / "count.py").write_text(COUNTER_PY.replace(
+        "sys.exit(code)", "sys.exit(3 if label == 'bad' else code)").replace(
+        "time.sleep(sleep)", "time.sleep(600 if label == 'slow' else sleep)"))
+    proc = _start(slurm, "faults")
+    _wait(lambda: ledger.exists() and "slow" in ledger.read_text())
+    slow = next(t["job_id"] for t in _record(slurm, "faults")["tasks"] if t["parameters"]["label"] == "slow")
+    subprocess.run(["scancel", slow], check=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    by_label = {t["parameters"]["label"]: t for t in _record(slurm, "faults")["tasks"]}
+    assert by_label["ok"]["state"] == "succeeded"
+    assert by_label["bad"]["state"] == "failed" and by_label["bad"]["reason"] == "exit code 3"
+    assert by_label["slow"]["state"] == "failed"
+    assert "cancel" in by_label["slow"]["reason"]
+
+
+def test_sigkill_then_resume_gives_one_job_per_task(slurm: Path) -> None:
+    ledger = _experiment(slurm, "resume", "cluster", [f"r{i}" for i in range(4)], sleep=3)
+    proc = _start(slurm, "resume")
+    _wait(lambda: len(_job_ids(slurm, "resume")) == 4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    again = mso("run", "resume", repo=slurm, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert Counter(ledger.read_text().split()) == {f"r{i}": 1 for i in range(4)}
+    rec = _record(slurm, "resume")
+    names = subprocess.run(["sacct", "-X", "-P", "-n", "-o", "JobName", "--name",
+                            f"mso.{rec['run_id']}.main"], capture_output=True, text=True).stdout
+    assert names.split().count(f"mso.{rec['run_id']}.main") == 4, "exactly one job per task"
+
+
+def test_slurmctld_restart_while_watching(slurm: Path) -> None:
+    ledger = _experiment(slurm, "restart", "cluster", ["a", "b"], sleep=8)
+    proc = _start(slurm, "restart")
+    _wait(lambda: ledger.exists() and len(ledger.read_text().split()) == 2)
+    pid = subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True, text=True).stdout.split()[0]
+    os.kill(int(pid), signal.SIGTERM)
+    time.sleep(2)
+    subprocess.run([str(ROOT / ".ci/services/cluster-up")], check=True, capture_output=True)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert _record(slurm, "restart")["state"] == "succeeded"
