@@ -1,3 +1,55 @@
-"""placeholder"""
-def add(sub):
-    pass
+"""`mso book build [--site DIR] [--strict]`: generate the book's pages and build the site."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    """Register `mso book build`."""
+    p = sub.add_parser("book", help="build the book (mkdocs-material) from specs and results")
+    verbs = p.add_subparsers(dest="book_verb", metavar="ACTION", required=True)
+    b = verbs.add_parser("build", parents=[_late_common()],
+                         help="generate the pages into .mso/book/docs and build the site",
+                         description="Generate Markdown pages for every application, dataset, "
+                         "infrastructure, experiment and run, add the hand-written pages (book/), "
+                         "and build the site with mkdocs-material.")
+    b.add_argument("--site", type=Path, metavar="DIR",
+                   help="where the site goes (default: site/ in the repository)")
+    b.add_argument("--strict", action="store_true",
+                   help="treat warnings (broken links, skipped run records) as errors")
+    b.set_defaults(func=run)
+
+
+def _late_common() -> argparse.ArgumentParser:
+    """`-C` and `--json` after `book build` too (the verb parser takes them before `build`)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("-C", "--repo", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                   help="the repository (default: the current folder)")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="print machine-readable JSON")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the book; 0 when the site is there."""
+    from runner.book.build import build
+    if not args.json:
+        print("mso: book: generating pages ...", file=sys.stderr)
+    built = build(Path(args.repo), args.site, args.strict)
+    if args.json:
+        print(json.dumps({"ok": True, "docs": str(built.docs), "site": str(built.site),
+                          "pages": built.pages, "handwritten": built.handwritten,
+                          "files": built.files, "runs": built.runs, "warnings": built.warnings,
+                          "seconds": {"generate": round(built.generate_seconds, 3),
+                                      "mkdocs": round(built.mkdocs_seconds, 3)}}, indent=2))
+        return 0
+    for warning in built.warnings:
+        print(f"mso: book: {warning}", file=sys.stderr)
+    print(f"mso: book: {built.pages} pages ({built.runs} runs, {built.files} result files) in "
+          f"{built.generate_seconds:.1f} s, site built in {built.mkdocs_seconds:.1f} s: "
+          f"{built.site}/index.html", file=sys.stderr)
+    return 0

@@ -1,0 +1,82 @@
+"""What every page generator gets: the repository, its runs, and where each page lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from runner.book.results import Run
+from runner.spec.models import LOCAL, Infrastructure, Repository
+
+
+@dataclass(frozen=True)
+class Page:
+    """A generated page: its docs path, its title and its Markdown body, plus files it links to."""
+
+    path: str
+    title: str
+    body: str
+    files: tuple[tuple[str, Path], ...] = ()   # (docs path, source file) copied beside the page
+    searchable: bool = True
+
+    def text(self) -> str:
+        """The page as Markdown: front matter if needed, its title, then its body."""
+        front = "" if self.searchable else "---\nsearch:\n  exclude: true\n---\n\n"
+        return f"{front}# {self.title}\n\n{self.body.strip()}\n"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The repository and its runs, read once per build."""
+
+    repo: Repository
+    runs: Mapping[str, list[Run]] = field(default_factory=dict)   # experiment -> oldest first
+    site_name: str = "Laboratory book"
+
+    def experiment_names(self) -> list[str]:
+        """Declared experiments and those that only have runs left, sorted."""
+        return sorted(set(self.repo.experiments) | set(self.runs))
+
+    def infrastructures(self) -> dict[str, Infrastructure]:
+        """Declared infrastructures, plus the built-in `local` when something uses it."""
+        found = dict(self.repo.infrastructures)
+        used = {s.infrastructure for e in self.repo.experiments.values() for s in e.steps}
+        if "local" in used and "local" not in found:
+            found["local"] = LOCAL
+        return dict(sorted(found.items()))
+
+    def all_runs(self) -> list[Run]:
+        """Every run, oldest first."""
+        return sorted((r for runs in self.runs.values() for r in runs),
+                      key=lambda r: (r.run_id, r.experiment))
+
+
+def application_page(name: str) -> str:
+    """The page of an application."""
+    return f"applications/{name}.md"
+
+
+def dataset_page(name: str) -> str:
+    """The page of a dataset."""
+    return f"datasets/{name}.md"
+
+
+def infrastructure_page(name: str) -> str:
+    """The page of an infrastructure."""
+    return f"infrastructures/{name}.md"
+
+
+def experiment_page(name: str) -> str:
+    """The page of an experiment."""
+    return f"experiments/{name}.md"
+
+
+def run_folder(experiment: str, run_id: str) -> str:
+    """The docs folder of a run: its page and the files it links."""
+    return f"runs/{experiment}/{run_id}"
+
+
+def run_page(experiment: str, run_id: str) -> str:
+    """The page of a run."""
+    return f"{run_folder(experiment, run_id)}/index.md"

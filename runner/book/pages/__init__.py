@@ -1,0 +1,15 @@
+"""One module per kind of generated page; `all_pages` puts them together in a stable order."""
+
+from __future__ import annotations
+
+from runner.book.context import Context, Page
+from runner.book.pages import (applications, datasets, experiments, home, infrastructures,
+                               reference, runs, usage)
+
+
+def all_pages(ctx: Context) -> list[Page]:
+    """Every generated page, sorted by path."""
+    found = [home.page(ctx), usage.page(ctx), *applications.pages(ctx), *datasets.pages(ctx),
+             *infrastructures.pages(ctx), *experiments.pages(ctx), *runs.pages(ctx),
+             *reference.pages(ctx)]
+    return sorted(found, key=lambda p: p.path)

@@ -1,0 +1,62 @@
+"""Dataset pages: the data catalogue. A private dataset shows its name and nothing else."""
+
+from __future__ import annotations
+
+from runner.book import markdown as md
+from runner.book.context import Context, Page, dataset_page, experiment_page
+from runner.spec.models import Dataset
+
+INDEX = "datasets/index.md"
+PRIVATE = ("This dataset is **private**: the book shows only its name. "
+           "Ask its owners for access.")
+
+
+def pages(ctx: Context) -> list[Page]:
+    """The datasets index and one page per dataset."""
+    sets = [ctx.repo.datasets[n] for n in sorted(ctx.repo.datasets)]
+    rows = [_row(d) for d in sets]
+    index = Page(INDEX, "Datasets", "The data catalogue: where each dataset lives, its checksum, "
+                 "size and licence. Private datasets are listed by name only.\n\n"
+                 + md.table(("Dataset", "Visibility", "Description", "Format", "Size", "Licence"),
+                            rows, "No datasets yet: add one in datasets/."))
+    return [index] + [_page(ctx, d) for d in sets]
+
+
+def is_private(ds: Dataset | None) -> bool:
+    """Whether the book must hide everything but the dataset's name."""
+    return ds is None or ds.visibility != "public"
+
+
+def _row(ds: Dataset) -> list[str]:
+    name = md.link(ds.name, md.rel(INDEX, dataset_page(ds.name)))
+    if is_private(ds):
+        return [name, "private", "", "", "", ""]
+    return [name, "public", md.text(ds.description), md.text(ds.format or ""), md.size(ds.size),
+            md.text(ds.licence or "")]
+
+
+def _page(ctx: Context, ds: Dataset) -> Page:
+    path = dataset_page(ds.name)
+    if is_private(ds):
+        return Page(path, ds.name, PRIVATE)
+    creds = ", ".join(f"{md.code(var)} from environment variable {md.code(ref.env)}"
+                      for var, ref in sorted(ds.credentials.items()))
+    facts = md.facts([("Location", md.code(ds.location)), ("SHA-256", md.code(ds.sha256)),
+                      ("Size", md.size(ds.size) if ds.size is not None else ""),
+                      ("Format", md.text(ds.format or "")), ("Licence", md.text(ds.licence or "")),
+                      ("Owners", md.text(", ".join(ds.owners))), ("Credentials", creds),
+                      ("Produced by", md.code(ds.produced_by) if ds.produced_by else ""),
+                      ("Declared in", md.code(ds.path))])
+    return Page(path, ds.name, "\n\n".join([md.paragraphs(ds.description), facts,
+                                            "## Used by", _users(ctx, ds, path)]))
+
+
+def _users(ctx: Context, ds: Dataset, path: str) -> str:
+    names = sorted(e.name for e in ctx.repo.experiments.values()
+                   if any(b.dataset == ds.name for b in _bindings(e)))
+    rows = [[md.link(n, md.rel(path, experiment_page(n)))] for n in names]
+    return md.table(("Experiment",), rows, "No experiment uses it yet.")
+
+
+def _bindings(exp) -> list:
+    return [*exp.inputs.values(), *(b for s in exp.steps for b in s.inputs.values())]

@@ -1,0 +1,110 @@
+"""Experiment pages: what is run, with which parameters, where, and every run so far."""
+
+from __future__ import annotations
+
+from runner.book import markdown as md
+from runner.book import summary
+from runner.book.context import (Context, Page, application_page, dataset_page, experiment_page,
+                                 infrastructure_page)
+from runner.spec import matrix
+from runner.spec.models import Experiment, InputBinding, Resources
+
+INDEX = "experiments/index.md"
+
+
+def pages(ctx: Context) -> list[Page]:
+    """The experiments index and one page per experiment (also for runs left without one)."""
+    rows = [_index_row(ctx, n) for n in ctx.experiment_names()]
+    index = Page(INDEX, "Experiments", "What has been asked, and how each run of it went. "
+                 "Every experiment page lists its runs, newest first.\n\n"
+                 + md.table(("Experiment", "Description", "Application", "Runs", "Latest run",
+                             "Latest state"), rows, "No experiments yet: add one in experiments/."))
+    return [index] + [_page(ctx, n) for n in ctx.experiment_names()]
+
+
+def _index_row(ctx: Context, name: str) -> list[str]:
+    exp = ctx.repo.experiments.get(name)
+    runs = ctx.runs.get(name, [])
+    latest = runs[-1] if runs else None
+    return [md.link(name, md.rel(INDEX, experiment_page(name))),
+            md.text(exp.description) if exp else "_no longer declared_",
+            md.text(_app_ref(exp)) if exp else md.NONE, str(len(runs)),
+            md.when(summary.of(latest).started) if latest else md.NONE,
+            md.state(latest.record.state) if latest else md.NONE]
+
+
+def _app_ref(exp: Experiment) -> str:
+    return f"{exp.application}@{exp.application_version}" if exp.application_version \
+        else exp.application
+
+
+def _page(ctx: Context, name: str) -> Page:
+    path = experiment_page(name)
+    exp = ctx.repo.experiments.get(name)
+    runs = ctx.runs.get(name, [])
+    history = md.table(summary.HISTORY_HEAD,
+                       [summary.history_row(r, path) for r in reversed(runs)],
+                       f"No runs yet: `mso run {name}` starts one.")
+    if exp is None:
+        body = "This experiment is no longer declared; its runs are kept.\n\n## Runs\n\n" + history
+        return Page(path, name, body)
+    parts = [md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
+             _parameters(exp), "## Matrix", _matrix(exp), "## Inputs", _inputs(exp.inputs, path),
+             "## Resources", resources(exp.resources), *_steps(exp, path),
+             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", history]
+    return Page(path, name, "\n\n".join(parts))
+
+
+def _facts(ctx: Context, exp: Experiment, path: str) -> str:
+    app_link = (md.link(_app_ref(exp), md.rel(path, application_page(exp.application)))
+                if exp.application in ctx.repo.applications else md.text(_app_ref(exp)))
+    infra = (md.link(exp.infrastructure, md.rel(path, infrastructure_page(exp.infrastructure)))
+             if exp.infrastructure in ctx.infrastructures() else md.text(exp.infrastructure))
+    return md.facts([("Application", app_link), ("Infrastructure", infra),
+                     ("Owners", md.text(", ".join(exp.owners))),
+                     ("Tags", ", ".join(md.code(t) for t in exp.tags)),
+                     ("Tasks per run", str(len(matrix.points(exp)) * len(exp.steps))),
+                     ("Declared in", md.code(exp.path))])
+
+
+def _parameters(exp: Experiment) -> str:
+    rows = [[md.code(k), md.code(v)] for k, v in exp.parameters.items()]
+    return md.table(("Parameter", "Value"), rows, "The application's defaults.")
+
+
+def _matrix(exp: Experiment) -> str:
+    rows = [[md.code(k), ", ".join(md.code(v) for v in vals)] for k, vals in exp.matrix]
+    text = md.table(("Parameter", "Values"), rows, "No sweep: one task per step.")
+    if exp.exclude:
+        text += "\n\nExcluded points: " + "; ".join(md.values(dict(e)) for e in exp.exclude)
+    return text
+
+
+def _inputs(bindings: dict[str, InputBinding], path: str) -> str:
+    rows = []
+    for name, b in sorted(bindings.items()):
+        bound = (md.link(b.dataset, md.rel(path, dataset_page(b.dataset))) if b.dataset
+                 else f"{md.code(b.path)} of step {md.code(b.step)}")
+        rows.append([md.code(name), bound])
+    return md.table(("Input", "Bound to"), rows, "No inputs.")
+
+
+def resources(r: Resources) -> str:
+    """What one task asks for, as a facts table."""
+    passthrough = [f"{md.code(k)}={md.code(v)}" for k, v in [*r.slurm.items(), *r.pbs.items()]]
+    return md.facts([("Nodes", md.text(r.nodes or "")), ("Tasks", md.text(r.tasks or "")),
+                     ("CPUs per task", md.text(r.cpus_per_task or "")),
+                     ("GPUs", md.text(r.gpus or "")), ("Memory", md.text(r.memory or "")),
+                     ("Wall time", md.text(r.walltime or "")),
+                     ("Scheduler options", ", ".join(passthrough))])
+
+
+def _steps(exp: Experiment, path: str) -> list[str]:
+    if len(exp.steps) == 1 and exp.steps[0].name == "main":
+        return []
+    rows = [[md.code(s.name), md.link(s.application, md.rel(path, application_page(s.application))),
+             md.link(s.infrastructure, md.rel(path, infrastructure_page(s.infrastructure))),
+             ", ".join(md.code(n) for n in s.needs) or md.NONE,
+             md.values(dict(s.parameters))] for s in exp.steps]
+    return ["## Steps", md.table(("Step", "Application", "Infrastructure", "Needs", "Parameters"),
+                                 rows)]

@@ -1,0 +1,90 @@
+"""Run pages: state, provenance, the task table and every task's outputs and logs."""
+
+from __future__ import annotations
+
+from markdown.extensions.toc import slugify
+
+from runner.book import markdown as md
+from runner.book import summary
+from runner.book.context import (Context, Page, application_page, dataset_page, experiment_page,
+                                 infrastructure_page, run_folder, run_page)
+from runner.book.pages import tasks
+from runner.book.pages.datasets import is_private
+from runner.book.results import Run
+
+
+def pages(ctx: Context) -> list[Page]:
+    """One page per run (reachable from its experiment's history, kept out of the nav)."""
+    return [page(ctx, run) for run in ctx.all_runs()]
+
+
+def page(ctx: Context, run: Run) -> Page:
+    """The page of one run, with the result files it links to."""
+    path = run_page(run.experiment, run.run_id)
+    files = tasks.Files(run_folder(run.experiment, run.run_id))
+    parts = [_overview(ctx, run, path), "## Provenance", _provenance(ctx, run, path),
+             "**Input datasets**", _datasets(ctx, run, path), "## Tasks", _task_table(run)]
+    parts += [tasks.section(run, t, files) for t in run.record.tasks]
+    # Kept out of the search index: every visitor who searches downloads the whole index, and
+    # thousands of runs would make it huge; run ids stay searchable on the experiment pages.
+    return Page(path, f"Run {run.run_id}", "\n\n".join(parts), tuple(files.copies),
+                searchable=False)
+
+
+def _overview(ctx: Context, run: Run, path: str) -> str:
+    r, f = run.record, summary.of(run)
+    exp = (md.link(run.experiment, md.rel(path, experiment_page(run.experiment))))
+    return md.facts([("Experiment", exp), ("State", md.state(r.state)),
+                     ("Reason", md.text(r.reason or "")),
+                     ("Cancelled by", md.text(r.cancelled_by or "")),
+                     ("Tasks ok / failed / all", f"{f.succeeded} / {f.failed} / {f.total}"),
+                     ("Planned (UTC)", md.when(r.created)), ("Started (UTC)", md.when(f.started)),
+                     ("Wall time", md.duration(f.wall_seconds)),
+                     ("Task time", md.duration(f.task_seconds)),
+                     ("Last update (UTC)", md.when(r.updated))])
+
+
+def _provenance(ctx: Context, run: Run, path: str) -> str:
+    r = run.record
+    git = r.git or {}
+    commit = md.code(git.get("commit")) if git.get("commit") else "unknown (not in git)"
+    if git.get("dirty"):
+        commit += " with uncommitted changes"
+    app = r.application
+    app_ref = f"{app['name']}@{app['version']}"
+    app_cell = (md.link(app_ref, md.rel(path, application_page(app["name"])))
+                if app["name"] in ctx.repo.applications else md.text(app_ref))
+    infra = r.infrastructure
+    infra_cell = (md.link(infra["name"], md.rel(path, infrastructure_page(infra["name"])))
+                  if infra["name"] in ctx.infrastructures() else md.text(infra["name"]))
+    infra_cell += f" ({md.text(infra['kind'])}" + (
+        f" on {md.code(infra['host'])})" if infra.get("host") else ")")
+    remote_dir = r.work_dir if infra["kind"] != "local" else ""   # a local path says nothing
+    return md.facts([("Git commit", commit), ("Branch", md.text(git.get("branch") or "")),
+                     ("Spec hash", md.code(r.spec_hash)), ("Application", app_cell),
+                     ("Container image", md.code(app.get("image")) if app.get("image") else ""),
+                     ("Infrastructure", infra_cell),
+                     ("Work dir", md.code(remote_dir) if remote_dir else ""),
+                     ("mso version", md.text(r.mso_version))])
+
+
+def _datasets(ctx: Context, run: Run, path: str) -> str:
+    rows = []
+    for name, sha in sorted(run.record.datasets.items()):
+        ds = ctx.repo.datasets.get(name)
+        cell = md.link(name, md.rel(path, dataset_page(name))) if ds else md.text(name)
+        rows.append([cell, "private" if is_private(ds) else md.code(sha) if sha else md.NONE])
+    return md.table(("Dataset", "SHA-256"), rows, "No input datasets.")
+
+
+def _task_table(run: Run) -> str:
+    rows = []
+    for t in run.record.tasks:
+        rows.append([md.link(t.id, "#" + slugify(t.id, "-")), md.values(t.parameters),
+                     md.state(t.state),
+                     md.text(t.exit_code) if t.exit_code is not None else md.NONE,
+                     md.duration(md.seconds_between(t.started, t.ended)),
+                     md.size(t.peak_memory_kb * 1024) if t.peak_memory_kb is not None else md.NONE,
+                     md.text(t.reason or "")])
+    return md.table(("Task", "Parameters", "State", "Exit code", "Wall time", "Peak memory",
+                     "Reason"), rows, "No tasks.")

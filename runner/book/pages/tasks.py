@@ -1,0 +1,164 @@
+"""One task's section of a run page: outputs, classified logs, and the tails of stdout/stderr."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.book import markdown as md
+from runner.book.results import Run
+from runner.state import TaskRecord
+
+TAIL_LINES = 20          # of stdout and stderr
+LOG_LINES = 20           # classified lines shown per log (the whole log is linked)
+NOTABLE_LINES = 10       # OK/WARNING/ERROR/CRITICAL lines shown as admonitions per log
+COPY_LIMIT = 2 * 1024 * 1024   # files larger than this stay out of the book
+ADMONITION = {"OK": "success", "WARNING": "warning", "ERROR": "failure", "CRITICAL": "danger"}
+# Copied files keep their name only with a suffix a web server cannot turn into a page or a
+# script; anything else gets `.txt` appended, so an output `x.html` or `x.md` stays inert.
+SAFE_SUFFIXES = {".txt", ".log", ".out", ".err", ".json", ".jsonl", ".csv", ".tsv", ".dat",
+                 ".npy", ".npz", ".h5", ".hdf5", ".nc", ".png", ".jpg", ".jpeg", ".gif", ".webp",
+                 ".pdf", ".vtk", ".vtu", ".gz", ".zip", ".tar", ".bin"}
+
+
+@dataclass
+class Files:
+    """The run files a page links to: (docs path, source) pairs, collected while writing."""
+
+    folder: str                       # the run's docs folder, where its page is index.md
+    copies: list[tuple[str, Path]] = field(default_factory=list)
+
+    def link(self, run: Run, rel: str) -> str | None:
+        """Register a run file for copying; the link target from the run page, or None."""
+        src = run.file(rel)
+        rel = posixpath.normpath(rel)
+        if src is None or src.stat().st_size > COPY_LIMIT or any(
+                part.startswith(".") for part in rel.split("/")):
+            return None
+        target = rel if posixpath.splitext(rel)[1].lower() in SAFE_SUFFIXES else rel + ".txt"
+        self.copies.append((f"{self.folder}/{target}", src))
+        return target
+
+
+def section(run: Run, task: TaskRecord, files: Files) -> str:
+    """The Markdown of one task's section on its run page."""
+    parts = [f"## {md.text(task.id)}", _facts(task),
+             f"**Parameters**: {md.values(task.parameters)}", "**Outputs**",
+             _outputs(run, task, files)]
+    unhappy = task.state != "succeeded"   # what went wrong is shown unfolded
+    for rel in classified_logs(run, task):
+        parts.append(_log(run, rel, files, unhappy))
+    for label, rel in (("stdout", task.stdout), ("stderr", task.stderr)):
+        parts.append(_tail(run, label, rel, files, unhappy and label == "stderr"))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _facts(task: TaskRecord) -> str:
+    """One line of what happened: state, exit code, times, job, what it waited for."""
+    parts = [md.state(task.state)]
+    if task.exit_code is not None:
+        parts.append(f"exit code {md.text(task.exit_code)}")
+    if task.started:
+        ended = f" to {md.when(task.ended)}" if task.ended else ""
+        parts.append(f"{md.when(task.started)}{ended} UTC")
+    if task.job_id:
+        parts.append(f"job {md.code(task.job_id)}")
+    if task.needs:
+        parts.append("after " + ", ".join(md.code(n) for n in task.needs))
+    reason = f"\n\n**Reason**: {md.text(task.reason)}" if task.reason else ""
+    return " · ".join(parts) + reason
+
+
+def _outputs(run: Run, task: TaskRecord, files: Files) -> str:
+    rows = []
+    for out in sorted(task.outputs, key=lambda o: o["path"]):
+        rel = f"{task.id}/{out['path']}"
+        target = files.link(run, rel) if out["stored"] == "results" else None
+        name = md.link(out["path"], target) if target else md.code(out["path"])
+        where = "in the book" if target else (
+            "left in the work dir" if out["stored"] == "workdir" else "in results/ (not copied)")
+        rows.append([name, md.size(out["size"]), md.code(out["sha256"]), where])
+    return md.table(("Output", "Size", "SHA-256", "Stored"), rows, "No outputs collected.")
+
+
+def classified_logs(run: Run, task: TaskRecord) -> list[str]:
+    """Run-relative paths of the task's application logs that have a classified `.jsonl` twin."""
+    outputs = {f"{task.id}/{o['path']}" for o in task.outputs}
+    return [rel[: -len(".jsonl")] for rel in run.listed(f"{task.id}/", ".jsonl")
+            if run.file(rel[: -len(".jsonl")]) and rel[: -len(".jsonl")] not in outputs]
+
+
+def entries(path: Path) -> list[dict]:
+    """The classified lines of a `.jsonl` file (unreadable lines are skipped)."""
+    found = []
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            found.append(item)
+    return found
+
+
+def _log(run: Run, rel: str, files: Files, unfold: bool) -> str:
+    items = entries(run.file(rel + ".jsonl"))
+    name = rel.split("/", 1)[1]
+    parts = [_log_head(name, items, files.link(run, rel))]
+    notable = [e for e in items if e.get("severity") in ADMONITION][-NOTABLE_LINES:]
+    parts += [md.admonition(ADMONITION[e["severity"]],
+                            f"{e['severity']} · {name} line {e.get('line', '?')}",
+                            str(e.get("text", ""))) for e in notable]
+    if items:
+        shown = items[-LOG_LINES:]
+        label = f"{name}: classified lines"
+        if len(shown) < len(items):
+            label += f" (last {len(shown)} of {len(items)})"
+        parts.append(md.details(label, _coloured(shown), is_open=unfold))
+    return "\n\n".join(parts)
+
+
+def _log_head(name: str, items: list[dict], target: str | None) -> str:
+    """`Log heat.log: 29 classified lines (28 INFO, 1 OK); last progress 100 %.`"""
+    counts = Counter(str(e.get("severity", "?")) for e in items)
+    progress = [e["progress"] for e in items if isinstance(e.get("progress"), (int, float))]
+    shown = md.link(name, target) if target else md.code(name)
+    text = f"**Log {shown}**: {len(items)} classified line{'s' * (len(items) != 1)}"
+    if counts:
+        text += " (" + ", ".join(f"{n} {md.text(s)}" for s, n in sorted(counts.items())) + ")"
+    return text + (f"; last progress **{progress[-1]:g} %**." if progress else ".")
+
+
+def _coloured(items: list[dict]) -> str:
+    lines = []
+    for e in items:
+        sev = str(e.get("severity", ""))
+        css = "".join(c for c in sev.lower() if c.isalpha())
+        line = e.get("line") if isinstance(e.get("line"), int) else 0
+        lines.append(f'<span class="mso-sev mso-{css}">{md.escape_line(f"{sev:<8}")}</span> '
+                     f"{line:>6}  {md.escape_line(str(e.get('text', '')))}")
+    return '<pre class="mso-log">' + "\n".join(lines) + "</pre>"
+
+
+def _tail(run: Run, label: str, rel: str, files: Files, unfold: bool) -> str:
+    path = run.file(rel)
+    if path is None:
+        return ""
+    lines = tail(path, TAIL_LINES)
+    target = files.link(run, rel)
+    whole = f" ({md.link('whole file', target)})" if target else ""
+    if not lines:
+        return f"**{label}**: empty.{whole}"
+    summary = f"{label}: last {len(lines)} line{'s' * (len(lines) != 1)}"
+    return f"**{label}**{whole}\n\n" + md.details(summary, md.pre(lines), "quote", unfold)
+
+
+def tail(path: Path, n: int) -> list[str]:
+    """The last n lines of a file, reading at most its last 64 KiB."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 65536))
+        data = fh.read().decode("utf-8", errors="replace")
+    return data.splitlines()[-n:]

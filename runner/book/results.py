@@ -1,0 +1,107 @@
+"""The runs the book shows: every valid run record under results/, checked before it is trusted.
+
+A run record arrives through merge requests like any other file, so it is validated against the
+run schema and its names against the patterns that make them safe as paths and anchors; files it
+names are used only when they are regular files inside the run's folder, reached without symlinks
+(the folder is listed once, so this costs one directory walk per run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from runner import state
+from runner.errors import StateError
+from runner.spec import schema
+from runner.state import RunRecord
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run record and the folder it lives in."""
+
+    folder: Path
+    record: RunRecord
+    files: frozenset[str] = frozenset()   # regular files in the folder, relative, no symlinks
+
+    @property
+    def experiment(self) -> str:
+        """The experiment the run belongs to."""
+        return self.record.experiment
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (also its folder's name)."""
+        return self.record.run_id
+
+    def file(self, rel: str | None) -> Path | None:
+        """The file at `rel` (relative to the run folder) if it is a regular file inside it."""
+        rel = posixpath.normpath(rel) if rel else ""
+        return self.folder / rel if rel in self.files else None
+
+    def listed(self, prefix: str, suffix: str) -> list[str]:
+        """The run's files under `prefix` whose names end with `suffix`, sorted."""
+        return sorted(f for f in self.files if f.startswith(prefix) and f.endswith(suffix))
+
+
+def load(results: Path) -> tuple[dict[str, list[Run]], list[str]]:
+    """Runs by experiment (oldest first) and a warning per record left out."""
+    runs: dict[str, list[Run]] = {}
+    warnings: list[str] = []
+    for path in sorted(results.glob(f"*/*/{state.RECORD}")):
+        shown = path.relative_to(results.parent).as_posix()
+        problem = _problem(path)
+        if problem:
+            warnings.append(f"{shown}: {problem}; left out of the book")
+            continue
+        try:
+            run = Run(path.parent, state.load(path), frozenset(regular_files(path.parent)))
+        except StateError as exc:
+            warnings.append(f"{shown}: {exc}; left out of the book")
+            continue
+        runs.setdefault(run.experiment, []).append(run)
+    for found in runs.values():
+        found.sort(key=lambda r: r.run_id)
+    return runs, warnings
+
+
+def regular_files(folder: Path, prefix: str = "") -> Iterator[str]:
+    """Relative paths of the regular files under `folder`; symlinks are not followed or listed."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from regular_files(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.is_file(follow_symlinks=False):
+                yield prefix + entry.name
+
+
+def _problem(path: Path) -> str | None:
+    """What makes a record unfit for the book, or None."""
+    exp, run_id = path.parent.parent.name, path.parent.name
+    if not NAME.match(exp) or not RUN_ID.match(run_id):
+        return "the folder is not named results/<experiment>/<run id>"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"unreadable run record ({exc})"
+    errors = sorted(schema.validator("run").iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        where = ".".join(str(p) for p in errors[0].path) or "(top)"
+        return f"not a valid run record ({where}: {errors[0].message[:200]})"
+    if data["experiment"] != exp or data["run_id"] != run_id:
+        return "its experiment or run id differs from its folder"
+    ids = [t["id"] for t in data["tasks"]]
+    bad = [i for i in ids if not TASK_ID.match(i)]
+    if bad:
+        return f"task id {bad[0]!r} is not a plain name"
+    return "two tasks share an id" if len(set(ids)) != len(ids) else None
