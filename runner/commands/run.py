@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
             r = runs.create(repo, p, gitinfo.describe(args.repo))
             ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
             active.append(r)
-        _watch(active, ui, args.cancel_on_interrupt, Watcher)
+        stats = _watch(active, ui, args.cancel_on_interrupt, Watcher)
     for r in active:
         runs.finish(r)
         summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
                         "state": r.record.state, "results": str(r.results)})
-    return _report(summary, args.json)
+    return _report(summary, args.json, stats)
 
 
 def select(repo, wanted: list[str]) -> list[str]:
@@ -78,9 +78,9 @@ def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
     return None
 
 
-def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> None:
+def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> dict:
     if not active:
-        return
+        return {}
 
     def event(r, t, text: str) -> None:
         ui.line(f"{r.record.experiment} {t.id}: {text}")
@@ -93,6 +93,7 @@ def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> None:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         watcher.run()
+        return watcher.stats()
     except KeyboardInterrupt:
         _interrupted(active, cancel_on_interrupt)
         raise
@@ -122,10 +123,10 @@ def _interrupted(active, cancel: bool) -> None:
           "jobs keep running and `mso run` resumes watching them"), file=sys.stderr)
 
 
-def _report(summary: list[dict], as_json: bool) -> int:
+def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
     failed = [s for s in summary if s["state"] not in ("succeeded", "up to date")]
     if as_json:
-        print(json.dumps({"ok": not failed, "runs": summary}, indent=2))
+        print(json.dumps({"ok": not failed, "runs": summary, "stats": stats}, indent=2))
     else:
         for s in summary:
             print(f"{s['experiment']:<24} {s['run_id']:<26} {s['state']}")

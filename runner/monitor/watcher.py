@@ -40,6 +40,8 @@ class Watcher:
         self.timers: dict[int, _Timer] = {}
         self.seen_ended: set[tuple[str, str]] = set()
         self.polls = 0                      # status queries, for benchmarks
+        self.submits = 0                    # submit calls (one per step batch)
+        self.status_commands = 0            # scheduler commands those queries took
 
     def run(self) -> None:
         """Until every task of every run has ended (or its run is paused)."""
@@ -124,6 +126,7 @@ class Watcher:
         try:
             for t, j in fresh:
                 self._place_step_inputs(r, j)
+            self.submits += 1
             ids = r.scheduler.submit([j for _, j in fresh])
         except (MsoError, OSError) as exc:
             if isinstance(exc, TransportError) and exc.transient:
@@ -153,6 +156,7 @@ class Watcher:
         if not jobs:
             return False
         self.polls += 1
+        before = sched.transport.commands
         try:
             statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
         except MsoError as exc:  # a failed query is a warning, never a state change
@@ -161,6 +165,7 @@ class Watcher:
             if isinstance(exc, TransportError) and exc.transient:
                 self._pause(runs, f"{sched.infra.name} unreachable: {exc}")
             return False
+        self.status_commands += sched.transport.commands - before
         changed = False
         ended: dict[int, list] = defaultdict(list)
         for job_id, st in statuses.items():
@@ -199,6 +204,14 @@ class Watcher:
             ok, reason = False, _output_problem(got)
         t.move(State.SUCCEEDED if ok else State.FAILED, None if ok else reason)
         self._changed(r, t, "succeeded" if ok else f"failed: {reason}")
+
+    def stats(self) -> dict[str, int]:
+        """What watching cost: submissions, status queries, the commands and connections used."""
+        transports = {id(r.scheduler.transport): r.scheduler.transport for r in self.runs}
+        return {"submit_calls": self.submits, "status_queries": self.polls,
+                "status_commands": self.status_commands,
+                "connections": sum(t.connections for t in transports.values()),
+                "commands": sum(t.commands for t in transports.values())}
 
     def _pause(self, runs: list[ActiveRun], reason: str) -> None:
         """Stop watching runs whose host cannot be reached; the next `mso run` resumes them."""

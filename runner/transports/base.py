@@ -36,6 +36,8 @@ class Transport(ABC):
     """
 
     host: str = "localhost"
+    connections: int = 0      # connections opened (for benchmarks: one per infrastructure)
+    commands: int = 0         # commands run
 
     @abstractmethod
     def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:

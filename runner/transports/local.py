@@ -19,6 +19,7 @@ class LocalTransport(Transport):
         self.env = {**os.environ, **(env or {})}
 
     def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
+        self.commands += 1
         argv = ["bash", "-lc" if self.login else "-c", cmd]
         try:
             proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,

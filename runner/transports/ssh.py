@@ -96,6 +96,7 @@ class SSHTransport(Transport):
 
     def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
         with self._lock:
+            self.commands += 1
             shell, token = self._retry(f"run `{_short(cmd)}`", lambda: self._send(cmd, stdin))
             try:
                 return shell.collect(cmd, token, timeout)
@@ -210,6 +211,7 @@ class SSHTransport(Transport):
                 "direct-tcpip", (self.target.host, self.target.port), ("127.0.0.1", 0),
                 timeout=self.connect_timeout)
         self._client = self._login(self.target, known, pkey, secret, sock)
+        self.connections += 1
         for client in (self._client, self._jump_client):
             if client is not None:  # notice a dead peer on an idle connection
                 client.get_transport().set_keepalive(KEEPALIVE_S)

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""A 1000-task sweep of a trivial command on the test cluster through mso (over sshd, as the
+test user) against the same array submitted with raw `sbatch --array` and waited for with a
+plain loop, in the same run. Also: how many submissions, status commands per status query and
+SSH connections mso used.
+
+    .venv/bin/python bench/sweep.py [--tasks 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import cluster, mso, repository
+
+APP = """name: trivial
+version: "1"
+description: Does nothing, successfully.
+command: ["true", "{i}"]
+parameters: {type: object, properties: {i: {type: integer}}}
+"""
+EXPERIMENT = "name: bench\napplication: trivial\ninfrastructure: cluster\nmatrix: {{i: {points}}}\n"
+
+
+def through_mso(env: dict[str, str], tasks: int) -> tuple[float, dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        run_env = repository(root, env, APP, EXPERIMENT.format(points=list(range(tasks))),
+                             poll="{min: 1, max: 10}")
+        t0 = time.perf_counter()
+        proc = mso(root, run_env, "run", "--json", "bench")
+        out, err = proc.communicate()
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"mso run failed ({proc.returncode}):\n{err[-3000:]}")
+        return wall, json.loads(out)["stats"]
+
+
+def raw_sbatch(env: dict[str, str], tasks: int) -> float:
+    """What a person would do by hand: one array, then squeue once a second until it is gone."""
+    user = env["MSO_TEST_SSH_USER"]
+    t0 = time.perf_counter()
+    job = subprocess.run(["su", "-", user, "-c",
+                          f"sbatch --parsable -p debug --array=0-{tasks - 1} -o /dev/null --wrap true"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    while subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
+        time.sleep(1)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=1000)
+    args = ap.parse_args()
+    env = cluster()
+    base = raw_sbatch(env, args.tasks)
+    ours, stats = through_mso(env, args.tasks)
+    per_query = stats["status_commands"] / max(1, stats["status_queries"])
+    print(f"raw sbatch --array + 1 s squeue loop: {base:.1f} s; mso: {ours:.1f} s")
+    print(f"stats: {json.dumps(stats)}")
+    print(f"sweep_submissions = {stats['submit_calls']} (goal <= 1)")
+    print(f"sweep_status_commands_per_query = {per_query:.2f} (goal <= 1)")
+    print(f"sweep_ssh_connections = {stats['connections']} (goal <= 1)")
+    print(f"sweep_wall_ratio = {ours / base:.2f} (goal <= 1.1)")
+
+
+if __name__ == "__main__":
+    main()
