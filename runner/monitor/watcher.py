@@ -52,12 +52,17 @@ class Watcher:
                 timer = self.timers.setdefault(key, _Timer(sched.infra.poll_min, sched.infra.poll_max))
                 fresh = self._new_exit_files(runs)
                 if fresh or time.monotonic() >= timer.due:
-                    timer.reset(self._poll(sched, runs) or fresh)
+                    # while a task's wrapper has ended but the scheduler has not said so, ask soon
+                    timer.reset(self._poll(sched, runs) or fresh or self._unconfirmed(runs))
             for r in self.runs:
                 if r.dirty:
                     r.save()
             if not all(_done(r) for r in self.runs):
                 time.sleep(min((s.infra.poll_min for s, _ in self._schedulers().values()), default=0.1))
+
+    def _unconfirmed(self, runs: list[ActiveRun]) -> bool:
+        return any((r.record.run_id, t.id) in self.seen_ended
+                   for r in runs for t in r.record.tasks if t.state in ACTIVE)
 
     def _new_exit_files(self, runs: list[ActiveRun]) -> bool:
         """Whether a task's wrapper wrote its exit code since the last look (one check per run)."""

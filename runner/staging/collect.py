@@ -33,7 +33,7 @@ def wrapper_files(work: Path) -> Collected:
     c.exit_code = _int(work / script.EXIT)
     c.started = _text(work / f"{script.META}/started")
     c.ended = _text(work / f"{script.META}/ended")
-    c.peak_memory_kb = _int(work / f"{script.META}/peak_memory_kb")
+    c.peak_memory_kb = _int(work / script.PEAK)
     return c
 
 
@@ -100,7 +100,9 @@ def _text(path: Path) -> str | None:
 
 
 def _int(path: Path) -> int | None:
-    text = _text(path)
+    """The integer on the file's last line (GNU time may write a note before it)."""
+    text = (_text(path) or "").splitlines()[-1:]
+    text = text[0] if text else None
     try:
         return int(text) if text is not None else None
     except ValueError:

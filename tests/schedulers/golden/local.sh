@@ -8,7 +8,9 @@ date -u +%Y-%m-%dT%H:%M:%SZ > .mso/started
 module load gcc/12 || fail 98 'module load gcc/12 failed'
 module load openmpi || fail 98 'module load openmpi failed'
 export OMP_NUM_THREADS=1
-if command -v python3 >/dev/null 2>&1; then
+if [ -x /usr/bin/time ]; then
+  /usr/bin/time -f %M -o .mso/peak_memory_kb timeout --kill-after=10 600 python heat.py --nu 0.1 --out out > .mso/stdout 2> .mso/stderr
+elif command -v python3 >/dev/null 2>&1; then
   python3 -c 'import os,resource,subprocess,sys
 p=subprocess.run(sys.argv[1:])
 open(".mso/peak_memory_kb","w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
