@@ -97,9 +97,11 @@ def submit_command(path: str, indices: tuple[int, ...], name: str, offset: int, 
 
 
 def squeue_command(job_ids: list[str]) -> str:
-    """One squeue for the arrays of all these jobs (full ranges: SLURM_BITSTR_LEN=0)."""
+    """One squeue for the arrays of all these jobs (full ranges: SLURM_BITSTR_LEN=0). With
+    --states=all it also tells the final state of jobs that ended less than MinJobAge ago,
+    straight from slurmctld: sacct, fed by slurmdbd, lags seconds behind."""
     arrays_ = sorted({j.split("_")[0] for j in job_ids}, key=lambda a: (len(a), a))
-    return "SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "-o", SQUEUE_FORMAT,
+    return "SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "--states=all", "-o", SQUEUE_FORMAT,
                                                "--jobs=" + ",".join(arrays_)])
 
 
