@@ -23,22 +23,34 @@ PLAN = "plan.json"                 # in results/<exp>/<run-id>/: the fully resol
 PREPARED = f"{script.META}/prepared"  # in a staged task dir: inputs and script are in place
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where some of a run's tasks execute: an infrastructure, its scheduler, the run's work
+    area there."""
+
+    infra: Infrastructure
+    scheduler: Scheduler
+    area: WorkArea
+
+
 @dataclass
 class ActiveRun:
-    """A run being executed or watched: its record, its tasks and where things live."""
+    """A run being executed or watched: its record, its tasks and where they run."""
 
     record: RunRecord
     tasks: dict[str, TaskPlan]
     results: Path               # results/<experiment>/<run-id>
-    area: WorkArea              # <work root>/<run-id> on the infrastructure, and its local stage
-    scheduler: Scheduler
+    places: dict[str, Place]    # by infrastructure name: a step may run somewhere else
     keep_workdir: bool = False
     dirty: bool = field(default=False, repr=False)
     _mtime: int = field(default=0, repr=False)
 
+    def place(self, task_id: str) -> Place:
+        return self.places[self.tasks[task_id].infrastructure]
+
     def job(self, task_id: str) -> Job:
         return Job(self.tasks[task_id], f"mso.{self.record.run_id}.{task_id}",
-                   self.area.task_dir(task_id))
+                   self.place(task_id).area.task_dir(task_id))
 
     def save(self) -> None:
         """Write the record; a cancellation written meanwhile by `mso cancel` wins."""
@@ -84,11 +96,16 @@ def work_dir(repo: Repository, infra: Infrastructure, run_id: str,
     return PurePosixPath(root) / run_id
 
 
-def _area(repo: Repository, infra: Infrastructure, scheduler: Scheduler,
-          work: PurePosixPath, run_id: str) -> WorkArea:
+def _place(repo: Repository, infra: Infrastructure, run_id: str,
+           work: PurePosixPath | None = None) -> Place:
+    """A run's place on one infrastructure (its work dir found, or given when resuming)."""
+    scheduler = for_infrastructure(infra)
+    if work is None:
+        work = work_dir(repo, infra, run_id, scheduler.transport)
     if infra.kind == "local":
-        return area.for_run(Path(work), work, None)
-    return area.for_run(Path(repo.root) / ".mso" / "stage" / run_id, work, scheduler.transport)
+        return Place(infra, scheduler, area.for_run(Path(work), work, None))
+    stage = Path(repo.root) / ".mso" / "stage" / run_id / infra.name
+    return Place(infra, scheduler, area.for_run(stage, work, scheduler.transport))
 
 
 def create(repo: Repository, plan: RunPlan, git: dict) -> ActiveRun:
@@ -105,33 +122,38 @@ def create(repo: Repository, plan: RunPlan, git: dict) -> ActiveRun:
                           stdout=f"{t.id}/stdout.txt", stderr=f"{t.id}/stderr.txt")
                for t in plan.tasks],
         git=git, datasets=dict(plan.datasets))
-    scheduler = for_infrastructure(infra)
-    work = work_dir(repo, infra, run_id, scheduler.transport)
-    record.work_dir = str(work)
-    run = ActiveRun(record, {t.id: t for t in plan.tasks}, results,
-                    _area(repo, infra, scheduler, work, run_id), scheduler, plan.keep_workdir)
+    names = sorted({t.infrastructure for t in plan.tasks} | {infra.name})
+    places = {n: _place(repo, repo.infrastructure(n), run_id) for n in names}
+    record.work_dir = str(places[infra.name].area.root)
+    run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir)
     run.save()
-    write_atomic(results / PLAN, json.dumps({"keep_workdir": plan.keep_workdir,
-                                             "infrastructure": infra.name,
-                                             "tasks": [plain(t) for t in plan.tasks]}, indent=1))
+    write_atomic(results / PLAN, json.dumps({
+        "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,
+        "work_dirs": {n: str(p.area.root) for n, p in places.items()},
+        "tasks": [plain(t) for t in plan.tasks]}, indent=1))
     prepare(run, repo)
     return run
 
 
 def prepare(run: ActiveRun, repo: Repository) -> None:
     """Stage inputs and job scripts of every pending task not yet prepared, then upload them."""
-    stage = run.area.stage
-    todo = [t.id for t in run.record.tasks if t.state == State.PENDING.value
-            and not (stage / t.id / PREPARED).exists()]
-    if not todo:
-        return
+    for name, place in run.places.items():
+        stage = place.area.stage
+        todo = [t.id for t in run.record.tasks if t.state == State.PENDING.value
+                and run.tasks[t.id].infrastructure == name and not (stage / t.id / PREPARED).exists()]
+        if todo:
+            _stage(run, repo, place, todo)
+
+
+def _stage(run: ActiveRun, repo: Repository, place: Place, todo: list[str]) -> None:
+    stage = place.area.stage
     try:
         shared = {}
         for name in sorted({i.dataset for tid in todo for i in run.tasks[tid].inputs if i.dataset}):
             shared[name] = stagein.fetch(repo.datasets[name], repo, stage)
         for tid in todo:
             _prepare_task(run, repo, run.tasks[tid], shared)
-        run.area.upload(todo)
+        place.area.upload(todo)
         for tid in todo:
             (stage / tid / PREPARED).touch()
     except MsoError as exc:
@@ -143,7 +165,8 @@ def prepare(run: ActiveRun, repo: Repository) -> None:
 
 
 def _prepare_task(run: ActiveRun, repo: Repository, task: TaskPlan, shared: dict[str, Path]) -> None:
-    task_dir = run.area.stage / task.id
+    place = run.place(task.id)
+    task_dir = place.area.stage / task.id
     (task_dir / script.META).mkdir(parents=True, exist_ok=True)
     app_files = Path(repo.root) / "applications" / task.application.split("@")[0]
     if app_files.is_dir():
@@ -156,7 +179,7 @@ def _prepare_task(run: ActiveRun, repo: Repository, task: TaskPlan, shared: dict
         if staged.dataset:
             stagein.place(staged, shared[staged.dataset], task_dir)
     # inputs from earlier steps are placed when the task starts (they do not exist yet)
-    write_atomic(task_dir / script.SCRIPT, run.scheduler.render(run.job(task.id)))
+    write_atomic(task_dir / script.SCRIPT, place.scheduler.render(run.job(task.id)))
 
 
 def _fail_all(run: ActiveRun, reason: str) -> None:
@@ -166,19 +189,23 @@ def _fail_all(run: ActiveRun, reason: str) -> None:
     run.save()
 
 
-def resume(repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
-    """An unfinished run found in results/, with its tasks read back from its plan."""
+def load(repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
+    """An unfinished run found in results/, with its tasks and places read back from its plan."""
     try:
         saved = json.loads((results / PLAN).read_text())
     except (OSError, ValueError):
         raise StateError(f"{results}/{PLAN} is missing or damaged, so the run cannot be resumed; "
                          f"`mso cancel {record.run_id}` closes it") from None
-    infra = repo.infrastructure(saved["infrastructure"])
     tasks = {t["id"]: TaskPlan.from_plain(t) for t in saved["tasks"]}
-    scheduler = for_infrastructure(infra)
-    work = PurePosixPath(record.work_dir)
-    run = ActiveRun(record, tasks, results, _area(repo, infra, scheduler, work, record.run_id),
-                    scheduler, saved["keep_workdir"])
+    dirs = saved.get("work_dirs") or {saved["infrastructure"]: record.work_dir}
+    places = {n: _place(repo, repo.infrastructure(n), record.run_id, PurePosixPath(w))
+              for n, w in dirs.items()}
+    return ActiveRun(record, tasks, results, places, saved["keep_workdir"])
+
+
+def resume(repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
+    """Go on with an unfinished run: stage what was not staged yet, then watch."""
+    run = load(repo, results, record)
     if record.state == State.PAUSED.value:
         record.state, record.reason = State.RUNNING.value, None
     prepare(run, repo)
@@ -191,17 +218,23 @@ def unfinished(repo: Repository, experiment: str) -> list[tuple[Path, RunRecord]
             if not State(r.state).terminal]
 
 
-def discard(repo: Repository, record: RunRecord) -> None:
-    """Remove a cancelled run's work dir (nothing in it will be collected)."""
-    infra = repo.infrastructure(record.infrastructure["name"])
-    scheduler = for_infrastructure(infra)
-    _area(repo, infra, scheduler, PurePosixPath(record.work_dir), record.run_id).remove()
+def cancel(run: ActiveRun, reason: str) -> None:
+    """Stop every unfinished task's job wherever it runs, and mark the tasks cancelled."""
+    live = [t for t in run.record.tasks if not State(t.state).terminal]
+    for name, place in run.places.items():
+        ids = [t.job_id for t in live if t.job_id and run.tasks[t.id].infrastructure == name]
+        if ids:
+            place.scheduler.cancel(ids)
+    for t in live:
+        t.move(State.CANCELLED, reason)
 
 
-def finish(run: ActiveRun) -> None:
-    """After every task ended: remove the work dir unless asked to keep it or it holds outputs."""
+def finish(run: ActiveRun, discard: bool = False) -> None:
+    """After every task ended: remove the work dirs unless asked to keep them or one holds
+    outputs (`discard`: remove them whatever they hold, for a cancelled run)."""
     if not all(State(t.state).terminal for t in run.record.tasks):
         return  # paused: the next `mso run` goes on from the work dir
     holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks for o in t.outputs)
-    if not run.keep_workdir and not holds_outputs:
-        run.area.remove()
+    if discard or (not run.keep_workdir and not holds_outputs):
+        for place in run.places.values():
+            place.area.remove()

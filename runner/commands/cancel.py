@@ -24,7 +24,6 @@ def who() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from runner import runs, state
-    from runner.schedulers.base import for_infrastructure
     from runner.spec.repository import load_valid
     from runner.state import State
 
@@ -35,16 +34,13 @@ def run(args: argparse.Namespace) -> int:
         raise MsoError(f"no unfinished run of {', '.join(args.targets)} (see `mso status`)")
     done = []
     for folder, record in found:
+        run = runs.load(repo, folder, record)
         live = [t for t in record.tasks if not State(t.state).terminal]
-        infra = repo.infrastructure(record.infrastructure["name"])
-        for_infrastructure(infra).cancel([t.job_id for t in live if t.job_id])
-        for t in live:
-            t.move(State.CANCELLED, f"cancelled by {who()} at {state.now()}")
-        record.cancelled_by = who()
-        record.reason = f"cancelled by {who()} at {state.now()}"
-        record.state = record.derive_state().value
-        state.save(record, folder)
-        runs.discard(repo, record)
+        when = state.now()
+        runs.cancel(run, f"cancelled by {who()} at {when}")
+        record.cancelled_by, record.reason = who(), f"cancelled by {who()} at {when}"
+        run.save()
+        runs.finish(run, discard=True)
         done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
     if args.json:
         print(json.dumps({"ok": True, "cancelled": done}, indent=2))

@@ -107,16 +107,14 @@ def _raise_interrupt(signum, frame) -> None:
 
 def _interrupted(active, cancel: bool) -> None:
     """Save every run within moments; jobs keep running unless asked to cancel them."""
+    from runner import runs
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for r in active:
-        live = [t for t in r.record.tasks if not State(t.state).terminal]
         if cancel:
-            r.scheduler.cancel([t.job_id for t in live if t.job_id])
-            for t in live:
-                t.move(State.CANCELLED, "cancelled when the runner was interrupted")
+            runs.cancel(r, "cancelled when the runner was interrupted")
             r.record.cancelled_by = "interrupt"
-        elif live:
+        elif not all(State(t.state).terminal for t in r.record.tasks):
             r.record.state, r.record.reason = State.PAUSED.value, "the runner was interrupted; `mso run` resumes"
         r.save()
     print("mso: interrupted; " + ("jobs cancelled" if cancel else
@@ -139,11 +137,14 @@ def _dry_run(repo, names: list[str], as_json: bool) -> int:
     out = []
     for name in names:
         p = planning.plan(repo, repo.experiments[name])
-        sched = for_infrastructure(p.infrastructure)
-        base = runs.work_dir(repo, p.infrastructure, p.new_run_id(), None)
-        tasks = [{"id": t.id, "parameters": dict(t.parameters), "needs": list(t.needs),
-                  "script": sched.render(Job(t, f"mso.dry-run.{t.id}", PurePosixPath(base / t.id)))}
-                 for t in p.tasks]
+        run_id = p.new_run_id()
+        tasks = []
+        for t in p.tasks:
+            infra = repo.infrastructure(t.infrastructure)
+            work = runs.work_dir(repo, infra, run_id, None) / t.id
+            job = Job(t, f"mso.{run_id}.{t.id}", PurePosixPath(work))
+            tasks.append({"id": t.id, "infrastructure": infra.name, "parameters": dict(t.parameters),
+                          "needs": list(t.needs), "script": for_infrastructure(infra).render(job)})
         out.append({"experiment": name, "spec_hash": p.spec_hash,
                     "infrastructure": p.infrastructure.name, "tasks": tasks})
     if as_json:

@@ -7,25 +7,27 @@ import json
 import sys
 from pathlib import Path
 
-from runner import junit
-from runner.errors import Location, SpecError
-from runner.spec import repository
-
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check declarations against the schemas and each other")
-    p.add_argument("paths", nargs="*", type=Path, help="only report on these files (default: all)")
+    p.add_argument("paths", nargs="*", type=Path,
+                   help="only report on these files (the whole repository is still loaded, "
+                        "for references)")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit report")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from runner.spec import repository  # here, not at the top: `mso --help` stays fast
+
     root: Path = args.repo
+    repository.require_root(root)
     loaded = repository.load(root)
     files, errors = loaded.files, loaded.errors
     if args.paths:
         files, extra = _selected(args.paths, root)
         errors = [e for e in errors if e.where.path in files] + extra
+    errors.sort(key=lambda e: (e.where.path, e.where.line, e.where.col))
     if args.junit:
         _write_junit(args.junit, files, errors)
     if args.json:
@@ -39,22 +41,37 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _selected(paths: list[Path], root: Path) -> tuple[list[str], list[SpecError]]:
+def _selected(paths: list[Path], root: Path) -> tuple[list[str], list]:
+    """The given paths as the repository shows them, and an error for each that is no declaration."""
+    from runner.errors import Location, SpecError
+    from runner.spec import repository
+
     files, errors = [], []
     for path in paths:
         full = path if path.is_absolute() else Path.cwd() / path
-        if not full.exists():
+        if not full.exists() and not path.is_absolute():
+            full = root / path  # given relative to the repository (`mso -C repo validate x.yaml`)
+        if not full.exists() and not full.is_symlink():
             errors.append(SpecError(Location(str(path)), "no such file"))
         elif repository.kind_of(full, root) is None:
             errors.append(SpecError(Location(str(path)), "not a declaration",
                                     "declarations are YAML files directly inside "
                                     + ", ".join(f"{f}/" for f in repository.FOLDERS.values())))
         else:
-            files.append(full.resolve().relative_to(root.resolve()).as_posix())
-    return files, errors
+            files.append(_display(full, root))
+    return list(dict.fromkeys(files)), errors
 
 
-def _write_junit(path: Path, files: list[str], errors: list[SpecError]) -> None:
+def _display(full: Path, root: Path) -> str:
+    try:
+        return full.absolute().relative_to(root.absolute()).as_posix()
+    except ValueError:
+        return full.resolve().relative_to(root.resolve()).as_posix()
+
+
+def _write_junit(path: Path, files: list[str], errors: list) -> None:
+    from runner import junit
+
     cases = []
     for f in sorted(set(files) | {e.where.path for e in errors}):
         mine = [e.render() for e in errors if e.where.path == f]

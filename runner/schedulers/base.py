@@ -7,6 +7,7 @@ plus a pure parser of the tool's text output, so parsing is tested from recorded
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from abc import ABC, abstractmethod
@@ -15,7 +16,7 @@ from pathlib import PurePosixPath
 
 from runner.errors import SchedulerError
 from runner.plan import TaskPlan
-from runner.spec.models import Infrastructure
+from runner.spec.models import Infrastructure, plain
 from runner.state import State
 from runner.transports.base import Transport
 
@@ -78,38 +79,53 @@ _REGISTRY = {
     "torque": ("runner.schedulers.torque:TorqueScheduler", "paramiko"),
 }
 _TRANSPORTS: dict[str, Transport] = {}
+_SCHEDULERS: dict[str, Scheduler] = {}
+
+
+def _key(infra: Infrastructure) -> str:
+    """The whole declaration: a changed infrastructure is a new one."""
+    return json.dumps(plain(infra), sort_keys=True, default=str)
 
 
 def transport_for(infra: Infrastructure) -> Transport:
     """One transport (one connection) per infrastructure per process."""
-    if infra.name not in _TRANSPORTS:
+    key = _key(infra)
+    if key not in _TRANSPORTS:
         if infra.kind == "local":
             from runner.transports.local import LocalTransport
             # the runner's own interpreter first: `python` in a command is the one mso runs with
             path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-            _TRANSPORTS[infra.name] = LocalTransport(env={"PATH": path})
+            _TRANSPORTS[key] = LocalTransport(env={"PATH": path})
         else:
             from runner.transports.ssh import SSHTransport
-            _TRANSPORTS[infra.name] = SSHTransport.for_infrastructure(infra)
-    return _TRANSPORTS[infra.name]
+            _TRANSPORTS[key] = SSHTransport.for_infrastructure(infra)
+    return _TRANSPORTS[key]
 
 
 def close_transports() -> None:
     for t in _TRANSPORTS.values():
         t.close()
     _TRANSPORTS.clear()
+    _SCHEDULERS.clear()
 
 
 def for_infrastructure(infra: Infrastructure) -> Scheduler:
-    """The backend for an infrastructure's kind; one not available says so when chosen."""
+    """The backend for an infrastructure's kind (one per infrastructure per process, so one
+    status query covers every run's jobs there); one not available says so when chosen."""
+    key = _key(infra)
+    if key not in _SCHEDULERS:
+        _SCHEDULERS[key] = _backend(infra)(infra, transport_for(infra))
+    return _SCHEDULERS[key]
+
+
+def _backend(infra: Infrastructure) -> type[Scheduler]:
     if infra.kind not in _REGISTRY:
         raise SchedulerError(f"{infra.path}: infrastructures of kind '{infra.kind}' cannot run "
                              f"in this version of mso (available: {', '.join(_REGISTRY)})")
     target, needs = _REGISTRY[infra.kind]
     module, cls = target.split(":")
     try:
-        backend = getattr(importlib.import_module(module), cls)
+        return getattr(importlib.import_module(module), cls)
     except ImportError as exc:
         raise SchedulerError(f"{infra.path}: the '{infra.kind}' backend needs {needs or exc.name}; "
                              f"install it (pip install {needs or exc.name})") from None
-    return backend(infra, transport_for(infra))

@@ -156,6 +156,8 @@ def _status(native: str, detail: str = "") -> JobStatus | None:
     entry = states.slurm(native)
     if entry is None:
         return None
+    if entry.state.terminal:  # squeue's reason column says nothing useful once a job ended
+        return JobStatus(entry.state, entry.reason)
     return JobStatus(entry.state, entry.reason or (detail if detail not in ("", "None") else None))
 
 

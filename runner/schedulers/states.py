@@ -24,6 +24,9 @@ class Native:
 _Q, _R, _OK, _F, _C = State.QUEUED, State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED
 
 # Slurm: squeue(1) and sacct(1), "JOB STATE CODES" (22.05).
+# The reason of a plain failure: it says less than the wrapper's exit code, which replaces it.
+GENERIC_FAILURE = "the job failed"
+
 SLURM: dict[str, Native] = {
     "BOOT_FAIL": Native(_F, "node failed to boot", "Job terminated due to launch failure, typically due to a hardware failure (e.g. unable to boot the node or block and the job can not be requeued)."),
     "CANCELLED": Native(_C, "cancelled by the scheduler or a user", "Job was explicitly cancelled by the user or system administrator. The job may or may not have been initiated."),
@@ -31,7 +34,7 @@ SLURM: dict[str, Native] = {
     "CONFIGURING": Native(_Q, "nodes are being configured", "Job has been allocated resources, but are waiting for them to become ready for use (e.g. booting)."),
     "COMPLETING": Native(_R, "completing", "Job is in the process of completing. Some processes on some nodes may still be active."),
     "DEADLINE": Native(_F, "deadline reached", "Job terminated on deadline."),
-    "FAILED": Native(_F, "failed", "Job terminated with non-zero exit code or other failure condition."),
+    "FAILED": Native(_F, GENERIC_FAILURE, "Job terminated with non-zero exit code or other failure condition."),
     "NODE_FAIL": Native(_F, "node failure", "Job terminated due to failure of one or more allocated nodes."),
     "OUT_OF_MEMORY": Native(_F, "out of memory", "Job experienced out of memory error."),
     "PENDING": Native(_Q, None, "Job is awaiting resource allocation."),

@@ -39,6 +39,10 @@ class WorkArea(ABC):
         """Copy a file or folder between task dirs on the infrastructure (paths relative to root)."""
 
     @abstractmethod
+    def put(self, local: Path, rel: str) -> None:
+        """Copy a local file to a path relative to the work dir (for inputs from another host)."""
+
+    @abstractmethod
     def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
         """Bring finished tasks' wrapper files, logs and small outputs into the staging folder;
         return, per task id, the outputs too large to fetch (path, size, sha256)."""
@@ -63,6 +67,9 @@ class LocalArea(WorkArea):
 
     def copy(self, src: str, dst: str) -> None:
         stagein.place_path(self.stage / src, self.stage / dst)
+
+    def put(self, local: Path, rel: str) -> None:
+        stagein.place_path(local, self.stage / rel)
 
     def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
         return {}
@@ -102,6 +109,11 @@ class RemoteArea(WorkArea):
         self.transport.run(f"mkdir -p {q(str(d.parent))} && cp -r {q(str(s))} {q(str(d))}"
                            ).check("placing a step's output as the next step's input")
 
+    def put(self, local: Path, rel: str) -> None:
+        target = self.root / rel
+        self.transport.run(f"mkdir -p {shlex.quote(str(target.parent))}").check("making a folder")
+        self.transport.put(local, str(target))
+
     def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
         listing = self._list(tasks)
         small = [p for p, size in listing.items() if size <= SMALL]
@@ -119,6 +131,10 @@ class RemoteArea(WorkArea):
     def remove(self) -> None:
         self.transport.run(f"rm -rf {shlex.quote(str(self.root))}")
         shutil.rmtree(self.stage, ignore_errors=True)
+        try:
+            self.stage.parent.rmdir()  # the run's staging folder, once its last host is gone
+        except OSError:
+            pass
 
     def _list(self, tasks: list[TaskPlan]) -> dict[str, int]:
         """Sizes of every file to collect, by path relative to the work dir.

@@ -41,6 +41,10 @@ def _wait(condition, seconds: float = 90) -> None:
         time.sleep(0.1)
 
 
+def _sacct(args: list[str]) -> str:
+    return subprocess.run(["sacct", "-X", "-P", "-n", *args], capture_output=True, text=True).stdout
+
+
 def _job_ids(repo: Path, name: str) -> list[str]:
     try:
         return [t["job_id"] for t in _record(repo, name)["tasks"] if t["job_id"]]
@@ -57,9 +61,9 @@ def test_sweep_is_one_array_with_results(slurm: Path) -> None:
     ids = [t["job_id"] for t in rec["tasks"]]
     assert len({i.split("_")[0] for i in ids}) == 1, f"one array, got {ids}"
     assert Counter(ledger.read_text().split()) == {f"p{i}": 1 for i in range(6)}
-    sacct = subprocess.run(["sacct", "-X", "-P", "-n", "-o", "JobName,State", "-j", ids[0].split("_")[0]],
-                           capture_output=True, text=True).stdout
-    assert sacct.count("COMPLETED") == 6 and "mso." in sacct
+    # slurmdbd learns of ended jobs a little after slurmctld, which mso asks first
+    _wait(lambda: _sacct(["-o", "JobName,State", "-j", ids[0].split("_")[0]]).count("COMPLETED") == 6, 60)
+    assert f"mso.{rec['run_id']}.main" in _sacct(["-o", "JobName", "-j", ids[0].split("_")[0]])
     for t in rec["tasks"]:
         assert t["outputs"][0]["path"] == "out.txt" and t["exit_code"] == 0
 
@@ -98,9 +102,9 @@ def test_sigkill_then_resume_gives_one_job_per_task(slurm: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert Counter(ledger.read_text().split()) == {f"r{i}": 1 for i in range(4)}
     rec = _record(slurm, "resume")
-    names = subprocess.run(["sacct", "-X", "-P", "-n", "-o", "JobName", "--name",
-                            f"mso.{rec['run_id']}.main"], capture_output=True, text=True).stdout
-    assert names.split().count(f"mso.{rec['run_id']}.main") == 4, "exactly one job per task"
+    name = f"mso.{rec['run_id']}.main"
+    _wait(lambda: _sacct(["-o", "JobName,State", "--name", name]).count("COMPLETED") >= 4, 60)
+    assert _sacct(["-o", "JobName", "--name", name]).split().count(name) == 4, "one job per task"
 
 
 def test_slurmctld_restart_while_watching(slurm: Path) -> None:
@@ -114,3 +118,41 @@ def test_slurmctld_restart_while_watching(slurm: Path) -> None:
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     assert _record(slurm, "restart")["state"] == "succeeded"
+
+
+def test_hybrid_chain_cluster_then_plain_host(slurm: Path) -> None:
+    """MSO4SC's hybrid case: a step on the Slurm cluster, the next on a host without a
+    scheduler, the first step's output carried across by mso."""
+    app = slurm / "applications" / "counter.yaml"
+    app.write_text(app.read_text() + "inputs:\n  previous: {description: earlier output, optional: true}\n")
+    (slurm / "applications" / "counter" / "count.py").write_text(COUNTER_PY.replace(
+        'open("out.txt", "w").write(label + "\\n")',
+        'import os\nprev = "inputs/previous/out.txt"\n'
+        'open("out.txt", "w").write((open(prev).read().strip() + "+" if os.path.exists(prev) else "") + label + "\\n")'))
+    ledger = Path(f"/tmp/mso-test-{os.getpid()}-hybrid.ledger")
+    ledger.unlink(missing_ok=True)
+    (slurm / "experiments" / "hybrid.yaml").write_text(f"""\
+name: hybrid
+application: counter
+infrastructure: cluster
+parameters: {{ledger: '{ledger}'}}
+matrix: {{label: [x, y]}}
+steps:
+  - {{name: simulate}}
+  - name: post
+    infrastructure: login
+    needs: [simulate]
+    inputs: {{previous: {{step: simulate, path: out.txt}}}}
+""")
+    proc = mso("run", "hybrid", repo=slurm, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rec = _record(slurm, "hybrid")
+    by_id = {t["id"]: t for t in rec["tasks"]}
+    assert "_" in by_id["simulate-0000"]["job_id"], "the first step ran as a Slurm array"
+    assert by_id["post-0000"]["job_id"].isdigit(), "the second ran as a plain process"
+    folder = slurm / "results" / "hybrid" / rec["run_id"]
+    assert (folder / "post-0000" / "out.txt").read_text() == "x+x\n"
+    assert (folder / "post-0001" / "out.txt").read_text() == "y+y\n"
+    plan = json.loads((folder / "plan.json").read_text())
+    assert set(plan["work_dirs"]) == {"cluster", "login"}
+    assert not any(Path(w).exists() for w in plan["work_dirs"].values())
