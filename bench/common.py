@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+
+import yaml
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +26,7 @@ def repository(root: Path, env: dict[str, str], app: str, experiment: str,
     environment mso needs (secrets by variable name, as in production)."""
     for folder in ("applications", "datasets", "experiments", "infrastructures"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / "applications" / "bench.yaml").write_text(app)
+    (root / "applications" / f"{yaml.safe_load(app)['name']}.yaml").write_text(app)
     (root / "experiments" / "bench.yaml").write_text(experiment)
     (root / "infrastructures" / "cluster.yaml").write_text(
         f"name: cluster\nkind: {kind}\nhost: {env['MSO_TEST_SSH_HOST']}\n"
