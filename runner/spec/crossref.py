@@ -3,56 +3,62 @@
 from __future__ import annotations
 
 import graphlib
+import os
 import re
 import string
-from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Mapping
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from collections.abc import Mapping
+from typing import Iterator
 
 from runner.errors import SpecError
-from runner.spec import matrix
-from runner.spec.models import Application, Experiment, Repository, Step, is_repo_path, plain
-from runner.spec.schema import check_value, did_you_mean
+from runner.spec import matrix, parameters
+from runner.spec.models import Application, Dataset, Experiment, Repository, Step, is_repo_path, plain
+from runner.spec.parameters import implicit
+from runner.spec.paths import links_out, outside, unsafe_path
+from runner.spec.schema import UserSchema, did_you_mean, user_schema
 from runner.spec.yamlload import Document
 
-_CONTROL = re.compile(r"[\n\r\x00]")
-_CROSS_KEYWORDS = {"allOf", "anyOf", "oneOf", "if", "not", "dependentRequired",
-                   "dependentSchemas", "minProperties", "maxProperties"}
+__all__ = ["check", "unsafe_path"]
 
 
-def check(repo: Repository, docs: Mapping[str, Document]) -> list[SpecError]:
-    """All cross-file errors; `docs` maps each declaration's display path to its document."""
+def check(repo: Repository, docs: Mapping[str, Document],
+          broken: Mapping[str, set[str]] | None = None) -> list[SpecError]:
+    """All cross-file errors; `docs` maps each declaration's display path to its document.
+
+    `broken` names, per kind, declarations that exist but failed their own checks: a reference
+    to one is not reported again (its file's errors say what is wrong).
+    """
+    ctx = _Context(repo, broken or {})
     errors: list[SpecError] = []
     for app in repo.applications.values():
-        errors += _application(app, docs[app.path])
+        errors += _application(app, docs[app.path], ctx)
     for ds in repo.datasets.values():
-        errors += _dataset_location(ds.location, docs[ds.path], repo.root)
+        errors += _dataset(ds, docs[ds.path], repo.root)
     for exp in repo.experiments.values():
-        errors += list(_experiment(exp, repo, docs[exp.path]))
+        errors += list(_experiment(exp, ctx, docs[exp.path]))
     return errors
 
 
-def unsafe_path(path: str) -> str:
-    """Why a relative path would leave its folder, or '' when it stays inside."""
-    if _CONTROL.search(path):
-        return "it contains a newline or NUL"
-    p = PurePosixPath(path)
-    if p.is_absolute() or path.startswith("~"):
-        return "it is absolute"
-    if ".." in p.parts:
-        return "it climbs out with '..'"
-    return ""
+class _Context:
+    """The repository, the names of broken declarations and each application's parameter schema."""
+
+    def __init__(self, repo: Repository, broken: Mapping[str, set[str]]) -> None:
+        self.repo, self.broken = repo, broken
+        self._schemas: dict[str, UserSchema] = {}
+
+    def parameters(self, app: Application) -> UserSchema:
+        if app.name not in self._schemas:
+            self._schemas[app.name] = user_schema(plain(app.parameters))
+        return self._schemas[app.name]
 
 
-def _application(app: Application, doc: Document) -> list[SpecError]:
-    errors = []
-    try:
-        Draft202012Validator.check_schema(plain(app.parameters))
-    except SchemaError as exc:
-        errors.append(SpecError(doc.where(("parameters",) + tuple(exc.path)),
-                                f"not a valid JSON Schema: {exc.message}"))
+# --- applications --------------------------------------------------------------------------------
+
+def _application(app: Application, doc: Document, ctx: _Context) -> list[SpecError]:
+    params = ctx.parameters(app)
+    if params.invalid:
+        errors = params.problems(doc, ("parameters",))
+    else:
+        errors = parameters.defaults(params, doc)
     for i, glob in enumerate(app.outputs):
         if why := unsafe_path(glob):
             errors.append(SpecError(doc.where(("outputs", i)),
@@ -69,6 +75,8 @@ def _application(app: Application, doc: Document) -> list[SpecError]:
                 errors.append(SpecError(doc.where(("logs", i, "filters", j, "pattern")),
                                         f"not a valid regular expression: {exc}"))
     errors += _placeholders(app, doc)
+    errors += _container(app, doc, ctx.repo.root)
+    errors += _folder_links(app, doc, ctx.repo.root)
     return errors
 
 
@@ -93,34 +101,68 @@ def _placeholders(app: Application, doc: Document) -> list[SpecError]:
     return errors
 
 
-def _dataset_location(location: str, doc: Document, root: str) -> list[SpecError]:
+def _container(app: Application, doc: Document, root: str) -> list[SpecError]:
+    """A recipe to build names files inside the repository that exist."""
+    c = app.container
+    errors = []
+    for key in ("dockerfile", "definition", "context"):
+        rel = getattr(c, key, None) if c else None
+        if rel is None:
+            continue
+        if why := unsafe_path(rel):
+            errors.append(SpecError(doc.where(("container", "build", key)),
+                                    f"{key} {rel!r} leaves the repository: {why}"))
+        elif why := outside(root, rel):
+            errors.append(SpecError(doc.where(("container", "build", key)), f"{rel!r} {why}",
+                                    "paths are relative to the repository's top folder"))
+    return errors
+
+
+def _folder_links(app: Application, doc: Document, root: str) -> list[SpecError]:
+    """Files of applications/<name>/ are copied into every work dir: none may lead outside."""
+    folder = os.path.join(root, "applications", app.name)
+    return [SpecError(doc.where(("name",)), f"{os.path.relpath(link, root)} {why}",
+                      "copy the file into the repository instead")
+            for link, why in links_out(folder, root)]
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+def _dataset(ds: Dataset, doc: Document, root: str) -> list[SpecError]:
+    """A dataset kept in the repository is there, and no symlink leads out of it."""
+    location = ds.location
     if not is_repo_path(location):
         return []
     where = doc.where(("location",))
     if why := unsafe_path(location):
         return [SpecError(where, f"location {location!r} leaves the repository: {why}")]
-    base = Path(root).resolve()
-    target = base / location
-    if not target.exists():
-        return [SpecError(where, f"{location!r} does not exist in the repository",
-                          "commit the file or give a URL or an rclone remote")]
-    if not target.resolve().is_relative_to(base):
-        return [SpecError(where, f"{location!r} is a symlink that leaves the repository")]
-    return []
+    if why := outside(root, location):
+        hint = ("commit the file or give a URL or an rclone remote" if why == "does not exist"
+                else "copy the data into the repository or give a URL or an rclone remote")
+        return [SpecError(where, f"{location!r} {why}", hint)]
+    return [SpecError(where, f"{os.path.relpath(link, root)} {why}",
+                      "datasets are copied with their links followed")
+            for link, why in links_out(os.path.join(root, location), root)]
 
 
-def _experiment(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecError]:
+# --- experiments ---------------------------------------------------------------------------------
+
+def _experiment(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecError]:
+    repo = ctx.repo
     app = repo.applications.get(exp.application)
     if app is None:
-        yield _unknown(doc, ("application",), "application", exp.application, repo.applications)
+        if exp.application not in ctx.broken.get("application", ()):
+            yield _unknown(doc, ("application",), "application", exp.application,
+                           repo.applications)
         return
     if exp.application_version and exp.application_version != app.version:
         yield SpecError(doc.where(("application",)),
                         f"{exp.application}@{exp.application_version} is not declared: "
-                        f"{app.path} has version {app.version}")
-    yield from _steps(exp, repo, doc)
-    yield from _matrix(exp, app, doc)
-    yield from _unsafe_strings(exp, doc)
+                        f"{app.path} has version {app.version}",
+                        f"write `application: {app.name}@{app.version}`")
+    yield from _steps(exp, ctx, doc)
+    yield from _matrix(exp, repo, doc)
+    yield from parameters.unsafe_values(exp, doc)
 
 
 def _unknown(doc: Document, keys: tuple, kind: str, name: str, known: Mapping) -> SpecError:
@@ -128,12 +170,8 @@ def _unknown(doc: Document, keys: tuple, kind: str, name: str, known: Mapping) -
                      did_you_mean(name, sorted(known), f"declared {kind}s"))
 
 
-def _step_keys(exp: Experiment, i: int, key: str) -> tuple:
-    """Where a step's field is written: under steps[i] or, for the implicit step, at the top."""
-    return ("steps", i, key) if exp.steps[0].name != "main" or len(exp.steps) > 1 else (key,)
-
-
-def _steps(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecError]:
+def _steps(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecError]:
+    repo = ctx.repo
     names = [s.name for s in exp.steps]
     graph: dict[str, tuple[str, ...]] = {}
     for i, step in enumerate(exp.steps):
@@ -144,44 +182,75 @@ def _steps(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecErr
                 yield SpecError(doc.where(("steps", i, "needs")), f"unknown step '{need}'",
                                 did_you_mean(need, names, "steps"))
         graph[step.name] = tuple(n for n in step.needs if n in names)
-        if step.infrastructure != "local" and step.infrastructure not in repo.infrastructures:
-            yield _unknown(doc, _step_keys(exp, i, "infrastructure"), "infrastructure", step.infrastructure, repo.infrastructures)
+        infra = step.infrastructure
+        if infra != "local" and infra not in repo.infrastructures \
+                and infra not in ctx.broken.get("infrastructure", ()):
+            own = "infrastructure" in _raw_step(doc, i)
+            yield _unknown(doc, ("steps", i, "infrastructure") if own else ("infrastructure",),
+                           "infrastructure", infra, repo.infrastructures)
         app = repo.applications.get(step.application)
         if app is None:
-            yield _unknown(doc, ("steps", i, "application"), "application", step.application,
-                           repo.applications)
+            if step.application not in ctx.broken.get("application", ()):
+                yield _unknown(doc, ("steps", i, "application"), "application", step.application,
+                               repo.applications)
             continue
-        yield from _inputs(exp, step, i, app, repo, doc)
-        yield from _parameters(exp, step, i, app, doc)
+        yield from _inputs(exp, step, i, app, ctx, doc)
+        yield from parameters.check_step(exp, step, i, app, ctx.parameters(app), doc)
+    yield from _cycle(graph, names, doc)
+
+
+def _raw_step(doc: Document, i: int) -> Mapping:
+    steps = doc.data.get("steps")
+    return steps[i] if isinstance(steps, list) and i < len(steps) else {}
+
+
+def _cycle(graph: dict[str, tuple[str, ...]], names: list[str], doc: Document) -> Iterator[SpecError]:
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
-        yield SpecError(doc.where(("steps",)), f"the steps' `needs` form a cycle: {cycle}")
+        cycle = list(reversed(exc.args[1]))  # graphlib lists it in the order steps would run
+        start = min(range(len(cycle) - 1), key=lambda j: names.index(cycle[j]))
+        cycle = cycle[start:-1] + cycle[:start + 1]
+        said = ", ".join(f"{a} needs {b}" for a, b in zip(cycle, cycle[1:]))
+        yield SpecError(doc.where(("steps", names.index(cycle[0]), "needs")),
+                        f"the steps' `needs` form a cycle: {said}", "remove one of these needs")
 
 
-def _inputs(exp: Experiment, step: Step, i: int, app: Application, repo: Repository,
+def _inputs(exp: Experiment, step: Step, i: int, app: Application, ctx: _Context,
             doc: Document) -> Iterator[SpecError]:
+    repo = ctx.repo
     bound = dict(exp.inputs) if step.application == exp.application else {}
     bound.update(step.inputs)
     for name, binding in bound.items():
-        in_step = name in step.inputs
+        in_step = name in step.inputs and not implicit(exp)
         keys = ("steps", i, "inputs", name) if in_step else ("inputs", name)
         if name not in app.inputs:
             yield SpecError(doc.where(keys, on_key=True), f"{app.name} has no input '{name}'",
                             did_you_mean(name, list(app.inputs), "inputs"))
         elif binding.dataset is not None and binding.dataset not in repo.datasets:
-            yield _unknown(doc, keys, "dataset", binding.dataset, repo.datasets)
-        elif binding.step is not None and binding.step not in _upstream(exp, step):
-            yield SpecError(doc.where(keys), f"step '{binding.step}' is not among the steps "
-                            f"'{step.name}' needs", "add it to `needs`")
-        elif binding.path is not None and (why := unsafe_path(binding.path)):
-            yield SpecError(doc.where(keys + ("path",)), f"path escapes the step's work dir: {why}")
+            if binding.dataset not in ctx.broken.get("dataset", ()):
+                yield _unknown(doc, keys, "dataset", binding.dataset, repo.datasets)
+        elif binding.step is not None:
+            if binding.step not in _upstream(exp, step):
+                yield SpecError(doc.where(keys + ("step",)), f"step '{binding.step}' is not among "
+                                f"the steps '{step.name}' needs", "add it to `needs`")
+            if why := unsafe_path(binding.path or ""):
+                yield SpecError(doc.where(keys + ("path",)),
+                                f"path escapes the step's work dir: {why}")
     for name, spec in app.inputs.items():
         if name not in bound and not spec.optional:
-            yield SpecError(doc.where(_step_keys(exp, i, "inputs") if step.inputs else ("name",)),
+            yield SpecError(doc.where(_inputs_keys(exp, step, i)),
                             f"input '{name}' of {app.name} is not bound",
                             f"add `inputs: {{{name}: <dataset>}}`")
+
+
+def _inputs_keys(exp: Experiment, step: Step, i: int) -> tuple:
+    """Where a missing input binding belongs."""
+    if step.inputs and not implicit(exp):
+        return ("steps", i, "inputs")
+    if exp.inputs and step.application == exp.application:
+        return ("inputs",)
+    return ("application",) if implicit(exp) else ("steps", i, "name")
 
 
 def _upstream(exp: Experiment, step: Step) -> set[str]:
@@ -196,69 +265,33 @@ def _upstream(exp: Experiment, step: Step) -> set[str]:
     return seen
 
 
-def _matrix(exp: Experiment, app: Application, doc: Document) -> Iterator[SpecError]:
-    declared = app.parameters.get("properties", {})
+def _matrix(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecError]:
+    apps = _unique(s.application for s in exp.steps if s.application in repo.applications)
+    declared = {k for a in apps for k in repo.applications[a].parameters.get("properties", {})}
     for key, _ in exp.matrix:
         if key not in declared:
             yield SpecError(doc.where(("matrix", key), on_key=True), f"unknown parameter '{key}'",
-                            did_you_mean(key, sorted(declared), f"parameters of {app.name}"))
+                            did_you_mean(key, sorted(declared), f"parameters of {', '.join(apps)}"))
+        elif key in exp.parameters:
+            yield SpecError(doc.where(("parameters", key), on_key=True),
+                            f"'{key}' is also swept by the matrix, whose values win",
+                            "remove it from `parameters`")
     matrix_keys = [k for k, _ in exp.matrix]
+    values = dict(exp.matrix)
     for j, ex in enumerate(exp.exclude):
         for key in ex:
             if key not in matrix_keys:
                 yield SpecError(doc.where(("matrix", "exclude", j, key), on_key=True),
                                 f"'{key}' is not a matrix key",
                                 did_you_mean(key, matrix_keys, "matrix keys"))
+            elif not any(matrix.same(ex[key], v) for v in values[key]):
+                yield SpecError(doc.where(("matrix", "exclude", j, key)),
+                                f"{ex[key]!r} is not among the values of matrix.{key}, "
+                                "so this excludes nothing")
     if matrix.count(exp) > matrix.MAX_POINTS:
         yield SpecError(doc.where(("matrix",)), f"the matrix has {matrix.count(exp)} points; "
                         f"at most {matrix.MAX_POINTS} are allowed", "split the experiment")
 
 
-def _parameters(exp: Experiment, step: Step, i: int, app: Application,
-                doc: Document) -> Iterator[SpecError]:
-    """Check one step's parameter values against its application's schema."""
-    declared = app.parameters.get("properties", {})
-    keys = _step_keys(exp, i, "parameters") if step.parameters else ("parameters",)
-    base = matrix.step_parameters(exp, step, app, {})
-    for name in base:
-        if name not in declared:
-            yield SpecError(doc.where(keys + (name,), on_key=True), f"unknown parameter '{name}'",
-                            did_you_mean(name, sorted(declared), f"parameters of {app.name}"))
-    schema = plain(app.parameters)
-    swept = {k for k, _ in exp.matrix if k in declared}
-    if _CROSS_KEYWORDS & set(schema):  # constraints across parameters: check every point whole
-        for point in matrix.points(exp):
-            errs = check_value(matrix.step_parameters(exp, step, app, point), schema, doc, keys)
-            yield from errs
-            if errs:
-                return
-        return
-    for name in schema.get("required", []):
-        if name not in base and name not in swept:
-            yield SpecError(doc.where(keys), f"parameter '{name}' of {app.name} is required")
-    fixed = {k: v for k, v in base.items() if k in declared and k not in swept}
-    yield from check_value(fixed, {**schema, "required": []}, doc, keys)
-    for key, values in exp.matrix:
-        if key in swept:
-            for j, value in enumerate(values):
-                yield from check_value(value, declared[key], doc, ("matrix", key, j))
-
-
-def _unsafe_strings(exp: Experiment, doc: Document) -> Iterator[SpecError]:
-    """Values that reach a job script must be single lines without NUL."""
-    def walk(value: Any, keys: tuple) -> Iterator[SpecError]:
-        if isinstance(value, str) and _CONTROL.search(value):
-            yield SpecError(doc.where(keys), "a value that reaches the job script may not contain "
-                            "a newline, carriage return or NUL")
-        elif isinstance(value, Mapping):
-            for k, v in value.items():
-                yield from walk(v, keys + (k,))
-        elif isinstance(value, tuple):
-            for j, v in enumerate(value):
-                yield from walk(v, keys + (j,))
-    yield from walk(exp.parameters, ("parameters",))
-    for key, values in exp.matrix:
-        yield from walk(values, ("matrix", key))
-    for i, step in enumerate(exp.steps):
-        if step.parameters:
-            yield from walk(step.parameters, ("steps", i, "parameters"))
+def _unique(names: Iterator[str]) -> list[str]:
+    return list(dict.fromkeys(names))

@@ -5,9 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from runner.spec.compiled import equal
 from runner.spec.models import Application, Experiment, Step
 
 MAX_POINTS = 100_000
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two YAML values are the same value (JSON equality: `1 == 1.0`, `true != 1`)."""
+    return equal(a, b)
 
 
 def points(exp: Experiment) -> list[dict[str, Any]]:
@@ -18,7 +24,8 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
     out = []
     for values in itertools.product(*(v for _, v in exp.matrix)):
         point = dict(zip(keys, values))
-        if not any(all(point.get(k) == v for k, v in ex.items()) for ex in exp.exclude):
+        if not any(all(k in point and equal(point[k], v) for k, v in ex.items())
+                   for ex in exp.exclude):
             out.append(point)
     return out
 

@@ -1,23 +1,32 @@
-"""The JSON Schemas in runner/schemas/ and the translation of their errors into SpecErrors."""
+"""The JSON Schemas in runner/schemas/, and the schemas users write (application parameters).
+
+A compiled check (spec/compiled.py) answers "valid?" fast; only a document it rejects is walked by
+jsonschema, whose errors spec/messages.py turns into sentences at the offending key or value.
+"""
 
 from __future__ import annotations
 
-import difflib
-import re
+import importlib.util
 import json
+import re
 from functools import cache
 from importlib import resources
-from typing import Any, Iterator
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import SpecError
-from runner.spec.models import plain
+from runner.spec import compiled
+from runner.spec.messages import COMMON, Ctx, Keys, did_you_mean, explain, type_word
 from runner.spec.yamlload import Document
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+__all__ = ["KINDS", "UserSchema", "check", "check_value", "did_you_mean", "schema", "schema_text",
+           "type_word", "user_schema", "validator"]
+
 KINDS = ("application", "dataset", "infrastructure", "experiment")
+META = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_text(name: str) -> str:
@@ -31,107 +40,143 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def validator(name: str) -> Draft202012Validator:
-    """A validator for one kind; `common.schema.json` references resolve to the shipped file."""
-    registry = Registry().with_resource("common.schema.json",
-                                        Resource.from_contents(schema("common")))
+def validator(name: str) -> "Draft202012Validator":
+    """A jsonschema validator for one kind; `common.schema.json` resolves to the shipped file."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    registry = Registry().with_resource(COMMON, Resource.from_contents(schema("common")))
     return Draft202012Validator(schema(name), registry=registry)
+
+
+@cache
+def _fast(name: str) -> compiled.Check | None:
+    return compiled.compile_schema(schema(name), {COMMON: schema("common")})
 
 
 def check(doc: Document, kind: str) -> list[SpecError]:
     """Every schema error of a document, each with its line and a plain message."""
-    errors: list[SpecError] = []
-    for err in validator(kind).iter_errors(doc.data):
-        errors.extend(_translate(doc, err))
-    return errors
+    fast = _fast(kind)
+    if fast is not None and fast(doc.data):
+        return []
+    ctx = Ctx(doc, schema(kind), common=schema("common"))
+    return explain(validator(kind).iter_errors(doc.data), ctx)
+
+
+# keywords that check each key of an object on its own; any other one at the top of a parameter
+# schema may tie values together (`if`, `dependentRequired`, `const`...), so points are checked whole
+_PER_KEY = frozenset({"properties", "patternProperties", "additionalProperties", "propertyNames"})
+
+
+def _ties(sch: dict) -> set[str]:
+    found = (set(sch) & compiled.KEYWORDS) - _PER_KEY - {"required"}
+    return found - {"type"} if sch.get("type") == "object" else found
+
+
+class UserSchema:
+    """A schema written by a user (an application's parameters): checked once, compiled once."""
+
+    def __init__(self, subschema: dict[str, Any], checked: bool = False) -> None:
+        self.schema = subschema
+        self._meta_errors: list = []
+        self._broken = ""
+        try:
+            self._meta_errors = [] if checked else _meta_errors(subschema)
+        except Exception as exc:  # noqa: BLE001 - whatever jsonschema makes of a strange schema
+            self._broken = f"jsonschema cannot read it: {exc}"
+        self._fast: compiled.Check | None = None
+        self._slow: "Draft202012Validator | None" = None
+        self._per_key: UserSchema | None = None
+        if not self.invalid:
+            try:
+                self._fast = compiled.compile_schema(subschema)
+            except compiled.Broken as exc:
+                self._broken = str(exc)
+
+    @property
+    def invalid(self) -> bool:
+        """Whether the schema itself is wrong (then no value is checked against it)."""
+        return bool(self._meta_errors or self._broken)
+
+    def problems(self, doc: Document, keys: tuple) -> list[SpecError]:
+        """What is wrong with the schema, placed in `doc` where the schema is written (`keys`)."""
+        if self._broken:
+            return [SpecError(doc.where(keys), f"the schema cannot be used: {self._broken}")]
+        ctx = Ctx(doc, {}, lambda p: keys + p)
+        return explain(iter(self._meta_errors), ctx)
+
+    @property
+    def ties(self) -> bool:
+        """Whether a value's validity may depend on the others' (then check whole objects)."""
+        return bool(_ties(self.schema))
+
+    def per_key(self) -> "UserSchema":
+        """This schema without what ties keys together: checks `{key: value}` one key at a time."""
+        if self._per_key is None:
+            drop = _ties(self.schema) | {"required"}
+            if not drop & set(self.schema):
+                self._per_key = self
+            else:
+                self._per_key = UserSchema({k: v for k, v in self.schema.items()
+                                            if k not in drop}, checked=True)
+        return self._per_key
+
+    def errors(self, value: Any, doc: Document, to_keys: Keys) -> list[SpecError]:
+        """The errors of `value`, each placed where `to_keys(error path)` says in `doc`."""
+        if self.invalid or (self._fast is not None and self._fast(value)):
+            return []
+        if self._slow is None:
+            from jsonschema import Draft202012Validator
+            self._slow = Draft202012Validator(self.schema)
+        return explain(self._slow.iter_errors(value), Ctx(doc, self.schema, to_keys))
+
+
+def user_schema(subschema: dict[str, Any]) -> UserSchema:
+    """The checker of a user's schema; identical schemas (copied applications) share one."""
+    return _user_schema(json.dumps(subschema, sort_keys=True, default=str))
+
+
+@cache
+def _user_schema(key: str) -> UserSchema:
+    return UserSchema(json.loads(key))
 
 
 def check_value(value: Any, subschema: dict, doc: Document, keys: tuple) -> list[SpecError]:
     """Check a value against a schema given by the user (an application's parameters)."""
-    errors: list[SpecError] = []
-    for err in _user_validator(plain(subschema)).iter_errors(plain(value)):
-        err.path.extendleft(reversed(keys))
-        errors.extend(_translate(doc, err))
-    return errors
+    return user_schema(subschema).errors(value, doc, lambda path: keys + path)
 
 
-def _user_validator(subschema: dict) -> Draft202012Validator:
-    key = json.dumps(subschema, sort_keys=True, default=str)
-    if key not in _USER_VALIDATORS:
-        _USER_VALIDATORS[key] = Draft202012Validator(subschema)
-    return _USER_VALIDATORS[key]
+def _meta_errors(subschema: Any) -> list:
+    """jsonschema's errors for a schema that is not a valid JSON Schema (draft 2020-12)."""
+    meta = _metaschema()
+    if meta is not None and meta(subschema):
+        return []
+    from jsonschema import Draft202012Validator as V
+    return list(V(V.META_SCHEMA, format_checker=V.FORMAT_CHECKER).iter_errors(subschema))
 
 
-_USER_VALIDATORS: dict[str, Draft202012Validator] = {}
+@cache
+def _metaschema() -> compiled.Check | None:
+    """The draft 2020-12 meta-schema compiled, read from jsonschema's files without importing it."""
+    try:
+        spec = importlib.util.find_spec("jsonschema_specifications")
+        folder = Path(next(iter(spec.submodule_search_locations))) / "schemas" / "draft202012"
+        docs = {}
+        for path in [folder / "metaschema.json", *sorted((folder / "vocabularies").iterdir())]:
+            doc = json.loads(path.read_text("utf-8"))
+            docs[doc["$id"]] = doc
+        return compiled.compile_schema(docs[META], docs, formats={"regex": _is_regex},
+                                       dynamic_root=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration,
+            compiled.Broken):
+        return None
 
 
-def _translate(doc: Document, err: ValidationError) -> Iterator[SpecError]:
-    if err.validator in ("oneOf", "anyOf") and err.context:
-        err = best_match(err.context) if _deeper(err) else err
-    keys = tuple(err.absolute_path)
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = list(err.schema.get("properties", {}))
-        for key in err.instance:
-            if key not in allowed and not _matches_patterns(err.schema, key):
-                yield SpecError(doc.where(keys + (key,), on_key=True), f"unknown key '{key}'",
-                                did_you_mean(key, allowed, "allowed keys"))
-        return
-    message, hint = _message(err)
-    yield SpecError(doc.where(keys), message, hint)
+def _is_regex(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        re.compile(value)
+        return True
+    except re.error:
+        return False
 
-
-def _deeper(err: ValidationError) -> bool:
-    """Whether one branch of a oneOf got further than the type check (worth reporting instead)."""
-    return any(sub.validator != "type" or sub.path for sub in err.context)
-
-
-def _matches_patterns(sch: dict, key: str) -> bool:
-    return any(re.search(p, key) for p in sch.get("patternProperties", {}))
-
-
-def _message(err: ValidationError) -> tuple[str, str]:
-    v, inst, expected = err.validator, err.instance, err.validator_value
-    if v == "type":
-        want = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
-        return f"expected {want}, got {type_word(inst)}", ""
-    if v == "required":
-        missing = [k for k in expected if isinstance(inst, dict) and k not in inst]
-        return f"missing required key '{missing[0] if missing else expected}'", ""
-    if v == "enum":
-        return (f"{inst!r} is not one of: {', '.join(map(str, expected))}",
-                did_you_mean(str(inst), [str(e) for e in expected], "choices"))
-    if v == "pattern":
-        what = err.schema.get("description", f"it must match {expected}")
-        return f"{inst!r} is not allowed here: {what}", ""
-    if v in ("oneOf", "anyOf"):
-        return f"{_short(inst)} is not valid here: {err.schema.get('description', '')}".rstrip(": "), ""
-    if v == "additionalProperties":
-        return f"{_short(inst)} is not allowed here", ""
-    return err.message, ""
-
-
-_TYPE_WORDS = {"object": "a map", "array": "a list", "string": "a string", "integer": "an integer",
-               "number": "a number", "boolean": "true or false", "null": "nothing (null)"}
-
-
-def type_word(value: Any) -> str:
-    """A plain word for the type of a loaded YAML value."""
-    if value is None:
-        return "nothing (null)"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a map"}.get(type(value), type(value).__name__)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def did_you_mean(word: str, choices: list[str], label: str) -> str:
-    """'did you mean X?' when a choice is close, else the list of choices (if short)."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    if choices and len(choices) <= 12:
-        return f"{label}: {', '.join(sorted(choices))}"
-    return ""

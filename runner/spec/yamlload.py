@@ -2,10 +2,13 @@
 
 libyaml composes the node tree (fast); this module turns nodes into plain values and refuses what
 a declaration must never contain: duplicate keys, non-standard tags, alias bombs, deep nesting.
+Files that are too big or not regular files (a FIFO, a device) are refused before being read.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +22,36 @@ MAX_BYTES = 1 << 20          # a declaration is small; a huge file is a mistake
 MAX_DEPTH = 40               # deeper than any schema allows
 MAX_NODES = 100_000          # after alias expansion: stops "billion laughs"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+_STR, _SEQ, _MAP, _MERGE = (f"{_TAG}{t}" for t in ("str", "seq", "map", "merge"))
 _SCALARS = {f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str")}
+_KEY_TAGS = _SCALARS | {f"{_TAG}timestamp"}
+_VALUES: dict[tuple[str, str], Any] = {}  # constructed ints, floats, booleans, nulls: immutable
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, with implicit tags remembered: most scalars repeat across files."""
+
+    _tags: dict[tuple, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        try:
+            return self._tags[key]
+        except KeyError:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._tags) < 100_000 and (value is None or len(value) < 64):
+                self._tags[key] = tag
+            return tag
+        except TypeError:  # an unhashable implicit flag: never the case with libyaml
+            return super().resolve(kind, value, implicit)
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass  # no path resolvers are registered: skip their bookkeeping
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,31 +92,48 @@ def _find(node: Node, keys: tuple, on_key: bool) -> Node:
 
 def load(file: Path, display: str) -> Document:
     """Read and parse one declaration; raise SpecError with a line number for anything wrong."""
-    text = _read_text(file, display)
+    return parse(_read_text(file, display), display)
+
+
+def parse(text: str, display: str) -> Document:
+    """Parse the text of one declaration shown as `display` in messages."""
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, display, text) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise SpecError(Location(display, 1, 1), f"YAML error: {exc}") from None
-    if root is None:
+    if root is None or (isinstance(root, ScalarNode) and root.tag == f"{_TAG}null"
+                        and not root.value):
         raise SpecError(Location(display, 1, 1), "the file is empty",
                         "write a map of keys, e.g. `name: ...`")
+    converter = _Converter(display)
     if not isinstance(root, MappingNode):
-        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
-        raise SpecError(_at(display, root), f"expected a map of keys at the top level, got {kind}")
-    return Document(display, _Converter(display).value(root, 0), root)
+        what = type_word(converter.value(root, 0))  # a forbidden tag is refused first
+        raise SpecError(_at(display, root), f"expected a map of keys at the top level, got {what}",
+                        "a declaration is a map: `name: ...` on the first line")
+    return Document(display, converter.value(root, 0), root)
+
+
+def type_word(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", type(None): "nothing (null)"}.get(type(value), "a single value")
 
 
 def _read_text(file: Path, display: str) -> str:
+    where = Location(display, 1, 1)
     try:
-        size = file.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(Location(display), f"the file is {size} bytes; a declaration may be at "
-                            f"most {MAX_BYTES} bytes", "keep data in datasets, not in YAML")
-        raw = file.read_bytes()
+        info = os.stat(file)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(where, "not a regular file", "a declaration is a YAML text file")
+        if info.st_size > MAX_BYTES:
+            raise SpecError(where, _too_big(info.st_size), "keep data in datasets, not in YAML")
+        with open(file, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # the file may have grown since stat
     except OSError as exc:
-        raise SpecError(Location(display), f"cannot read the file: {exc.strerror}") from None
+        raise SpecError(where, f"cannot read the file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(where, _too_big(len(raw)), "keep data in datasets, not in YAML")
     if b"\0" in raw:
         line = raw[: raw.index(b"\0")].count(b"\n") + 1
         raise SpecError(Location(display, line, 1), "the file is binary (it contains a NUL byte)",
@@ -100,6 +146,11 @@ def _read_text(file: Path, display: str) -> str:
         raise SpecError(Location(display, line, col),
                         f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                         "save the file as UTF-8") from None
+
+
+def _too_big(size: int) -> str:
+    return (f"the file is {size / (1 << 20):.1f} MB; a declaration may be at most "
+            f"{MAX_BYTES / (1 << 20):.0f} MB")
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, display: str, text: str) -> SpecError:
@@ -119,50 +170,79 @@ def _at(display: str, node: Node, crumb: str = "") -> Location:
     return Location(display, node.start_mark.line + 1, node.start_mark.column + 1, crumb)
 
 
+def _short_crumbs(keys: tuple) -> str:
+    return crumbs(keys) if len(keys) <= 8 else crumbs(keys[:8]) + "..."
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag if tag.startswith("!") \
+        else f"!<{tag}>"
+
+
 class _Converter:
     """Turns a node tree into dicts, lists and scalars, counting nodes as aliases expand."""
 
     def __init__(self, display: str) -> None:
-        self.display, self.count = display, 0
+        self.display, self.count, self.top = display, 0, None
 
     def value(self, node: Node, depth: int, keys: tuple = ()) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise SpecError(_at(self.display, node, crumbs(keys)), f"more than {MAX_NODES} values "
-                            "after expanding aliases", "anchors and aliases must not multiply data")
+            self._bomb(node, keys)
         if depth > MAX_DEPTH:
-            raise SpecError(_at(self.display, node, crumbs(keys)),
+            raise SpecError(_at(self.display, node, _short_crumbs(keys)),
                             f"nested more than {MAX_DEPTH} levels deep")
-        if isinstance(node, MappingNode):
+        cls = node.__class__
+        if cls is ScalarNode:
+            return self.scalar(node, keys)
+        if cls is MappingNode:
             return self.mapping(node, depth, keys)
-        if isinstance(node, SequenceNode):
-            self._check_tag(node, f"{_TAG}seq", keys)
-            return [self.value(v, depth + 1, keys + (i,)) for i, v in enumerate(node.value)]
-        return self.scalar(node, keys)
+        if node.tag != _SEQ:
+            self._refuse_tag(node, keys)
+        return [self.value(v, depth + 1, keys + (i,)) for i, v in enumerate(node.value)]
 
     def scalar(self, node: ScalarNode, keys: tuple) -> Any:
-        if node.tag == f"{_TAG}timestamp":
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == f"{_TAG}timestamp":
             return node.value  # dates stay as written: JSON has no date type
-        if node.tag not in _SCALARS:
+        if tag not in _SCALARS:
             self._refuse_tag(node, keys)
-        return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+        key = (tag, node.value)
+        try:
+            return _VALUES[key]
+        except KeyError:
+            try:
+                value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+            except (ValueError, KeyError, TypeError, yaml.YAMLError):
+                raise SpecError(_at(self.display, node, crumbs(keys)),
+                                f"{node.value!r} is not a valid {_tag_name(tag)}") from None
+            if len(_VALUES) < 100_000:
+                _VALUES[key] = value
+            return value
 
     def mapping(self, node: MappingNode, depth: int, keys: tuple) -> dict[str, Any]:
-        self._check_tag(node, f"{_TAG}map", keys)
+        if node.tag != _MAP:
+            self._refuse_tag(node, keys)
         out: dict[str, Any] = {}
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
-            if knode.tag == f"{_TAG}merge":
+            if knode.tag == _MERGE:
                 self._merge(out, vnode, depth, keys)
                 continue
-            if not isinstance(knode, ScalarNode):
+            if knode.__class__ is not ScalarNode:
                 raise SpecError(_at(self.display, knode, crumbs(keys)), "a key must be a plain word")
+            if knode.tag != _STR and knode.tag not in _KEY_TAGS:
+                self._refuse_tag(knode, keys)
             key = knode.value
             if key in seen:
                 raise SpecError(_at(self.display, knode, crumbs(keys + (key,))),
                                 f"duplicate key '{key}' (first at line {seen[key]})",
                                 "remove one of them")
             seen[key] = knode.start_mark.line + 1
+            if not depth:
+                self.top = knode
             out[key] = self.value(vnode, depth + 1, keys + (key,))
         return out
 
@@ -175,10 +255,13 @@ class _Converter:
             for k, v in merged.items():
                 out.setdefault(k, v)
 
-    def _check_tag(self, node: Node, expected: str, keys: tuple) -> None:
-        if node.tag != expected:
-            self._refuse_tag(node, keys)
+    def _bomb(self, node: Node, keys: tuple) -> None:
+        at = self.top or node
+        raise SpecError(_at(self.display, at, crumbs(keys[:1])),
+                        f"the aliases (*name) here expand to more than {MAX_NODES} values",
+                        "anchors and aliases must not multiply data")
 
     def _refuse_tag(self, node: Node, keys: tuple) -> None:
-        raise SpecError(_at(self.display, node, crumbs(keys)), f"the tag {node.tag} is not allowed",
+        raise SpecError(_at(self.display, node, crumbs(keys)),
+                        f"the tag {_tag_name(node.tag)} is not allowed",
                         "declarations hold plain maps, lists, strings, numbers and booleans")
