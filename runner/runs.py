@@ -179,7 +179,8 @@ def _prepare_task(run: ActiveRun, repo: Repository, task: TaskPlan, shared: dict
         if staged.dataset:
             stagein.place(staged, shared[staged.dataset], task_dir)
     # inputs from earlier steps are placed when the task starts (they do not exist yet)
-    write_atomic(task_dir / script.SCRIPT, place.scheduler.render(run.job(task.id)))
+    # a plain write: staged files are made again if a crash leaves one half-written
+    (task_dir / script.SCRIPT).write_text(place.scheduler.render(run.job(task.id)))
 
 
 def _fail_all(run: ActiveRun, reason: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -109,8 +109,9 @@ class RunRecord:
         return State.CANCELLED if self.cancelled_by else State.FAILED
 
     def to_json(self) -> str:
-        data = asdict(self)
-        return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        # vars(), not dataclasses.asdict: the deep copy asdict makes costs ~10x for big sweeps
+        data = {**vars(self), "tasks": [vars(t) for t in self.tasks]}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def save(record: RunRecord, folder: Path) -> None:

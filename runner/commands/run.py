@@ -84,7 +84,8 @@ def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> dict:
 
     def event(r, t, text: str) -> None:
         ui.line(f"{r.record.experiment} {t.id}: {text}")
-        ui.advance(r.record.run_id, sum(State(x.state).terminal for x in r.record.tasks))
+        if ui.progress and State(t.state).terminal:
+            ui.advance(r.record.run_id, sum(State(x.state).terminal for x in r.record.tasks))
 
     for r in active:
         ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),

@@ -15,10 +15,12 @@ META = ".mso"            # the wrapper's files, inside the task's work dir
 SCRIPT = f"{META}/job.sh"
 EXIT = f"{META}/exit_code"
 STDOUT, STDERR = f"{META}/stdout", f"{META}/stderr"
+STARTED, ENDED = f"{META}/started", f"{META}/ended"
 
 # The largest resident set of the command and its descendants (kB on Linux) goes to PEAK: GNU
 # time costs ~2 ms a task; the Python fallback ~100 ms; without either the command runs unmeasured.
 PEAK = f"{META}/peak_memory_kb"
+RECORDED = (EXIT, STARTED, ENDED, PEAK, STDOUT, STDERR)  # what collection fetches back
 _MEASURE = (
     "import os,resource,subprocess,sys\n"
     "p=subprocess.run(sys.argv[1:])\n"
@@ -48,7 +50,7 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
              f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}.tmp; mv {EXIT}.tmp {EXIT}; exit \"$1\"; }}",
              f"cd {q(str(work_dir))} || exit 97",
              f'echo "$$" > {META}/pid',
-             f"date -u +%Y-%m-%dT%H:%M:%SZ > {META}/started"]
+             f"date -u +%Y-%m-%dT%H:%M:%SZ > {STARTED}"]
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
     command = shlex.join(task.argv)
@@ -63,7 +65,7 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
         f"  {command} > {STDOUT} 2> {STDERR}",
         "fi",
         "code=$?",
-        f"date -u +%Y-%m-%dT%H:%M:%SZ > {META}/ended",
+        f"date -u +%Y-%m-%dT%H:%M:%SZ > {ENDED}",
         f'echo "$code" > {EXIT}.tmp && mv {EXIT}.tmp {EXIT}',
         'exit "$code"',
     ]

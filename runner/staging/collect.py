@@ -31,8 +31,8 @@ def wrapper_files(work: Path) -> Collected:
     """What the job wrapper recorded: exit code, start and end time, peak memory."""
     c = Collected()
     c.exit_code = _int(work / script.EXIT)
-    c.started = _text(work / f"{script.META}/started")
-    c.ended = _text(work / f"{script.META}/ended")
+    c.started = _text(work / script.STARTED)
+    c.ended = _text(work / script.ENDED)
     c.peak_memory_kb = _int(work / script.PEAK)
     return c
 
