@@ -109,9 +109,12 @@ class RunRecord:
         return State.CANCELLED if self.cancelled_by else State.FAILED
 
     def to_json(self) -> str:
-        # vars(), not dataclasses.asdict: the deep copy asdict makes costs ~10x for big sweeps
-        data = {**vars(self), "tasks": [vars(t) for t in self.tasks]}
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        """Pretty at the top, one line per task: readable diffs in git, and json's C encoder
+        (which `indent` would turn off) for big sweeps."""
+        head = {k: v for k, v in vars(self).items() if k != "tasks"}
+        lines = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]
+        tasks = ",\n".join(f"    {json.dumps(vars(t), ensure_ascii=False)}" for t in self.tasks)
+        return "{\n" + "\n".join(lines) + f'\n  "tasks": [\n{tasks}\n  ]\n}}\n'
 
 
 def save(record: RunRecord, folder: Path) -> None:

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.fsutil import inside, sha256_file, write_atomic
+from runner.fsutil import inside, sha256_file
 from runner.monitor import logs
 from runner.plan import TaskPlan
 from runner.schedulers import script
@@ -52,7 +52,7 @@ def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool,
                 _copy_tail(path, dest / rel)
                 text = path.read_text("utf-8", errors="replace").splitlines()
                 entries = logs.classify(text, spec.filters, task.expected_steps)
-                write_atomic(dest / f"{rel}.jsonl", logs.to_jsonl(entries))
+                (dest / f"{rel}.jsonl").write_text(logs.to_jsonl(entries), encoding="utf-8")
     if with_outputs:
         _outputs(task, work, dest, c, list(large))
     return c
@@ -89,7 +89,7 @@ def _copy_tail(src: Path, dst: Path) -> None:
             data = b"[... mso kept the last %d bytes of %d ...]\n" % (LOG_TAIL, size) + fh.read()
         else:
             data = fh.read()
-    write_atomic(dst, data)
+    dst.write_bytes(data)  # collection is redone if a crash cuts it short: no fsync needed
 
 
 def _text(path: Path) -> str | None:
