@@ -4,7 +4,6 @@ any that a runner which died had already submitted."""
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Callable
 
 from runner.errors import MsoError, StagingError, TransportError

@@ -190,6 +190,17 @@ class ArrayScheduler(Scheduler):
         """The options every task of a step shares."""
         raise NotImplementedError
 
+    def job_header(self, job: Job, meta: str) -> list[str]:
+        """The job's own options (name, resources, where the scheduler writes its output)."""
+        raise NotImplementedError
+
+    def render(self, job: Job) -> str:
+        meta = f"{safe('work dir', str(job.work_dir))}/{script.META}"
+        return script.render(job.task, job.work_dir,
+                             header=[f"{self.PREFIX} {h}" for h in self.job_header(job, meta)],
+                             modules=self.infra.modules, environment=dict(self.infra.environment),
+                             label=job.name)
+
     def array_logs(self, jobs: list[Job]) -> list[str]:
         """Where the scheduler writes each element's own output."""
         raise NotImplementedError

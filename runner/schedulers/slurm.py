@@ -233,13 +233,9 @@ class SlurmScheduler(arrays.ArrayScheduler):
     def directives(self, res: Resources) -> list[str]:
         return directives(self.infra, res)
 
-    def render(self, job: Job) -> str:
-        meta = f"{arrays.safe('work dir', str(job.work_dir))}/{script.META}"
-        header = [f"--job-name={arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
-                  f"--output={meta}/scheduler.out", f"--error={meta}/scheduler.err"]
-        return script.render(job.task, job.work_dir, header=[f"#SBATCH {h}" for h in header],
-                             modules=self.infra.modules, environment=dict(self.infra.environment),
-                             label=job.name)
+    def job_header(self, job: Job, meta: str) -> list[str]:
+        return [f"--job-name={arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
+                f"--output={meta}/scheduler.out", f"--error={meta}/scheduler.err"]
 
     def array_logs(self, jobs: list[Job]) -> list[str]:
         logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"

@@ -15,17 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.test_ssh_runs import _experiment, _record
-from tests.conftest import COUNTER_APP, COUNTER_PY, ROOT, mso
+from tests.conftest import COUNTER_PY, ROOT, mso
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def slurm(on_cluster: Path) -> Path:
-    (on_cluster / "applications" / "counter").mkdir()
-    (on_cluster / "applications" / "counter.yaml").write_text(COUNTER_APP)
-    (on_cluster / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
-    return on_cluster
 
 
 def _start(repo: Path, name: str) -> subprocess.Popen:

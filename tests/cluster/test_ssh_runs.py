@@ -40,16 +40,9 @@ def _record(repo: Path, name: str) -> dict:
 
 
 @pytest.fixture
-def remote(on_cluster: Path, counter_files) -> Path:
-    return on_cluster
-
-
-@pytest.fixture
-def counter_files(on_cluster: Path) -> None:
-    from tests.conftest import COUNTER_APP, COUNTER_PY
-    (on_cluster / "applications" / "counter").mkdir()
-    (on_cluster / "applications" / "counter.yaml").write_text(COUNTER_APP)
-    (on_cluster / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
+def remote(slurm: Path) -> Path:
+    """The repository with the counter application and the test cluster's two infrastructures."""
+    return slurm
 
 
 def test_sweep_runs_remotely_as_the_test_user(remote: Path) -> None:
