@@ -112,9 +112,11 @@ def sacct_command(job_ids: list[str]) -> str:
 
 
 def find_commands(names: list[str], start: str) -> tuple[str, str]:
-    """squeue (live jobs) and sacct (finished ones) by array name: `JobID|JobName|...` lines."""
+    """squeue (live jobs, and those ended within MinJobAge: sacct may not know them yet) and sacct
+    (finished ones) by array name: `JobID|JobName|...` lines."""
     joined = "--name=" + ",".join(names)
-    return ("SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "-o", SQUEUE_FORMAT, joined]),
+    return ("SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "--states=all", "-o", SQUEUE_FORMAT,
+                                                joined]),
             "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-X", "-P", "-n", "-o", SACCT_FIELDS,
                                                 "-S", start, joined]))
 
