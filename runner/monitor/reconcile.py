@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from runner import failpoints
 from runner.errors import MsoError
 from runner.runs import ActiveRun
 from runner.schedulers.base import JobStatus
@@ -28,6 +29,7 @@ def finish(r: ActiveRun, batch: list[tuple[TaskRecord, JobStatus]],
             continue
         for t, st in items:
             _reconcile(r, t, st, large.get(t.id, []), changed)
+            failpoints.hit("while-collecting")
 
 
 def _reconcile(r: ActiveRun, t: TaskRecord, st: JobStatus, large: list[dict],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
+from runner import failpoints
 from runner.errors import MsoError, StagingError, TransportError
 from runner.runs import ActiveRun
 from runner.state import State, TaskRecord, now
@@ -65,7 +66,9 @@ def _submit(r: ActiveRun, batch: list[TaskRecord], changed: Changed, pause: Paus
     try:
         for t, _ in fresh:
             _step_inputs(r, t.id)
+        failpoints.hit("before-submit")
         ids = place.scheduler.submit([j for _, j in fresh])
+        failpoints.hit("after-submit")
     except (MsoError, OSError) as exc:
         if isinstance(exc, TransportError) and exc.transient:
             pause([r], f"{place.infra.name} unreachable while submitting: {exc}")

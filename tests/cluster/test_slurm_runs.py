@@ -148,3 +148,20 @@ steps:
     plan = json.loads((folder / "plan.json").read_text())
     assert set(plan["work_dirs"]) == {"cluster", "login"}
     assert not any(Path(w).exists() for w in plan["work_dirs"].values())
+
+
+@pytest.mark.parametrize("infra", ["cluster", "login"])
+@pytest.mark.parametrize("point", ["before-submit", "after-submit", "while-collecting"])
+def test_killed_at_any_point_then_resumed_runs_each_task_once(slurm: Path, infra: str,
+                                                             point: str) -> None:
+    """SIGKILL before submitting, between submitting and recording it, while collecting: the
+    next `mso run` gives exactly one execution per task, on a cluster and on a plain host."""
+    name = f"crash-{infra}-{point}"
+    ledger = _experiment(slurm, name, infra, ["a", "b", "c"])
+    crashed = mso("run", name, repo=slurm, env={"MSO_FAILPOINT": point}, timeout=300)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    again = mso("run", name, repo=slurm, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert Counter(ledger.read_text().split()) == {"a": 1, "b": 1, "c": 1}
+    rec = _record(slurm, name)
+    assert rec["state"] == "succeeded" and all(t["outputs"] for t in rec["tasks"])
