@@ -29,6 +29,7 @@ class StagedInput:
     dataset: str | None = None        # from a dataset ...
     step_task: str | None = None      # ... or from an earlier task's work dir
     step_path: str | None = None
+    same_place: bool = False          # that task ran on the same infrastructure: the job copies it
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ def _task(exp: Experiment, step, app: Application, index: int, point: dict,
     params = matrix.step_parameters(exp, step, app, point)
     bound = dict(exp.inputs) if step.application == exp.application else {}
     bound.update(step.inputs)
-    inputs = tuple(_staged(name, b, index, datasets) for name, b in sorted(bound.items()))
+    places = {s.name: s.infrastructure for s in exp.steps}
+    inputs = tuple(_staged(name, b, index, datasets, places, step.infrastructure)
+                   for name, b in sorted(bound.items()))
     argv = render_argv(app.command, params, {i.name: i.target for i in inputs}, exp.path)
     resources = step.resources.over(exp.resources if step.application == exp.application
                                     else Resources()).over(app.resources)
@@ -113,7 +116,8 @@ def _task(exp: Experiment, step, app: Application, index: int, point: dict,
         resources=resources)
 
 
-def _staged(name: str, binding, index: int, datasets: Mapping[str, Dataset]) -> StagedInput:
+def _staged(name: str, binding, index: int, datasets: Mapping[str, Dataset],
+            places: Mapping[str, str], here: str) -> StagedInput:
     if binding.dataset is not None:
         location = datasets[binding.dataset].location
         base = location.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
@@ -121,7 +125,7 @@ def _staged(name: str, binding, index: int, datasets: Mapping[str, Dataset]) -> 
         return StagedInput(name, target, dataset=binding.dataset)
     base = binding.path.rstrip("/").rsplit("/", 1)[-1]
     return StagedInput(name, f"inputs/{name}/{base}", step_task=task_id(binding.step, index),
-                       step_path=binding.path)
+                       step_path=binding.path, same_place=places.get(binding.step) == here)
 
 
 class _ArgFormatter(string.Formatter):

@@ -65,7 +65,7 @@ def exit_reason(code: int) -> str | None:
         return None
     return {124: "walltime exceeded (killed by the time limit)", 127: "command not found",
             126: "command not executable", 97: "the work dir was missing",
-            98: "a module failed to load", 137: "killed (SIGKILL; out of memory or time?)",
+            98: "a module failed to load", 96: "an input from an earlier step was missing", 137: "killed (SIGKILL; out of memory or time?)",
             143: "terminated (SIGTERM)"}.get(code, f"exit code {code}")
 
 

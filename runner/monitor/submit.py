@@ -25,9 +25,11 @@ def start_ready(groups: dict, changed: Changed, pause: Pause) -> int:
         for r, tasks in members:
             ready: dict[str, list[TaskRecord]] = defaultdict(list)
             for t in tasks:
+                if t.state in ACTIVE and _needs(r, t, sched.chains) == "blocked":
+                    _drop_waiting(r, t, changed)   # queued behind a task that failed
                 if t.state != State.PENDING.value:
                     continue
-                verdict = _needs(r, t)
+                verdict = _needs(r, t, sched.chains)
                 if verdict == "blocked":
                     t.move(State.CANCELLED, "a task it needs did not succeed")
                     changed(r, t, "skipped (a task it needs failed)")
@@ -39,11 +41,26 @@ def start_ready(groups: dict, changed: Changed, pause: Pause) -> int:
     return calls
 
 
-def _needs(r: ActiveRun, t: TaskRecord) -> str:
-    states = [r.record.task(n).state for n in t.needs]
-    if any(s in (State.FAILED.value, State.CANCELLED.value) for s in states):
+def _needs(r: ActiveRun, t: TaskRecord, chains: bool) -> str:
+    """blocked (a need failed), ready (all succeeded, or all submitted to this scheduler, which
+    then holds the task until they succeed), or wait."""
+    needs = [r.record.task(n) for n in t.needs]
+    if any(n.state in (State.FAILED.value, State.CANCELLED.value) for n in needs):
         return "blocked"
-    return "ready" if all(s == State.SUCCEEDED.value for s in states) else "wait"
+    if all(n.state == State.SUCCEEDED.value for n in needs):
+        return "ready"
+    here = r.tasks[t.id].infrastructure
+    if chains and all(n.state in ACTIVE + (State.SUCCEEDED.value,) and
+                      r.tasks[n.id].infrastructure == here for n in needs):
+        return "ready"
+    return "wait"
+
+
+def _drop_waiting(r: ActiveRun, t: TaskRecord, changed: Changed) -> None:
+    if t.job_id:
+        r.place(t.id).scheduler.cancel([t.job_id])
+    t.move(State.CANCELLED, "a task it needs did not succeed")
+    changed(r, t, "cancelled (a task it needs failed)")
 
 
 def _submit(r: ActiveRun, batch: list[TaskRecord], changed: Changed, pause: Pause) -> int:
@@ -67,7 +84,7 @@ def _submit(r: ActiveRun, batch: list[TaskRecord], changed: Changed, pause: Paus
         for t, _ in fresh:
             _step_inputs(r, t.id)
         failpoints.hit("before-submit")
-        ids = place.scheduler.submit([j for _, j in fresh])
+        ids = place.scheduler.submit([j for _, j in fresh], _waits(r, [t for t, _ in fresh]))
         failpoints.hit("after-submit")
     except (MsoError, OSError) as exc:
         if isinstance(exc, TransportError) and exc.transient:
@@ -82,17 +99,24 @@ def _submit(r: ActiveRun, batch: list[TaskRecord], changed: Changed, pause: Paus
     return 1
 
 
+def _waits(r: ActiveRun, tasks: list[TaskRecord]) -> dict[str, list[str]] | None:
+    """By job name, the job ids of needs that have not succeeded yet (the scheduler holds the
+    job until they do); None when nothing waits."""
+    waits = {r.job(t.id).name: [r.record.task(n).job_id for n in t.needs
+                                if r.record.task(n).state != State.SUCCEEDED.value]
+             for t in tasks}
+    return waits if any(waits.values()) else None
+
+
 def _step_inputs(r: ActiveRun, task_id: str) -> None:
-    """Outputs of earlier steps become this task's inputs; across hosts they go through here."""
+    """Outputs of earlier steps on another host come through here (on the same host the job
+    copies them itself)."""
     dst = r.place(task_id).area
     for staged in r.tasks[task_id].inputs:
-        if not staged.step_task:
+        if not staged.step_task or staged.same_place:
             continue
         src = r.place(staged.step_task).area
         rel_src, rel_dst = f"{staged.step_task}/{staged.step_path}", f"{task_id}/{staged.target}"
-        if src is dst:
-            dst.copy(rel_src, rel_dst)
-            continue
         local = src.stage / rel_src   # fetched with the earlier task's results when small
         if not local.is_file():
             raise StagingError(f"{rel_src} is needed on {r.tasks[task_id].infrastructure} but was "

@@ -205,8 +205,9 @@ class ArrayScheduler(Scheduler):
         """Where the scheduler writes each element's own output."""
         raise NotImplementedError
 
-    def submit_chunk(self, path: str, chunk: Chunk, name: str) -> str:
-        """Submit one array of the batch; the id the scheduler printed."""
+    def submit_chunk(self, path: str, chunk: Chunk, name: str, after: list[list[str]]) -> str:
+        """Submit one array of the batch (`after`: per element, the ids it waits for); the id
+        the scheduler printed."""
         raise NotImplementedError
 
     def element(self, submitted: str, index: int) -> str:
@@ -224,16 +225,18 @@ class ArrayScheduler(Scheduler):
         header = [*self.directives(jobs[0].task.resources), *self.array_logs(jobs)]
         return render([f"{self.PREFIX} {h}" for h in header], jobs, self.INDEX_VARS, base_name(jobs))
 
-    def submit(self, jobs: list[Job]) -> list[str]:
+    def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         if not jobs:
             return []
         base, path = base_name(jobs), script_path(jobs, self.SUFFIX)
         write(self.transport, path, self.render_array(jobs))
         ids: dict[int, str] = {}
         submitted: list[str] = []
+        waits = {j.task.index: (after or {}).get(j.name, []) for j in jobs}
         try:
             for chunk in chunks([j.task.index for j in jobs], self.limit()):
-                submitted.append(self.submit_chunk(str(path), chunk, chunk_name(base, chunk.offset)))
+                submitted.append(self.submit_chunk(str(path), chunk, chunk_name(base, chunk.offset),
+                                                   [waits[i] for i in chunk.indices]))
                 ids.update({i: self.element(submitted[-1], i - chunk.offset) for i in chunk.indices})
         except SchedulerError:
             self.undo(submitted)   # all of the batch or none of it

@@ -39,6 +39,8 @@ class JobStatus:
 class Scheduler(ABC):
     """Render a job script, submit a batch, ask for many jobs' states at once, cancel."""
 
+    chains = False   # True: submit() honours `after`, so later steps wait in the queue, not in mso
+
     def __init__(self, infra: Infrastructure, transport: Transport) -> None:
         self.infra, self.transport = infra, transport
 
@@ -47,9 +49,10 @@ class Scheduler(ABC):
         """The job's wrapper script (runner.schedulers.script) with this scheduler's header."""
 
     @abstractmethod
-    def submit(self, jobs: list[Job]) -> list[str]:
+    def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         """Submit jobs of one step of one run (scripts already in place); their ids, in order.
-        A scheduler with arrays submits them as one array (ids like `123_4`)."""
+        A scheduler with arrays submits them as one array (ids like `123_4`). `after` (only
+        given when `chains`): by job name, the ids each job must wait for to succeed."""
 
     @abstractmethod
     def find(self, jobs: list[Job]) -> dict[str, str]:

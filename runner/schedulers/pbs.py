@@ -214,7 +214,7 @@ class PbsScheduler(arrays.ArrayScheduler):
         limit = [f"-W max_run_subjobs={self.infra.max_parallel}"] if self.infra.max_parallel else []
         return [f"-J {lo}-{hi}", *limit]
 
-    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str) -> str:
+    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
         args = ["qsub", "-N", name, *shlex.split(" ".join(self.array_args(chunk.relative)))]
         args += ["-v", f"MSO_ARRAY_OFFSET={chunk.offset}"] if chunk.offset else []
         res = self.transport.run(shlex.join([*args, path]))

@@ -25,7 +25,7 @@ class ProcessScheduler(Scheduler):
                              environment=dict(self.infra.environment),
                              timeout=t.resources.walltime, label=job.name)
 
-    def submit(self, jobs: list[Job]) -> list[str]:
+    def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         result = self.transport.run(submit_command(jobs)).check("starting tasks")
         return parse_submit(result.stdout, len(jobs))
 

@@ -40,6 +40,19 @@ def walltime_seconds(walltime: str) -> int:
     return ((days * 24 + h) * 60 + mi) * 60 + s
 
 
+def _step_inputs(task: TaskPlan) -> list[str]:
+    """Outputs of an earlier step on the same host are copied by the job itself, so it can be
+    submitted before that step has ended (a scheduler dependency holds it until then)."""
+    q = shlex.quote
+    lines = []
+    for i in task.inputs:
+        if i.step_task and i.same_place:
+            src, dst = f"../{i.step_task}/{i.step_path}", str(PurePosixPath(i.target).parent)
+            lines.append(f"mkdir -p {q(dst)} && cp -r {q(src)} {q(i.target)} || "
+                         f"fail 96 {q(f'input {i.name}: {src} is missing')}")
+    return lines
+
+
 def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: tuple[str, ...] = (),
            environment: dict[str, str] | None = None, timeout: str | None = None,
            label: str = "") -> str:
@@ -51,6 +64,7 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
              f"cd {q(str(work_dir))} || exit 97",
              f'echo "$$" > {META}/pid',
              f"date -u +%Y-%m-%dT%H:%M:%SZ > {STARTED}"]
+    lines += _step_inputs(task)
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
     command = shlex.join(task.argv)

@@ -89,11 +89,26 @@ def slurm_time(seconds: int) -> str:
 
 # ---- command builders ------------------------------------------------------------------------
 
-def submit_command(path: str, indices: tuple[int, ...], name: str, offset: int, throttle: int | None) -> str:
+def submit_command(path: str, indices: tuple[int, ...], name: str, offset: int, throttle: int | None,
+                   dependency: str = "") -> str:
     """sbatch of one array of the batch script; the offset goes to the script as `$1`."""
     spec = arrays.compress(indices) + (f"%{throttle}" if throttle else "")
-    args = ["sbatch", "--parsable", f"--job-name={name}", f"--array={spec}", path]
-    return shlex.join(args + ([str(offset)] if offset else []))
+    args = ["sbatch", "--parsable", f"--job-name={name}", f"--array={spec}"]
+    args += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"] if dependency else []
+    return shlex.join(args + [path] + ([str(offset)] if offset else []))
+
+
+def dependency(relative: tuple[int, ...], after: list[list[str]]) -> str:
+    """`aftercorr:A` when element k waits exactly for element k of one array A (each matrix
+    point's next step waits for its own previous step only), else `afterok:` on all of them."""
+    waits = [w for w in after if w]
+    if not waits:
+        return ""
+    arrays_ = {w[0].split("_")[0] for w in after if len(w) == 1}
+    if len(arrays_) == 1 and all(len(w) == 1 and w[0] == f"{next(iter(arrays_))}_{k}"
+                                 for k, w in zip(relative, after)):
+        return f"aftercorr:{next(iter(arrays_))}"
+    return "afterok:" + ":".join(sorted({i for w in waits for i in w}))
 
 
 def squeue_command(job_ids: list[str]) -> str:
@@ -226,6 +241,7 @@ class SlurmScheduler(arrays.ArrayScheduler):
     """sbatch job arrays, squeue + sacct status, scancel."""
 
     SUFFIX, PREFIX = "sbatch", "#SBATCH"
+    chains = True
     INDEX_VARS = ("SLURM_ARRAY_TASK_ID",)
 
     def __init__(self, infra: Infrastructure, transport) -> None:
@@ -243,9 +259,10 @@ class SlurmScheduler(arrays.ArrayScheduler):
         logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"
         return [f"--output={logs}/{jobs[0].task.step}.%A_%a.out"]
 
-    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str) -> str:
+    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
         res = self.transport.run(submit_command(path, chunk.relative, name, chunk.offset,
-                                                self.infra.max_parallel))
+                                                self.infra.max_parallel,
+                                                dependency(chunk.relative, after)))
         return parse_submit(res.code, res.stdout, res.stderr, res.command)
 
     def element(self, submitted: str, index: int) -> str:

@@ -35,10 +35,6 @@ class WorkArea(ABC):
         """Make the staged task trees exist on the infrastructure."""
 
     @abstractmethod
-    def copy(self, src: str, dst: str) -> None:
-        """Copy a file or folder between task dirs on the infrastructure (paths relative to root)."""
-
-    @abstractmethod
     def put(self, local: Path, rel: str) -> None:
         """Copy a local file to a path relative to the work dir (for inputs from another host)."""
 
@@ -64,9 +60,6 @@ class LocalArea(WorkArea):
 
     def upload(self, task_ids: list[str]) -> None:
         pass
-
-    def copy(self, src: str, dst: str) -> None:
-        stagein.place_path(self.stage / src, self.stage / dst)
 
     def put(self, local: Path, rel: str) -> None:
         stagein.place_path(local, self.stage / rel)
@@ -102,12 +95,6 @@ class RemoteArea(WorkArea):
             self.transport.put(archive, remote)
             self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)}"
                                ).check("unpacking the task dirs")
-
-    def copy(self, src: str, dst: str) -> None:
-        q = shlex.quote
-        s, d = self.root / src, self.root / dst
-        self.transport.run(f"mkdir -p {q(str(d.parent))} && cp -r {q(str(s))} {q(str(d))}"
-                           ).check("placing a step's output as the next step's input")
 
     def put(self, local: Path, rel: str) -> None:
         target = self.root / rel

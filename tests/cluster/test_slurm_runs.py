@@ -165,3 +165,58 @@ def test_killed_at_any_point_then_resumed_runs_each_task_once(slurm: Path, infra
     assert Counter(ledger.read_text().split()) == {"a": 1, "b": 1, "c": 1}
     rec = _record(slurm, name)
     assert rec["state"] == "succeeded" and all(t["outputs"] for t in rec["tasks"])
+
+
+def _chain(repo: Path, name: str, labels: str) -> Path:
+    """Two steps on the cluster; `post` reads `simulate`'s output; `bad` fails in `simulate`."""
+    app = repo / "applications" / "counter.yaml"
+    if "previous" not in app.read_text():
+        app.write_text(app.read_text() + "inputs:\n  previous: {description: earlier output, optional: true}\n")
+    (repo / "applications" / "counter" / "count.py").write_text(COUNTER_PY.replace(
+        'open("out.txt", "w").write(label + "\\n")',
+        'import os\nprev = "inputs/previous/out.txt"\n'
+        'open("out.txt", "w").write((open(prev).read().strip() + "+" if os.path.exists(prev) else "") + label + "\\n")'
+    ).replace("sys.exit(code)", "sys.exit(3 if label == 'bad' and not os.path.exists(prev) else code)"))
+    ledger = Path(f"/tmp/mso-test-{os.getpid()}-{name}.ledger")
+    ledger.unlink(missing_ok=True)
+    (repo / "experiments" / f"{name}.yaml").write_text(f"""\
+name: {name}
+application: counter
+infrastructure: cluster
+parameters: {{ledger: '{ledger}', sleep: 3}}
+matrix: {{label: [{labels}]}}
+steps:
+  - {{name: simulate}}
+  - name: post
+    needs: [simulate]
+    inputs: {{previous: {{step: simulate, path: out.txt}}}}
+""")
+    return ledger
+
+
+def test_steps_on_one_cluster_wait_in_the_queue_not_in_mso(slurm: Path) -> None:
+    _chain(slurm, "queued", "x, y")
+    proc = mso("run", "queued", repo=slurm, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rec = _record(slurm, "queued")
+    by_id = {t["id"]: t for t in rec["tasks"]}
+    for i in ("0000", "0001"):
+        assert by_id[f"post-{i}"]["submitted"] < by_id[f"simulate-{i}"]["ended"], \
+            "the second step was submitted while the first still ran (a scheduler dependency)"
+    folder = slurm / "results" / "queued" / rec["run_id"]
+    assert (folder / "post-0000" / "out.txt").read_text() == "x+x\n"
+    assert (folder / "post-0001" / "out.txt").read_text() == "y+y\n"
+
+
+def test_a_failed_step_cancels_what_waits_for_it_in_the_queue(slurm: Path) -> None:
+    _chain(slurm, "broken", "ok, bad")
+    proc = mso("run", "broken", repo=slurm, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    by_label = {(t["step"], t["parameters"]["label"]): t for t in _record(slurm, "broken")["tasks"]}
+    assert by_label[("simulate", "bad")]["state"] == "failed"
+    assert by_label[("post", "bad")]["state"] == "cancelled"
+    assert by_label[("post", "bad")]["reason"] == "a task it needs did not succeed"
+    assert by_label[("post", "ok")]["state"] == "succeeded"
+    assert not subprocess.run(["squeue", "-h", "-u", "msotest", "-n",
+                               f"mso.{_record(slurm, 'broken')['run_id']}.post"],
+                              capture_output=True, text=True).stdout.strip(), "nothing left queued"

@@ -90,3 +90,24 @@ def test_failed_module_load_records_98(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,seconds", [("00:10:00", 600), ("1-02:03:04", 93784), ("100:00:00", 360000)])
 def test_walltime_seconds(text: str, seconds: int) -> None:
     assert script.walltime_seconds(text) == seconds
+
+
+def test_step_input_on_the_same_host_is_copied_by_the_job(tmp_path: Path) -> None:
+    from runner.plan import StagedInput
+    run = tmp_path / "run"
+    (run / "first-0000" / "out dir").mkdir(parents=True)
+    (run / "first-0000" / "out dir" / "f.txt").write_text("from first")
+    work = run / "second-0000"
+    (work / script.META).mkdir(parents=True)
+    staged = StagedInput("previous", "inputs/previous/f.txt", step_task="first-0000",
+                         step_path="out dir/f.txt", same_place=True)
+    task = TaskPlan(id="second-0000", step="second", index=0, application="a@1",
+                    infrastructure="x", parameters=freeze({}), inputs=(staged,),
+                    argv=("cat", "inputs/previous/f.txt"))
+    (work / script.SCRIPT).write_text(script.render(task, PurePosixPath(work), header=[]))
+    assert subprocess.run(["bash", script.SCRIPT], cwd=work).returncode == 0
+    assert (work / script.STDOUT).read_text() == "from first"
+    (run / "first-0000" / "out dir" / "f.txt").unlink()
+    (work / "inputs" / "previous" / "f.txt").unlink()
+    proc = subprocess.run(["bash", script.SCRIPT], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 96 and "input previous: ../first-0000/out dir/f.txt is missing" in proc.stderr

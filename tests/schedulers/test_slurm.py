@@ -431,3 +431,20 @@ def test_expand_range_forms() -> None:
     assert arrays.expand("[2-5%2]") == [2, 3, 4, 5]
     assert arrays.expand("[8-9,12%1]") == [8, 9, 12]
     assert arrays.expand("1-7:2") == [1, 3, 5, 7]
+
+
+@pytest.mark.parametrize("relative,after,expected", [
+    ((0, 1, 2), [["9_0"], ["9_1"], ["9_2"]], "aftercorr:9"),
+    ((0, 1), [["9_0"], []], "afterok:9_0"),
+    ((0, 1), [["9_1"], ["9_0"]], "afterok:9_0:9_1"),
+    ((0, 1), [["9_0", "8_0"], ["9_1", "8_1"]], "afterok:8_0:8_1:9_0:9_1"),
+    ((0, 1), [[], []], ""),
+])
+def test_dependency_between_steps(relative, after, expected) -> None:
+    assert slurm.dependency(relative, after) == expected
+
+
+def test_submit_command_with_a_dependency_kills_it_if_never_satisfied() -> None:
+    cmd = slurm.submit_command("/w/x.sbatch", (0, 1), "mso.r.post", 0, 2, "aftercorr:9")
+    assert "--dependency=aftercorr:9 --kill-on-invalid-dep=yes" in cmd
+    assert cmd.endswith("/w/x.sbatch")

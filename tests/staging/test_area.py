@@ -41,7 +41,8 @@ def test_upload_copy_fetch_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (remote / "t1" / "app.log").write_text("line\n")
     (remote / "t1" / ".mso" / "exit_code").write_text("0\n")
     (remote / "t1" / "unrelated.tmp").write_text("not collected")
-    area.copy("t1/out/a b.dat", "t2/inputs/prev/a b.dat")
+    (tmp_path / "local.dat").write_text("small")
+    area.put(tmp_path / "local.dat", "t2/inputs/prev/a b.dat")
     assert (remote / "t2" / "inputs" / "prev" / "a b.dat").read_text() == "small"
 
     monkeypatch.setattr(area_mod, "SMALL", 1000)
