@@ -19,17 +19,8 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.spec.models import Infrastructure, Resources
 from runner.state import State
+from runner.schedulers.options import PBS as OPTIONS, PBS_CHUNK as CHUNK, PBS_OWN as _OWN
 
-# resources.pbs options -> the directive each becomes (PBS Professional qsub(1B)).
-OPTIONS = {"place": "-l place={}", "project": "-P {}", "mail-points": "-m {}", "mail-users": "-M {}",
-           "priority": "-p {}", "rerunnable": "-r {}", "software": "-l software={}",
-           "cput": "-l cput={}", "umask": "-W umask={}", "group-list": "-W group_list={}",
-           "sandbox": "-W sandbox={}"}
-# resources.pbs options that belong in the select chunk (`-l select=...:name=value`).
-CHUNK = frozenset({"mpiprocs", "ompthreads", "host", "vntype", "arch", "accelerator-model"})
-_OWN = {"queue": "`queue` of the infrastructure", "account": "`account` of the infrastructure",
-        "walltime": "resources.walltime", "mem": "resources.memory", "select": "resources.nodes/tasks",
-        "ncpus": "resources.cpus_per_task", "ngpus": "resources.gpus", "nodes": "resources.nodes"}
 _JOB_ID = re.compile(r"^(\d+)(\[(\d*)\])?(\.\S+)?$")
 _ATTR = re.compile(r"^\s+([A-Za-z_][\w.]*) = (.*)$")
 _QUIET = (0, 35, 153)   # qstat/qdel: done, "job has finished", "unknown job id"

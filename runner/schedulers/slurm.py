@@ -16,25 +16,8 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.spec.models import Infrastructure, Resources
 from runner.state import State
+from runner.schedulers.options import SLURM as ALLOWED, SLURM_OWN as _OWN
 
-# sbatch options a declaration may pass through resources.slurm (long names, without `--`).
-ALLOWED = frozenset({
-    "qos", "constraint", "cluster-constraint", "exclusive", "reservation", "mail-type", "mail-user",
-    "hint", "nodelist", "exclude", "gpus-per-node", "gpus-per-task", "gpus-per-socket", "gpu-bind",
-    "cpus-per-gpu", "mem-per-cpu", "mem-per-gpu", "ntasks-per-node", "ntasks-per-core",
-    "ntasks-per-socket", "ntasks-per-gpu", "sockets-per-node", "cores-per-socket", "threads-per-core",
-    "distribution", "licenses", "comment", "requeue", "no-requeue", "begin", "deadline", "nice",
-    "signal", "switches", "tmp", "wckey", "time-min", "contiguous", "core-spec", "thread-spec",
-    "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "mincpus", "network", "power",
-    "prefer", "priority", "profile", "acctg-freq", "gres-flags", "mcs-label", "kill-on-invalid-dep",
-})
-# Options mso sets itself, with where to declare them instead.
-_OWN = {"partition": "`partition` of the infrastructure", "account": "`account` of the infrastructure",
-        "time": "resources.walltime", "mem": "resources.memory", "nodes": "resources.nodes",
-        "ntasks": "resources.tasks", "cpus-per-task": "resources.cpus_per_task",
-        "gres": "resources.gpus", "gpus": "resources.gpus", "array": "the experiment's matrix",
-        "job-name": "nothing (mso names jobs)", "output": "nothing (mso places logs)",
-        "error": "nothing (mso places logs)", "chdir": "nothing (the wrapper changes directory)"}
 # The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
 SQUEUE_FORMAT = "%i|%j|%T|%r"
 SACCT_FIELDS = "JobID,JobName,State,ExitCode,Elapsed,MaxRSS"

@@ -9,13 +9,7 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job
 from runner.schedulers.pbs import PbsScheduler, passthrough
 from runner.spec.models import Resources
-
-# resources.pbs options on a Torque site -> the directive each becomes (Torque qsub(1)).
-OPTIONS = {"pmem": "-l pmem={}", "pvmem": "-l pvmem={}", "vmem": "-l vmem={}", "qos": "-l qos={}",
-           "feature": "-l feature={}", "gres": "-l gres={}", "naccesspolicy": "-l naccesspolicy={}",
-           "mail-points": "-m {}", "mail-users": "-M {}", "priority": "-p {}", "rerunnable": "-r {}",
-           "umask": "-W umask={}", "group-list": "-W group_list={}"}
-
+from runner.schedulers.options import TORQUE as OPTIONS
 
 class TorqueScheduler(PbsScheduler):
     """qsub -t job arrays, qstat -f -t status, qdel."""

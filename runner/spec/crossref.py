@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Iterator
 
 from runner.errors import SpecError
-from runner.spec import matrix, parameters
+from runner.spec import matrix, options, parameters
 from runner.spec.models import Application, Dataset, Experiment, Repository, Step, is_repo_path, plain
 from runner.spec.parameters import implicit
 from runner.spec.paths import links_out, outside, unsafe_path
@@ -163,6 +163,7 @@ def _experiment(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecE
     yield from _steps(exp, ctx, doc)
     yield from _matrix(exp, repo, doc)
     yield from parameters.unsafe_values(exp, doc)
+    yield from options.check(exp, repo, doc)
 
 
 def _unknown(doc: Document, keys: tuple, kind: str, name: str, known: Mapping) -> SpecError:

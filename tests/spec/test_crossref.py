@@ -241,3 +241,25 @@ def test_matrix_keys_of_any_steps_application(example: Path) -> None:
     [err] = found  # `a` is app's, `n` is heat's: both are fine
     assert err.startswith("experiments/e.yaml:7:27: matrix.zz: unknown parameter 'zz' (parameters "
                           "of heat, app: a, b, ")
+
+
+def test_scheduler_options_are_checked_against_the_steps_scheduler(tmp_path) -> None:
+    """An sbatch option the Slurm backend would refuse is an error at validate time already."""
+    import shutil
+    from pathlib import Path
+
+    from runner.spec.repository import load
+    root = Path(__file__).resolve().parents[2]
+    for folder in ("applications", "datasets", "infrastructures", "experiments"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    (tmp_path / "infrastructures" / "hpc.yaml").write_text(
+        "name: hpc\nkind: slurm\nhost: h\nuser: ana\nknown_hosts: {env: K}\nwork_root: /w\n")
+    exp = tmp_path / "experiments" / "heat-sweep.yaml"
+    exp.write_text(exp.read_text().replace("infrastructure: local", "infrastructure: hpc").replace(
+        'walltime: "00:10:00"}', 'walltime: "00:10:00", slurm: {qso: short, mem: 2G, qos: long}}'))
+    messages = [e.render() for e in load(tmp_path).errors]
+    assert len(messages) == 2, messages
+    [mem] = [m for m in messages if "resources.slurm.mem:" in m]
+    [qso] = [m for m in messages if "resources.slurm.qso:" in m]
+    assert "slurm does not take the option 'mem'" in mem and "(declare it as resources.memory)" in mem
+    assert "(did you mean 'qos'?)" in qso
