@@ -44,6 +44,10 @@ def _copy_from_repo(ds: Dataset, root: Path, dest: Path) -> None:
     if not inside(src, root):
         raise StagingError(f"{ds.path}: {ds.location} leaves the repository (a symlink?)")
     if src.is_dir():
+        for entry in src.rglob("*"):
+            if not inside(entry, root):
+                raise StagingError(f"{ds.path}: {entry.relative_to(root)} is a symlink that "
+                                   "leaves the repository")
         shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True)
     else:
         shutil.copy2(src, dest)
