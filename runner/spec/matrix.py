@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
-from runner.spec.compiled import equal
 from runner.spec.models import Application, Experiment, Step
 
 MAX_POINTS = 100_000
@@ -48,3 +48,18 @@ def step_parameters(exp: Experiment, step: Step, app: Application,
     params.update(step.parameters)
     params.update({k: v for k, v in point.items() if k in declared})
     return params
+
+
+def equal(one: Any, two: Any) -> bool:
+    """jsonschema's equality: `True` is not `1`, containers compare element by element."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return one == two
+    if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
+        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two))
+    if isinstance(one, Mapping) and isinstance(two, Mapping):
+        return len(one) == len(two) and all(k in two and equal(v, two[k]) for k, v in one.items())
+    if isinstance(one, bool) or isinstance(two, bool):
+        return isinstance(one, bool) and isinstance(two, bool) and one == two
+    return one == two

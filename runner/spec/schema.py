@@ -1,21 +1,18 @@
 """The JSON Schemas in runner/schemas/, and the schemas users write (application parameters).
 
-A compiled check (spec/compiled.py) answers "valid?" fast; only a document it rejects is walked by
+jsonschema-rs (spec/fastcheck.py) answers "valid?" fast; only a document it rejects is walked by
 jsonschema, whose errors spec/messages.py turns into sentences at the offending key or value.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import SpecError
-from runner.spec import compiled
+from runner.spec import fastcheck
 from runner.spec.messages import COMMON, Ctx, Keys, did_you_mean, explain, type_word
 from runner.spec.yamlload import Document
 
@@ -49,14 +46,13 @@ def validator(name: str) -> "Draft202012Validator":
 
 
 @cache
-def _fast(name: str) -> compiled.Check | None:
-    return compiled.compile_schema(schema(name), {COMMON: schema("common")})
+def _fast(name: str) -> fastcheck.Check:
+    return fastcheck.compile_schema(schema(name), {COMMON: schema("common")})
 
 
 def check(doc: Document, kind: str) -> list[SpecError]:
     """Every schema error of a document, each with its line and a plain message."""
-    fast = _fast(kind)
-    if fast is not None and fast(doc.data):
+    if _fast(kind)(doc.data):
         return []
     ctx = Ctx(doc, schema(kind), common=schema("common"))
     return explain(validator(kind).iter_errors(doc.data), ctx)
@@ -68,7 +64,7 @@ _PER_KEY = frozenset({"properties", "patternProperties", "additionalProperties",
 
 
 def _ties(sch: dict) -> set[str]:
-    found = (set(sch) & compiled.KEYWORDS) - _PER_KEY - {"required"}
+    found = (set(sch) & fastcheck.KEYWORDS) - _PER_KEY - {"required"}
     return found - {"type"} if sch.get("type") == "object" else found
 
 
@@ -83,13 +79,13 @@ class UserSchema:
             self._meta_errors = [] if checked else _meta_errors(subschema)
         except Exception as exc:  # noqa: BLE001 - whatever jsonschema makes of a strange schema
             self._broken = f"jsonschema cannot read it: {exc}"
-        self._fast: compiled.Check | None = None
+        self._fast: fastcheck.Check | None = None
         self._slow: "Draft202012Validator | None" = None
         self._per_key: UserSchema | None = None
         if not self.invalid:
             try:
-                self._fast = compiled.compile_schema(subschema)
-            except compiled.Broken as exc:
+                self._fast = fastcheck.compile_schema(subschema)
+            except fastcheck.Broken as exc:
                 self._broken = str(exc)
 
     @property
@@ -147,36 +143,7 @@ def check_value(value: Any, subschema: dict, doc: Document, keys: tuple) -> list
 
 def _meta_errors(subschema: Any) -> list:
     """jsonschema's errors for a schema that is not a valid JSON Schema (draft 2020-12)."""
-    meta = _metaschema()
-    if meta is not None and meta(subschema):
+    if fastcheck.valid_schema(subschema):
         return []
     from jsonschema import Draft202012Validator as V
     return list(V(V.META_SCHEMA, format_checker=V.FORMAT_CHECKER).iter_errors(subschema))
-
-
-@cache
-def _metaschema() -> compiled.Check | None:
-    """The draft 2020-12 meta-schema compiled, read from jsonschema's files without importing it."""
-    try:
-        spec = importlib.util.find_spec("jsonschema_specifications")
-        folder = Path(next(iter(spec.submodule_search_locations))) / "schemas" / "draft202012"
-        docs = {}
-        for path in [folder / "metaschema.json", *sorted((folder / "vocabularies").iterdir())]:
-            doc = json.loads(path.read_text("utf-8"))
-            docs[doc["$id"]] = doc
-        return compiled.compile_schema(docs[META], docs, formats={"regex": _is_regex},
-                                       dynamic_root=True)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration,
-            compiled.Broken):
-        return None
-
-
-def _is_regex(value: Any) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        re.compile(value)
-        return True
-    except re.error:
-        return False
-

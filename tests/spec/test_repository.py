@@ -137,7 +137,7 @@ def test_mangled_text_never_raises(example: Path) -> None:
 def test_mangled_values_never_raise(example: Path) -> None:
     """Schema-shaped documents with values swapped at random: errors, never an exception."""
     from tests.spec.test_build import FULL
-    from tests.spec.test_compiled import POOL, mutate
+    from tests.spec.test_fastcheck import POOL, mutate
 
     docs = {p: yaml.safe_load(p.read_text()) for p in example.glob("*/*.yaml")}
     docs[example / "applications" / "a.yaml"] = yaml.safe_load(FULL["application"])

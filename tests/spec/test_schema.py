@@ -163,7 +163,7 @@ def test_any_of_explains_the_choice_that_fits_the_type() -> None:
     ({"properties": {"x": {"minimum": "3"}}}, "parameters.properties.x.minimum",
      "expected a number, got a string"),
     ({"properties": {"x": {"$ref": "#/$defs/nowhere"}}}, "parameters",
-     "the schema cannot be used: $ref '#/$defs/nowhere' points to nowhere"),
+     "the schema cannot be used: a $ref points to nowhere (Pointer '/$defs/nowhere' does not exist)"),
 ])
 def test_invalid_user_schemas(sch: dict, where: str, message: str) -> None:
     user = schema.user_schema(sch)
