@@ -58,13 +58,18 @@ sys.exit(code)
 """
 
 
+def add_counter(repo: Path) -> Path:
+    """Add `counter`, an application that records each execution, to a repository."""
+    (repo / "applications" / "counter").mkdir()
+    (repo / "applications" / "counter.yaml").write_text(COUNTER_APP)
+    (repo / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
+    return repo
+
+
 @pytest.fixture
 def counter(example: Path) -> Path:
-    """The example repository plus `counter`, an application that records each execution."""
-    (example / "applications" / "counter").mkdir()
-    (example / "applications" / "counter.yaml").write_text(COUNTER_APP)
-    (example / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
-    return example
+    """The example repository plus the `counter` application."""
+    return add_counter(example)
 
 
 def counter_experiment(repo: Path, name: str, labels: list[str], sleep: float = 0,

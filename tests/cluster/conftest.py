@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COUNTER_APP, COUNTER_PY
+from tests.conftest import add_counter
 
 
 @pytest.fixture
 def slurm(on_cluster: Path) -> Path:
-    (on_cluster / "applications" / "counter").mkdir()
-    (on_cluster / "applications" / "counter.yaml").write_text(COUNTER_APP)
-    (on_cluster / "applications" / "counter" / "count.py").write_text(COUNTER_PY)
-    return on_cluster
+    """The repository reaching the test cluster, with the `counter` application."""
+    return add_counter(on_cluster)

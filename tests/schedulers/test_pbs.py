@@ -4,11 +4,11 @@ allowlist, array submission and the query discipline."""
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
 import pytest
+
+from tests import golden
 
 from runner.errors import SchedulerError
 from runner.schedulers import pbs, script, states
@@ -32,14 +32,7 @@ def infra(**kw) -> Infrastructure:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = FIX / "golden" / name
-    if os.environ.get("MSO_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    expected = path.read_text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                        f"fixtures/pbs/golden/{name}", "rendered"))
-    assert text == expected, f"the script changed; if on purpose, rerun with MSO_UPDATE_GOLDEN=1:\n{diff}"
+    golden.check_golden(FIX / "golden" / name, text)
 
 
 # ---- submission output and ids ---------------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
-import os
 import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from runner.plan import TaskPlan
+from tests import golden
 from runner.schedulers import script
 from runner.spec.models import freeze
 
@@ -23,13 +22,7 @@ def _task(argv, env=None) -> TaskPlan:
 
 
 def _check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("MSO_UPDATE_GOLDEN"):
-        path.write_text(text)
-    expected = path.read_text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                        f"golden/{name}", "rendered"))
-    assert text == expected, f"the script changed; if on purpose, MSO_UPDATE_GOLDEN=1:\n{diff}"
+    golden.check_golden(GOLDEN / name, text)
 
 
 def test_golden_local_script() -> None:

@@ -3,12 +3,12 @@ golden files, the allowlist with hostile values, array splitting, and the query 
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from pathlib import Path, PurePosixPath
 
 import pytest
+
+from tests import golden
 
 from runner.errors import SchedulerError
 from runner.plan import TaskPlan
@@ -65,14 +65,7 @@ class Fake(Transport):
 
 
 def check_golden(name: str, text: str) -> None:
-    path = FIX / "golden" / name
-    if os.environ.get("MSO_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    expected = path.read_text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                        f"fixtures/slurm/golden/{name}", "rendered"))
-    assert text == expected, f"the script changed; if on purpose, rerun with MSO_UPDATE_GOLDEN=1:\n{diff}"
+    golden.check_golden(FIX / "golden" / name, text)
 
 
 # ---- parsers from recorded output ------------------------------------------------------------
