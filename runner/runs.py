@@ -75,7 +75,10 @@ class ActiveRun:
             return False
         self.record.cancelled_by, self.record.reason = theirs.cancelled_by, theirs.reason
         for t in self.record.tasks:
-            t.move(State.CANCELLED, theirs.task(t.id).reason)
+            mine = theirs.task(t.id)
+            # the cancellation wins over a failure seen meanwhile (its jobs were being killed)
+            if mine.state == State.CANCELLED.value and t.state != State.SUCCEEDED.value:
+                t.state, t.reason = mine.state, mine.reason
         self.dirty = True
         return True
 
@@ -222,12 +225,17 @@ def unfinished(repo: Repository, experiment: str) -> list[tuple[Path, RunRecord]
 def cancel(run: ActiveRun, reason: str) -> None:
     """Stop every unfinished task's job wherever it runs, and mark the tasks cancelled."""
     live = [t for t in run.record.tasks if not State(t.state).terminal]
-    for name, place in run.places.items():
-        ids = [t.job_id for t in live if t.job_id and run.tasks[t.id].infrastructure == name]
-        if ids:
-            place.scheduler.cancel(ids)
+    stop(run, {t.id: t.job_id for t in live})
     for t in live:
         t.move(State.CANCELLED, reason)
+
+
+def stop(run: ActiveRun, jobs: dict[str, str | None]) -> None:
+    """Cancel these tasks' jobs (task id -> job id) at their schedulers."""
+    for name, place in run.places.items():
+        ids = [j for tid, j in jobs.items() if j and run.tasks[tid].infrastructure == name]
+        if ids:
+            place.scheduler.cancel(ids)
 
 
 def finish(run: ActiveRun, discard: bool = False) -> None:

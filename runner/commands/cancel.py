@@ -36,10 +36,13 @@ def run(args: argparse.Namespace) -> int:
     for folder, record in found:
         run = runs.load(repo, folder, record)
         live = [t for t in record.tasks if not State(t.state).terminal]
-        when = state.now()
-        runs.cancel(run, f"cancelled by {who()} at {when}")
-        record.cancelled_by, record.reason = who(), f"cancelled by {who()} at {when}"
+        why = f"cancelled by {who()} at {state.now()}"
+        live_ids = {t.id: t.job_id for t in live}
+        for t in live:                       # recorded first: a runner watching these jobs
+            t.move(State.CANCELLED, why)      # must read "cancelled" before it sees them die
+        record.cancelled_by, record.reason = who(), why
         run.save()
+        runs.stop(run, live_ids)
         runs.finish(run, discard=True)
         done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
     if args.json:
