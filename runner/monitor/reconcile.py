@@ -16,9 +16,10 @@ from runner.state import State, TaskRecord
 
 def finish(r: ActiveRun, batch: list[tuple[TaskRecord, JobStatus]],
            changed: Callable, warn: Callable) -> None:
-    """Fetch and reconcile a batch of one run's ended tasks (all at one place)."""
+    """Fetch and reconcile a batch of one run's ended tasks, earlier steps first."""
+    order = {t.id: i for i, t in enumerate(r.record.tasks)}
     by_place: dict[str, list] = {}
-    for t, st in batch:
+    for t, st in sorted(batch, key=lambda item: order[item[0].id]):
         by_place.setdefault(r.tasks[t.id].infrastructure, []).append((t, st))
     for name, items in by_place.items():
         area = r.places[name].area
@@ -36,6 +37,11 @@ def _reconcile(r: ActiveRun, t: TaskRecord, st: JobStatus, large: list[dict],
                changed: Callable) -> None:
     work = r.place(t.id).area.stage / t.id
     code = collect.wrapper_files(work).exit_code
+    if code is None and any(r.record.task(n).state in (State.FAILED.value, State.CANCELLED.value)
+                            for n in t.needs):  # the scheduler dropped it: its need failed
+        t.move(State.CANCELLED, "a task it needs did not succeed")
+        changed(r, t, "cancelled (a task it needs failed)")
+        return
     ok = st.state == State.SUCCEEDED and code == 0
     got = collect.collect(r.tasks[t.id], work, r.results / t.id, with_outputs=ok, large=large)
     t.exit_code, t.started, t.ended = got.exit_code, got.started, got.ended
