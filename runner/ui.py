@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import AbstractContextManager
 
 from rich.console import Console
@@ -42,6 +41,3 @@ class Reporter(AbstractContextManager):
         if self.progress and key in self.bars:
             self.progress.update(self.bars[key], completed=done)
 
-
-def is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -26,8 +26,9 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import gitinfo, plan as planning, runs
+    from runner import runs
     from runner.monitor.watcher import Watcher
+    from runner.schedulers.base import close_transports
     from runner.spec.repository import load_valid
     from runner.ui import Reporter
 
@@ -35,29 +36,39 @@ def run(args: argparse.Namespace) -> int:
     names = select(repo, args.experiments)
     if args.dry_run:
         return _dry_run(repo, names, args.json)
-    active, summary = [], []
-    with Reporter(quiet=args.json) as ui:
-        for name in names:
-            for results, record in runs.unfinished(repo, name):
-                ui.line(f"{name}: resuming {record.run_id}")
-                active.append(runs.resume(repo, results, record))
-            p = planning.plan(repo, repo.experiments[name])
-            done = _up_to_date(repo, name, p.spec_hash)
-            if any(r.record.spec_hash == p.spec_hash for r in active if r.record.experiment == name):
-                continue
-            if done and not args.force:
-                ui.line(f"{name}: up to date ({done})")
-                summary.append({"experiment": name, "run_id": done, "state": "up to date"})
-                continue
-            r = runs.create(repo, p, gitinfo.describe(args.repo))
-            ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
-            active.append(r)
-        stats = _watch(active, ui, args.cancel_on_interrupt, Watcher)
-    for r in active:
-        runs.finish(r)
-        summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
-                        "state": r.record.state, "results": str(r.results)})
+    try:
+        with Reporter(quiet=args.json) as ui:
+            active, summary = _start(repo, names, args, ui)
+            stats = _watch(active, ui, args.cancel_on_interrupt, Watcher)
+        for r in active:
+            runs.finish(r)
+            summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
+                            "state": r.record.state, "results": str(r.results)})
+    finally:
+        close_transports()
     return _report(summary, args.json, stats)
+
+
+def _start(repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, list[dict]]:
+    """Resume each experiment's unfinished runs, then create what is not up to date."""
+    from runner import gitinfo, plan as planning, runs
+    active, summary = [], []
+    for name in names:
+        for results, record in runs.unfinished(repo, name):
+            ui.line(f"{name}: resuming {record.run_id}")
+            active.append(runs.resume(repo, results, record))
+        p = planning.plan(repo, repo.experiments[name])
+        if any(r.record.spec_hash == p.spec_hash for r in active if r.record.experiment == name):
+            continue
+        done = _up_to_date(repo, name, p.spec_hash)
+        if done and not args.force:
+            ui.line(f"{name}: up to date ({done})")
+            summary.append({"experiment": name, "run_id": done, "state": "up to date"})
+            continue
+        r = runs.create(repo, p, gitinfo.describe(args.repo))
+        ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
+        active.append(r)
+    return active, summary
 
 
 def select(repo, wanted: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.test_ssh_runs import _experiment, _record
+from runner import failpoints
 from tests.conftest import COUNTER_PY, ROOT, mso
 
 pytestmark = pytest.mark.integration
@@ -151,7 +152,7 @@ steps:
 
 
 @pytest.mark.parametrize("infra", ["cluster", "login"])
-@pytest.mark.parametrize("point", ["before-submit", "after-submit", "while-collecting"])
+@pytest.mark.parametrize("point", failpoints.POINTS)
 def test_killed_at_any_point_then_resumed_runs_each_task_once(slurm: Path, infra: str,
                                                              point: str) -> None:
     """SIGKILL before submitting, between submitting and recording it, while collecting: the
