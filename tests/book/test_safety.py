@@ -6,7 +6,12 @@ import json
 import re
 from pathlib import Path
 
-from tests.book.conftest import (HOSTILE, PRIVATE_DESCRIPTION, PRIVATE_LOCATION, SECRET_VALUE)
+from tests.book.conftest import (
+    HOSTILE,
+    PRIVATE_DESCRIPTION,
+    PRIVATE_LOCATION,
+    SECRET_VALUE,
+)
 
 
 def _all_files(folder: Path) -> list[Path]:

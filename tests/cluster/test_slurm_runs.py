@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.test_ssh_runs import _experiment, _record
 from runner import failpoints
+from tests.cluster.test_ssh_runs import _experiment, _record
 from tests.conftest import COUNTER_PY, ROOT, mso
 
 pytestmark = pytest.mark.integration

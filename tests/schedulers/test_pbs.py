@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import golden
-
 from runner.errors import SchedulerError
 from runner.schedulers import pbs, script, states
 from runner.schedulers.base import JobStatus
@@ -17,6 +15,7 @@ from runner.schedulers.torque import TorqueScheduler
 from runner.spec.models import Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result
+from tests import golden
 from tests.schedulers.test_slurm import RUN, Fake, jobs
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "pbs"

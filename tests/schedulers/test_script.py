@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from runner.plan import TaskPlan
-from tests import golden
 from runner.schedulers import script
 from runner.spec.models import freeze
+from tests import golden
 
 GOLDEN = Path(__file__).parent / "golden"
 

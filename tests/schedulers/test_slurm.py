@@ -8,8 +8,6 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests import golden
-
 from runner.errors import SchedulerError
 from runner.plan import TaskPlan
 from runner.schedulers import arrays, script, slurm, states
@@ -17,6 +15,7 @@ from runner.schedulers.base import Job, JobStatus
 from runner.spec.models import Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result, Transport
+from tests import golden
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "slurm"
 RUN = "20261125T150000Z-abcdef12"

@@ -21,12 +21,13 @@ import pytest
 from runner.errors import SchedulerError
 from runner.plan import TaskPlan
 from runner.schedulers import script
-from runner.schedulers.states import GENERIC_FAILURE
 from runner.schedulers.base import Job, JobStatus
 from runner.schedulers.slurm import SlurmScheduler
+from runner.schedulers.states import GENERIC_FAILURE
 from runner.spec.models import EnvRef, Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result, Transport
+from tests.conftest import unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +35,6 @@ ENV_FILE = Path(os.environ.get("MSO_TEST_ENV_FILE", "/var/lib/mso-test/env"))
 KEY_VAR, KNOWN_VAR = "MSO_T_SLURM_SSH_KEY", "MSO_T_SLURM_KNOWN_HOSTS"
 POLL = 1.0
 RUNS: list[str] = []   # run ids made here: their jobs are cancelled at the end
-
-
-def unavailable(reason: str) -> None:
-    """Skip with the reason; under CI=true fail, since CI must run every integration test."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"integration test cannot run under CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class Counting(Transport):

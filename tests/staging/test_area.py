@@ -78,7 +78,8 @@ def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.
         f"work_root: {remote_root}\nlimits: {{max_parallel: 3}}\npoll_interval: {{min: 0.2, max: 1}}\n")
     exp = example / "experiments" / "heat-sweep.yaml"
     exp.write_text(exp.read_text().replace("infrastructure: local", "infrastructure: box"))
-    import os, sys
+    import os
+    import sys
     path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     monkeypatch.setattr(base, "transport_for", lambda infra: LocalTransport(env={"PATH": path}))
     assert cli.main(["-C", str(example), "run", "--json", "heat-sweep"]) == 0

@@ -19,19 +19,13 @@ import pytest
 
 from runner.spec.models import EnvRef
 from runner.transports.ssh import SSHTransport
+from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_FILE = Path(os.environ.get("MSO_TEST_ENV_FILE", "/var/lib/mso-test/env"))
 TEST_DIR = ENV_FILE.parent
 CLUSTER_UP = ROOT / ".ci" / "services" / "cluster-up"
 KEY_VAR, KNOWN_VAR, PASSWORD_VAR = "MSO_T_SSH_KEY", "MSO_T_KNOWN_HOSTS", "MSO_T_SSH_PASSWORD"
-
-
-def unavailable(reason: str) -> None:
-    """Skip with the reason; under CI=true fail, since CI must run every integration test."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"integration test cannot run under CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def read_env(path: Path) -> dict[str, str]:

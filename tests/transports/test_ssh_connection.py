@@ -16,8 +16,16 @@ import pytest
 from runner.errors import TransportError
 from runner.transports.ssh import SSHTransport
 
-from .conftest import (CLUSTER_UP, KNOWN_VAR, established, port_open, process_alive,
-                       server_side_pids, sshd_pid, stop)
+from .conftest import (
+    CLUSTER_UP,
+    KNOWN_VAR,
+    established,
+    port_open,
+    process_alive,
+    server_side_pids,
+    sshd_pid,
+    stop,
+)
 
 pytestmark = pytest.mark.integration
 
