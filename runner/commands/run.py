@@ -6,7 +6,7 @@ import argparse
 import json
 import signal
 import sys
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from runner.errors import MsoError
 from runner.state import State
@@ -144,21 +144,12 @@ def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
 
 
 def _dry_run(repo, names: list[str], as_json: bool) -> int:
-    from runner import plan as planning, runs
-    from runner.schedulers.base import Job, for_infrastructure
+    from runner import dryrun, plan as planning
     out = []
     for name in names:
         p = planning.plan(repo, repo.experiments[name])
-        run_id = p.new_run_id()
-        tasks = []
-        for t in p.tasks:
-            infra = repo.infrastructure(t.infrastructure)
-            work = runs.work_dir(repo, infra, run_id, None) / t.id
-            job = Job(t, f"mso.{run_id}.{t.id}", PurePosixPath(work))
-            tasks.append({"id": t.id, "infrastructure": infra.name, "parameters": dict(t.parameters),
-                          "needs": list(t.needs), "script": for_infrastructure(infra).render(job)})
         out.append({"experiment": name, "spec_hash": p.spec_hash,
-                    "infrastructure": p.infrastructure.name, "tasks": tasks})
+                    "infrastructure": p.infrastructure.name, "tasks": dryrun.task_scripts(repo, p)})
     if as_json:
         print(json.dumps({"ok": True, "plans": out}, indent=2))
         return 0

@@ -1,0 +1,49 @@
+"""Which experiments a set of changed files touches (for `mso plan --changed-since REF`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.errors import MsoError
+from runner.spec.models import Experiment, Repository
+
+
+def changed_files(root: Path, ref: str) -> set[str]:
+    """Files changed since `ref` (committed or not, and new ones), relative to the repository."""
+    import git
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+        repo.commit(ref)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise MsoError(f"{root} is not in a git repository, so --changed-since cannot work") from None
+    except (git.BadName, ValueError):
+        raise MsoError(f"--changed-since: git knows no revision {ref!r}") from None
+    top = Path(repo.working_tree_dir).resolve()
+    names = repo.git.diff("--name-only", ref).splitlines()
+    names += repo.git.ls_files("--others", "--exclude-standard").splitlines()
+    here = root.resolve()
+    out = set()
+    for name in names:
+        path = top / name
+        if path.is_relative_to(here):
+            out.add(path.relative_to(here).as_posix())
+    return out
+
+
+def touched(exp: Experiment, repo: Repository, files: set[str]) -> list[str]:
+    """The changed files this experiment depends on (its own, its applications', datasets',
+    infrastructures'), sorted; empty when none."""
+    deps = {exp.path}
+    for step in exp.steps:
+        app = repo.applications.get(step.application)
+        if app is not None:
+            deps |= {app.path, f"applications/{app.name}"}
+        infra = repo.infrastructures.get(step.infrastructure)
+        if infra is not None:
+            deps.add(infra.path)
+        for binding in [*exp.inputs.values(), *step.inputs.values()]:
+            ds = repo.datasets.get(binding.dataset) if binding.dataset else None
+            if ds is not None:
+                deps |= {ds.path, ds.location} if ds.in_repository else {ds.path}
+    roots = {d.rstrip("/") for d in deps}
+    return sorted(f for f in files if any(f == d or f.startswith(d + "/") for d in roots))

@@ -1,0 +1,98 @@
+"""`mso plan [EXPERIMENT...] [--changed-since REF]`: what a run would do, and why, without running."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+
+def add(sub) -> None:
+    p = sub.add_parser("plan", help="say which experiments would run, where, why, with their scripts")
+    p.add_argument("experiments", nargs="*", metavar="EXPERIMENT")
+    p.add_argument("--changed-since", metavar="REF",
+                   help="only experiments whose files (or their applications', datasets', "
+                        "infrastructures') changed since this git revision")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the plan as Markdown")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner import changes
+    from runner.commands.run import select
+    from runner.spec.repository import load_valid
+
+    repo = load_valid(Path(args.repo).resolve())
+    files = changes.changed_files(Path(args.repo), args.changed_since) if args.changed_since else None
+    entries = []
+    for name in select(repo, args.experiments):
+        exp = repo.experiments[name]
+        why = changes.touched(exp, repo, files) if files is not None else None
+        if why == []:
+            continue
+        entries.append(_entry(repo, exp, why))
+    if args.markdown:
+        from runner.fsutil import write_atomic
+        write_atomic(args.markdown, markdown(entries, args.changed_since))
+    if args.json:
+        print(json.dumps({"ok": True, "experiments": entries}, indent=2))
+    else:
+        _table(entries)
+    return 0
+
+
+def _entry(repo, exp, changed: list[str] | None) -> dict:
+    from runner import dryrun, plan as planning
+    p = planning.plan(repo, exp)
+    reason, last = _reason(repo, exp.name, p.spec_hash)
+    runs = reason != "up to date"
+    return {"experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
+            "spec_hash": p.spec_hash, "tasks": len(p.tasks),
+            "infrastructures": sorted({t.infrastructure for t in p.tasks}),
+            "changed_files": changed or [],
+            "scripts": dryrun.task_scripts(repo, p) if runs else []}
+
+
+def _reason(repo, name: str, spec_hash: str) -> tuple[str, str | None]:
+    """new, changed, failed before, unfinished (resumes) or up to date; and the run it is about."""
+    from runner import state
+    records = state.records(Path(repo.root) / "results", name)
+    same = [r for _, r in records if r.spec_hash == spec_hash]
+    if any(r.state == "succeeded" for r in same):
+        return "up to date", next(r.run_id for r in reversed(same) if r.state == "succeeded")
+    if same and not state.State(same[-1].state).terminal:
+        return "unfinished (resumes)", same[-1].run_id
+    if same:
+        return f"{same[-1].state} before", same[-1].run_id
+    return ("changed", records[-1][1].run_id) if records else ("new", None)
+
+
+def _table(entries: list[dict]) -> None:
+    if not entries:
+        print("nothing to run")
+        return
+    for e in entries:
+        where = ", ".join(e["infrastructures"])
+        verb = "runs" if e["runs"] else "skips"
+        print(f"{e['experiment']:<24} {verb:<5} {e['tasks']:>5} tasks on {where:<16} {e['reason']}")
+
+
+def markdown(entries: list[dict], ref: str | None) -> str:
+    """The plan as a Markdown table with each experiment's job scripts folded away."""
+    head = f"changed since `{ref}`" if ref else "all experiments"
+    lines = [f"### mso plan ({head})", "",
+             "| experiment | runs | tasks | where | why |", "|---|---|---:|---|---|"]
+    for e in entries:
+        lines.append(f"| {e['experiment']} | {'yes' if e['runs'] else 'no'} | {e['tasks']} | "
+                     f"{', '.join(e['infrastructures'])} | {e['reason']} |")
+    if not entries:
+        lines.append("| (nothing to run) | | | | |")
+    for e in entries:
+        for t in e["scripts"][:3]:
+            fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", t["script"])), default=0))
+            lines += ["", f"<details><summary>{e['experiment']} {t['id']}</summary>", "",
+                      f"{fence}bash", t["script"].rstrip(), fence, "", "</details>"]
+        if len(e["scripts"]) > 3:
+            lines.append(f"\n({len(e['scripts']) - 3} more tasks of {e['experiment']} not shown)")
+    return "\n".join(lines) + "\n"
