@@ -1,0 +1,37 @@
+"""`mso publish`: commit results/ (and dataset entries) as the bot and push them, race-safe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def add(sub) -> None:
+    p = sub.add_parser("publish", help="commit results/ and push them to the branch")
+    p.add_argument("--remote", default="origin", help="the git remote (default: origin)")
+    p.add_argument("--branch", help="default: CI_COMMIT_REF_NAME, else the current branch")
+    p.add_argument("--message", help="commit message (default: which runs changed)")
+    p.add_argument("--retries", type=int, default=10, help="pushes tried when others race (10)")
+    p.add_argument("--token-env", metavar="VAR",
+                   help="environment variable holding the push token (default: CI_JOB_TOKEN "
+                        "when set); it is handed to git through GIT_ASKPASS, never a URL")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner.publish.gitpush import publish
+    root = Path(args.repo).resolve()
+    token = args.token_env or ("CI_JOB_TOKEN" if os.environ.get("CI_JOB_TOKEN") else None)
+    done = publish(root, args.remote, args.branch, args.message,
+                   retries=args.retries, token_env=token)
+    if args.json:
+        print(json.dumps({"ok": True, "commit": done.commit, "pushed": done.pushed,
+                          "attempts": done.attempts}, indent=2))
+    elif done.pushed:
+        print(f"published {done.commit[:12]} ({done.attempts} push{'es' * (done.attempts > 1)})")
+    else:
+        print("nothing to publish")
+    return 0
+

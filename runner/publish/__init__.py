@@ -1,0 +1,1 @@
+"""Results back to git (commit and push, race-safe) and, later, GitLab notes and statuses."""

@@ -1,0 +1,166 @@
+"""Commit results/ (and dataset entries) as the bot and push to the branch, race-safe.
+
+Each run writes only its own folder, so when someone pushed meanwhile a rebase never conflicts:
+fetch, rebase, push again, a bounded number of times with backoff. GitPython does not raise on a
+rejected push; the push result's flags tell. A token comes from an environment variable through
+GIT_ASKPASS, so it is never in a command line, a remote URL, a config file or a log.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import PublishError
+
+PATHS = ("results", "datasets")
+BOT = ("mso bot", "mso-bot@localhost")
+
+
+@dataclass(frozen=True)
+class Published:
+    commit: str | None
+    attempts: int
+    pushed: bool
+
+
+def publish(root: Path, remote: str, branch: str | None, message: str | None, retries: int = 10,
+            token_env: str | None = None) -> Published:
+    """Commit what changed under results/ and datasets/, push it; return what happened."""
+    import git
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise PublishError(f"{root} is not in a git repository") from None
+    branch = branch or _branch(repo)
+    commit = _commit(repo, root, message or _message(repo, root))
+    if commit is None and not _ahead(repo, remote, branch):
+        return Published(None, 0, False)
+    with _askpass(token_env) as env, repo.git.custom_environment(**env):
+        attempts = _push(repo, remote, branch, retries)
+    return Published(repo.head.commit.hexsha, attempts, True)
+
+
+def _branch(repo) -> str:
+    """The branch the pipeline runs for (CI checks out a detached HEAD), else the current one."""
+    name = os.environ.get("CI_COMMIT_REF_NAME") or os.environ.get("CI_COMMIT_BRANCH")
+    if name:
+        return name
+    if repo.head.is_detached:
+        raise PublishError("HEAD is detached and CI_COMMIT_REF_NAME is not set: give --branch")
+    return repo.active_branch.name
+
+
+def _message(repo, root: Path) -> str:
+    """`mso: results of <experiment>/<run>, ...` for the run folders with changes."""
+    top = Path(repo.working_tree_dir).resolve()
+    rel = (root / "results").resolve().relative_to(top).as_posix()
+    changed = repo.git.status("--porcelain", "--untracked-files=all", "--", rel).splitlines()
+    runs = sorted({"/".join(Path(line[3:].strip('"')).relative_to(rel).parts[:2])
+                   for line in changed if line[3:].startswith(rel + "/")})
+    shown = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
+    return f"mso: results of {shown}" if runs else "mso: results"
+
+
+def _commit(repo, root: Path, message: str) -> str | None:
+    top = Path(repo.working_tree_dir).resolve()
+    paths = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+    if not paths:
+        return None
+    repo.git.add("--all", "--", *paths)
+    if not repo.is_dirty(index=True, working_tree=False, untracked_files=False, path=None):
+        return None
+    name, email = os.environ.get("MSO_BOT_NAME", BOT[0]), os.environ.get("MSO_BOT_EMAIL", BOT[1])
+    with repo.git.custom_environment(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+                                     GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email):
+        repo.git.commit("-m", f"{message}\n\n[skip ci]", "--", *paths)
+    return repo.head.commit.hexsha
+
+
+def _ahead(repo, remote: str, branch: str) -> bool:
+    """Whether local commits are not on the remote branch yet (a publish cut short before)."""
+    try:
+        repo.git.fetch(remote, branch)
+        return bool(repo.git.rev_list("FETCH_HEAD..HEAD").strip())
+    except Exception:  # noqa: BLE001 - a branch the remote does not have yet: push it
+        return True
+
+
+def _push(repo, remote: str, branch: str, retries: int) -> int:
+    """Push; when rejected (someone pushed meanwhile) fetch, rebase and try again."""
+    import git
+    refspec = f"HEAD:refs/heads/{branch}"
+    options = {"push_option": "ci.skip"}   # no pipeline for the results commit
+    for attempt in range(1, retries + 1):
+        try:
+            landed = _landed(repo.remote(remote).push(refspec, **options))
+        except git.GitCommandError as exc:
+            err = f"{exc.stderr or ''} {exc.stdout or ''}"
+            if options and "push options" in err:
+                options = {}   # a remote without push options: the message's [skip ci] does it
+                continue
+            if not any(word in err for word in _RACE):
+                raise PublishError(f"git push to {remote} failed: {_clean(err)}") from None
+            landed = False
+        if landed:
+            return attempt
+        _rebase(repo, remote, branch)
+        time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # racers: short
+    raise PublishError(f"git push to {remote}/{branch} was rejected {retries} times (others "
+                       "pushed meanwhile); run `mso publish` again")
+
+
+def _rebase(repo, remote: str, branch: str) -> None:
+    import git
+    try:
+        repo.git.fetch(remote, branch)
+        repo.git.rebase("--autostash", "FETCH_HEAD")
+    except git.GitCommandError as exc:
+        try:
+            repo.git.rebase("--abort")
+        except git.GitCommandError:
+            pass
+        raise PublishError(f"rebasing onto {remote}/{branch} failed: {_clean(exc.stderr)}") from None
+
+
+# what git says when another push won the race (GitPython raises for some of these)
+_RACE = ("failed to push some refs", "rejected", "cannot lock ref", "fetch first", "non-fast-forward")
+
+
+def _landed(results) -> bool:
+    """Whether the push went through: GitPython reports a rejection in flags, not by raising."""
+    from git import PushInfo
+    bad = PushInfo.REJECTED | PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR
+    return bool(results) and not any(r.flags & bad for r in results)
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())[:500]
+
+
+class _askpass:
+    """GIT_ASKPASS answering with the token read from an environment variable at push time."""
+
+    def __init__(self, token_env: str | None) -> None:
+        self.token_env, self.folder = token_env, None
+
+    def __enter__(self) -> dict[str, str]:
+        if not self.token_env:
+            return {}
+        if not os.environ.get(self.token_env):
+            raise PublishError(f"the environment variable {self.token_env} (the push token) is not set")
+        self.folder = tempfile.TemporaryDirectory()
+        script = Path(self.folder.name) / "askpass"
+        # the script holds no secret: it prints the variable git inherits from this process
+        script.write_text(f'#!/bin/sh\nprintf "%s" "${self.token_env}"\n')
+        script.chmod(stat.S_IRWXU)
+        return {"GIT_ASKPASS": str(script), "GIT_TERMINAL_PROMPT": "0"}
+
+    def __exit__(self, *exc) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()

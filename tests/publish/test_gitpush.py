@@ -1,0 +1,118 @@
+"""`mso publish` against a real bare git remote: commit as the bot, push with ci.skip, survive
+races by rebasing, and never let a token out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, ROOT, mso
+
+GIT_ID = ["-c", "user.name=Ana", "-c", "user.email=ana@example.org"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *GIT_ID, *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A bare remote that accepts push options and records them, holding the example."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    git(bare, "config", "receive.advertisePushOptions", "true")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\nenv | grep "^GIT_PUSH_OPTION_[0-9]" >> "$GIT_DIR/push-options"\n'
+                    "cat > /dev/null\n")
+    hook.chmod(0o755)
+    seed = tmp_path / "seed"
+    subprocess.run(["git", "clone", "-q", str(bare), str(seed)], check=True, capture_output=True)
+    import shutil
+    for folder in EXAMPLE:
+        shutil.copytree(ROOT / folder, seed / folder)
+    git(seed, "add", "-A")
+    git(seed, "commit", "-qm", "example")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    return bare
+
+
+def clone(remote: Path, where: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(remote), str(where)], check=True, capture_output=True)
+    return where
+
+
+def fake_run(repo: Path, experiment: str, run_id: str) -> None:
+    folder = repo / "results" / experiment / run_id
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
+
+
+def test_publish_commits_as_the_bot_and_pushes_with_ci_skip(remote: Path, tmp_path: Path) -> None:
+    repo = clone(remote, tmp_path / "work")
+    assert mso("run", "heat-sweep", repo=repo).returncode == 0
+    (repo / "README.local").write_text("not results: stays uncommitted\n")
+    proc = mso("publish", "--json", repo=repo)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["pushed"] and out["attempts"] == 1
+    log = git(remote, "log", "-1", "--format=%an <%ae>%n%s%n%b", "main")
+    assert log.startswith("mso bot <mso-bot@localhost>\nmso: results of heat-sweep/")
+    assert "[skip ci]" in log
+    assert "GIT_PUSH_OPTION_0=ci.skip" in (remote / "push-options").read_text()
+    files = git(remote, "ls-tree", "-r", "--name-only", "main").split()
+    assert any(f.startswith("results/heat-sweep/") and f.endswith("/run.json") for f in files)
+    assert "README.local" not in files
+    again = mso("publish", repo=repo)
+    assert again.returncode == 0 and again.stdout.strip() == "nothing to publish"
+
+
+def test_a_remote_without_push_options_still_gets_the_commit(remote: Path, tmp_path: Path) -> None:
+    git(remote, "config", "receive.advertisePushOptions", "false")
+    repo = clone(remote, tmp_path / "work")
+    fake_run(repo, "heat-sweep", "20261125T000000Z-00000001")
+    assert mso("publish", repo=repo).returncode == 0
+    assert "[skip ci]" in git(remote, "log", "-1", "--format=%B", "main")
+
+
+def test_twenty_concurrent_publishes_all_land(remote: Path, tmp_path: Path) -> None:
+    repos = [clone(remote, tmp_path / f"w{i}") for i in range(20)]
+    for i, repo in enumerate(repos):
+        fake_run(repo, "heat-sweep", f"20261125T0000{i:02d}Z-{i:08x}")
+
+    def publish(repo: Path) -> subprocess.CompletedProcess:
+        return mso("publish", "--json", "--retries", "30", repo=repo, timeout=300)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(publish, repos))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
+    landed = git(remote, "ls-tree", "-r", "--name-only", "main", "results/heat-sweep").split()
+    assert len([f for f in landed if f.endswith("run.json")]) == 20
+    assert max(json.loads(r.stdout)["attempts"] for r in results) > 1, "the race was exercised"
+
+
+def test_a_token_never_leaves_the_environment(remote: Path, tmp_path: Path) -> None:
+    repo = clone(remote, tmp_path / "work")
+    fake_run(repo, "heat-sweep", "20261125T000000Z-00000002")
+    canary = "glpat-CANARY-0123456789abcdef"
+    proc = mso("publish", "--token-env", "MSO_PUSH_TOKEN", repo=repo, env={"MSO_PUSH_TOKEN": canary})
+    assert proc.returncode == 0, proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    assert canary not in (repo / ".git" / "config").read_text()
+    assert canary not in git(remote, "log", "-p", "main")
+    idle = mso("publish", "--token-env", "NO_SUCH_TOKEN_VAR", repo=repo)
+    assert idle.returncode == 0 and idle.stdout.strip() == "nothing to publish"
+    fake_run(repo, "heat-sweep", "20261125T000000Z-00000003")
+    missing = mso("publish", "--token-env", "NO_SUCH_TOKEN_VAR", repo=repo)
+    assert missing.returncode == 1 and "NO_SUCH_TOKEN_VAR" in missing.stderr
+
+
+def test_outside_git_is_a_clear_error(example: Path) -> None:
+    proc = mso("publish", repo=example)
+    assert proc.returncode == 1 and "not in a git repository" in proc.stderr
