@@ -1,8 +1,8 @@
 """Commit results/ (and dataset entries) as the bot and push to the branch, race-safe.
 
 Each run writes only its own folder, so when someone pushed meanwhile a rebase never conflicts:
-fetch, rebase, push again, a bounded number of times with backoff. GitPython does not raise on a
-rejected push; the push result's flags tell. A token comes from an environment variable through
+fetch, rebase, push again, a bounded number of times with backoff. A rejection is read from
+`git push --porcelain` (GitPython's own push neither raises on one nor keeps git's message). A token comes from an environment variable through
 GIT_ASKPASS, so it is never in a command line, a remote URL, a config file or a log.
 """
 
@@ -93,26 +93,29 @@ def _ahead(repo, remote: str, branch: str) -> bool:
 
 def _push(repo, remote: str, branch: str, retries: int) -> int:
     """Push; when rejected (someone pushed meanwhile) fetch, rebase and try again."""
-    import git
     refspec = f"HEAD:refs/heads/{branch}"
-    options = {"push_option": "ci.skip"}   # no pipeline for the results commit
+    options = ["--push-option=ci.skip"]   # no pipeline for the results commit
     for attempt in range(1, retries + 1):
-        try:
-            landed = _landed(repo.remote(remote).push(refspec, **options))
-        except git.GitCommandError as exc:
-            err = f"{exc.stderr or ''} {exc.stdout or ''}"
-            if options and "push options" in err:
-                options = {}   # a remote without push options: the message's [skip ci] does it
-                continue
-            if not any(word in err for word in _RACE):
-                raise PublishError(f"git push to {remote} failed: {_clean(err)}") from None
-            landed = False
-        if landed:
+        code, out, err = repo.git.push("--porcelain", *options, remote, refspec,
+                                       with_extended_output=True, with_exceptions=False)
+        if code == 0:
             return attempt
+        if options and "push options" in err:
+            options = []   # a remote without push options: the message's [skip ci] does it
+            continue
+        if not _raced(code, out, err):
+            raise PublishError(f"git push to {remote} failed (exit {code}): {_clean(err + ' ' + out)}")
         _rebase(repo, remote, branch)
         time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # racers: short
     raise PublishError(f"git push to {remote}/{branch} was rejected {retries} times (others "
                        "pushed meanwhile); run `mso publish` again")
+
+
+def _raced(code: int, out: str, err: str) -> bool:
+    """Whether another push won: a rejected ref in the porcelain output, git saying so, or git
+    killed by SIGPIPE because the remote hung up on it (a lost ref lock, mid-pack)."""
+    return code in (-13, 141) or any(line.startswith("!") for line in out.splitlines()) or \
+        any(word in err for word in _RACE)
 
 
 def _rebase(repo, remote: str, branch: str) -> None:
@@ -128,15 +131,8 @@ def _rebase(repo, remote: str, branch: str) -> None:
         raise PublishError(f"rebasing onto {remote}/{branch} failed: {_clean(exc.stderr)}") from None
 
 
-# what git says when another push won the race (GitPython raises for some of these)
+# what git says when another push won the race
 _RACE = ("failed to push some refs", "rejected", "cannot lock ref", "fetch first", "non-fast-forward")
-
-
-def _landed(results) -> bool:
-    """Whether the push went through: GitPython reports a rejection in flags, not by raising."""
-    from git import PushInfo
-    bad = PushInfo.REJECTED | PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR
-    return bool(results) and not any(r.flags & bad for r in results)
 
 
 def _clean(text: str | None) -> str:

@@ -91,7 +91,7 @@ def test_twenty_concurrent_publishes_all_land(remote: Path, tmp_path: Path) -> N
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(publish, repos))
-    assert all(r.returncode == 0 for r in results), [r.stderr for r in results if r.returncode]
+    assert all(r.returncode == 0 for r in results), [(r.returncode, r.stdout[-300:], r.stderr[-600:]) for r in results if r.returncode]
     landed = git(remote, "ls-tree", "-r", "--name-only", "main", "results/heat-sweep").split()
     assert len([f for f in landed if f.endswith("run.json")]) == 20
     assert max(json.loads(r.stdout)["attempts"] for r in results) > 1, "the race was exercised"
@@ -116,3 +116,15 @@ def test_a_token_never_leaves_the_environment(remote: Path, tmp_path: Path) -> N
 def test_outside_git_is_a_clear_error(example: Path) -> None:
     proc = mso("publish", repo=example)
     assert proc.returncode == 1 and "not in a git repository" in proc.stderr
+
+
+@pytest.mark.parametrize("code,out,err,raced", [
+    (1, "To r\n!\tHEAD:refs/heads/main\t[rejected] (fetch first)\nDone\n", "", True),
+    (1, "", "error: cannot lock ref 'refs/heads/main'", True),
+    (-13, "", "", True),                     # SIGPIPE: the remote hung up mid-pack
+    (128, "", "fatal: Authentication failed for 'https://x/'", False),
+    (1, "", "remote: GitLab: You are not allowed to push code to protected branches", False),
+])
+def test_what_counts_as_losing_a_race(code: int, out: str, err: str, raced: bool) -> None:
+    from runner.publish.gitpush import _raced
+    assert _raced(code, out, err) is raced
