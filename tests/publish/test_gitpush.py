@@ -4,9 +4,7 @@ races by rebasing, and never let a token out."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
