@@ -47,3 +47,15 @@ def touched(exp: Experiment, repo: Repository, files: set[str]) -> list[str]:
                 deps |= {ds.path, ds.location} if ds.in_repository else {ds.path}
     roots = {d.rstrip("/") for d in deps}
     return sorted(f for f in files if any(f == d or f.startswith(d + "/") for d in roots))
+
+
+def select(repo: Repository, names: list[str], root: Path, ref: str | None) -> dict[str, list[str]]:
+    """The experiments among `names` to consider, each with the changed files it depends on
+    (all of them, with no files, when `ref` is None)."""
+    files = changed_files(root, ref) if ref else None
+    out = {}
+    for name in names:
+        why = touched(repo.experiments[name], repo, files) if files is not None else []
+        if files is None or why:
+            out[name] = why
+    return out

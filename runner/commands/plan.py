@@ -24,14 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.spec.repository import load_valid
 
     repo = load_valid(Path(args.repo).resolve())
-    files = changes.changed_files(Path(args.repo), args.changed_since) if args.changed_since else None
-    entries = []
-    for name in select(repo, args.experiments):
-        exp = repo.experiments[name]
-        why = changes.touched(exp, repo, files) if files is not None else None
-        if why == []:
-            continue
-        entries.append(_entry(repo, exp, why))
+    chosen = changes.select(repo, select(repo, args.experiments), Path(args.repo), args.changed_since)
+    entries = [_entry(repo, repo.experiments[name], why) for name, why in chosen.items()]
     if args.markdown:
         from runner.fsutil import write_atomic
         write_atomic(args.markdown, markdown(entries, args.changed_since))

@@ -36,8 +36,11 @@ class Watcher:
     """Every tick: start what is ready and look for wrappers' exit-code files (one cheap command
     per host); ask a scheduler when its timer is due or an exit-code file appeared."""
 
-    def __init__(self, runs: list[ActiveRun], on_event: Event) -> None:
-        self.runs, self.on_event = runs, on_event
+    def __init__(self, runs: list[ActiveRun], on_event: Event,
+                 on_tick: Callable[[int], bool] | None = None) -> None:
+        """`on_tick(submit_calls)` runs after every tick with that tick's submit calls; when it
+        returns False the watcher stops, leaving unfinished runs as they are."""
+        self.runs, self.on_event, self.on_tick = runs, on_event, on_tick
         self.timers: dict[int, _Timer] = {}
         self.seen_ended: set[tuple[str, str]] = set()
         self.polls = 0                      # status queries (for benchmarks)
@@ -48,7 +51,8 @@ class Watcher:
         """Until every task of every run has ended (or its run is paused)."""
         while not all(_done(r) for r in self.runs):
             any([r.check_cancelled() for r in self.runs])
-            self.submits += submit.start_ready(self.groups(), self.changed, self.pause)
+            submitted = submit.start_ready(self.groups(), self.changed, self.pause)
+            self.submits += submitted
             for sched, members in self.groups().values():
                 timer = self.timers.setdefault(id(sched), _Timer(sched.infra.poll_min,
                                                                  sched.infra.poll_max))
@@ -59,6 +63,8 @@ class Watcher:
             for r in self.runs:
                 if r.dirty:
                     r.save()
+            if self.on_tick is not None and not self.on_tick(submitted):
+                return
             if not all(_done(r) for r in self.runs):
                 time.sleep(min((s.infra.poll_min for s, _ in self.groups().values()), default=0.1))
 

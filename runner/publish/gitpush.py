@@ -23,6 +23,31 @@ BOT = ("mso bot", "mso-bot@localhost")
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where results are pushed and which environment variable holds the token."""
+
+    remote: str
+    token_env: str | None
+
+
+def target(remote: str | None = None, token_env: str | None = None) -> Target | None:
+    """The push target: the remote given, else $MSO_PUSH_URL, else in GitLab CI the project's
+    URL without credentials (the runner's origin carries the job token, which git would use
+    instead of ours), else origin. The token: the variable named, else MSO_GITLAB_TOKEN when
+    set. None in GitLab CI with neither a remote nor a token set, where a push could only fail
+    (a fork's merge request gets no protected variables)."""
+    env = os.environ
+    token_env = token_env or ("MSO_GITLAB_TOKEN" if env.get("MSO_GITLAB_TOKEN") else None)
+    remote = remote or env.get("MSO_PUSH_URL")
+    if remote is None and env.get("GITLAB_CI") == "true":
+        if not (token_env and env.get(token_env)):
+            return None
+        if token_env != "CI_JOB_TOKEN" and env.get("CI_SERVER_URL") and env.get("CI_PROJECT_PATH"):
+            remote = f"{env['CI_SERVER_URL'].rstrip('/')}/{env['CI_PROJECT_PATH']}.git"
+    return Target(remote or "origin", token_env)
+
+
+@dataclass(frozen=True)
 class Published:
     commit: str | None
     attempts: int

@@ -121,6 +121,12 @@ def for_infrastructure(infra: Infrastructure) -> Scheduler:
     return _SCHEDULERS[key]
 
 
+def renderer(infra: Infrastructure) -> Scheduler:
+    """A backend that only renders job scripts: no connection, no credentials needed."""
+    from runner.transports.base import Offline
+    return _backend(infra)(infra, Offline(infra.host))
+
+
 def _backend(infra: Infrastructure) -> type[Scheduler]:
     if infra.kind not in _REGISTRY:
         raise SchedulerError(f"{infra.path}: infrastructures of kind '{infra.kind}' cannot run "

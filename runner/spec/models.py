@@ -175,6 +175,11 @@ class Infrastructure:
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     path: str = ""
 
+    def secrets(self) -> list[EnvRef]:
+        """The environment variables this infrastructure needs to be reached."""
+        return [v for v in (self.user, self.key, self.password, self.known_hosts)
+                if isinstance(v, EnvRef)]
+
 
 LOCAL = Infrastructure(name="local", kind="local",
                        description="This machine (the embedded default).", path="(built in)")

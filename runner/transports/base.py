@@ -58,3 +58,19 @@ class Transport(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection (idempotent)."""
+
+
+class Offline(Transport):
+    """A transport for rendering job scripts (a dry run): it contacts no host and needs no
+    credentials; anything that would reach the host is a bug, said loudly."""
+
+    def __init__(self, host: str | None) -> None:
+        self.host = host
+
+    def _refuse(self, *args, **kw):
+        raise RuntimeError(f"a dry run tried to reach {self.host}")
+
+    run = put = get = exists = _refuse
+
+    def close(self) -> None:
+        pass
