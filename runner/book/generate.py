@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from runner.book import sync
+from runner.book import badges, sync
 from runner.book.context import Context, Page
 from runner.book.pages import all_pages
 from runner.fsutil import inside
@@ -37,6 +37,7 @@ def write(ctx: Context, docs: Path, handwritten: Path | None) -> Generated:
     for rel, page in pages.items():
         wanted.setdefault(rel, page.text().encode("utf-8"))
     wanted.update(copies)
+    wanted.update(badges.files(ctx))
     wanted[CSS] = STYLE.read_bytes()
     sync.sync(docs, wanted)
     return Generated(docs, tuple(sorted(pages)), tuple(sorted(manual)), len(copies))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.book import markdown as md
-from runner.book import summary
+from runner.book import badges, summary
 from runner.book.context import (Context, Page, application_page, dataset_page, experiment_page,
                                  infrastructure_page)
 from runner.spec import matrix
@@ -45,10 +45,12 @@ def _page(ctx: Context, name: str) -> Page:
     history = md.table(summary.HISTORY_HEAD,
                        [summary.history_row(r, path) for r in reversed(runs)],
                        f"No runs yet: `mso run {name}` starts one.")
+    badge = f"![status of {md.text(name)}]({md.rel(path, badges.path(name))})"
     if exp is None:
-        body = "This experiment is no longer declared; its runs are kept.\n\n## Runs\n\n" + history
+        body = (f"{badge}\n\nThis experiment is no longer declared; its runs are kept.\n\n"
+                f"## Runs\n\n{history}")
         return Page(path, name, body)
-    parts = [md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
+    parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
              _parameters(exp), "## Matrix", _matrix(exp), "## Inputs", _inputs(exp.inputs, path),
              "## Resources", resources(exp.resources), *_steps(exp, path),
              f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", history]
