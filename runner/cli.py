@@ -9,7 +9,7 @@ from pathlib import Path
 
 from runner import __version__, error_handler
 
-VERBS = ("validate", "plan", "run", "status", "cancel", "publish", "report", "book")
+VERBS = ("init", "validate", "plan", "run", "status", "cancel", "publish", "report", "book")
 
 
 def _common(top: bool) -> argparse.ArgumentParser:
