@@ -95,10 +95,12 @@ def transport_for(infra: Infrastructure) -> Transport:
     key = _key(infra)
     if key not in _TRANSPORTS:
         if infra.kind == "local":
+            from runner import secrets
             from runner.transports.local import LocalTransport
             # the runner's own interpreter first: `python` in a command is the one mso runs with
             path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-            _TRANSPORTS[key] = LocalTransport(env={"PATH": path})
+            # tasks start without the tokens and credentials mso holds
+            _TRANSPORTS[key] = LocalTransport(env={"PATH": path}, inherit=secrets.task_environment())
         else:
             from runner.transports.ssh import SSHTransport
             _TRANSPORTS[key] = SSHTransport.for_infrastructure(infra)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from runner import secrets
 from runner.errors import Location, SpecError, SpecErrors
 from runner.spec import build, crossref, schema, yamlload
 from runner.spec.models import Repository
@@ -140,6 +141,7 @@ def load_valid(root: Path) -> Repository:
     loaded = load(root)
     if loaded.errors:
         raise SpecErrors(loaded.errors)
+    secrets.declare(loaded.repo)
     return loaded.repo
 
 

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner import secrets
 from runner.fsutil import inside, sha256_file
 from runner.monitor import logs
 from runner.plan import TaskPlan
@@ -50,7 +51,7 @@ def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool,
             if path.is_file() and inside(path, work):
                 rel = path.relative_to(work).as_posix()
                 _copy_tail(path, dest / rel)
-                text = path.read_text("utf-8", errors="replace").splitlines()
+                text = secrets.mask(path.read_text("utf-8", errors="replace")).splitlines()
                 entries = logs.classify(text, spec.filters, task.expected_steps)
                 (dest / f"{rel}.jsonl").write_text(logs.to_jsonl(entries), encoding="utf-8")
     if with_outputs:
@@ -89,7 +90,8 @@ def _copy_tail(src: Path, dst: Path) -> None:
             data = b"[... mso kept the last %d bytes of %d ...]\n" % (LOG_TAIL, size) + fh.read()
         else:
             data = fh.read()
-    dst.write_bytes(data)  # collection is redone if a crash cuts it short: no fsync needed
+    # secrets masked, as GitLab masks job logs; collection is redone if a crash cuts it short
+    dst.write_bytes(secrets.mask_bytes(data))
 
 
 def _text(path: Path) -> str | None:

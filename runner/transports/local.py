@@ -14,9 +14,11 @@ from runner.transports.base import Result, Transport
 class LocalTransport(Transport):
     host = "localhost"
 
-    def __init__(self, login: bool = False, env: dict[str, str] | None = None) -> None:
+    def __init__(self, login: bool = False, env: dict[str, str] | None = None,
+                 inherit: dict[str, str] | None = None) -> None:
+        """Commands get `inherit` (default: this process's environment) updated with `env`."""
         self.login = login
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**(os.environ if inherit is None else inherit), **(env or {})}
 
     def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
         self.commands += 1

@@ -1,0 +1,73 @@
+"""Secrets stay out of what tasks see and out of what mso writes: a local task starts without
+the GitLab token and the declared credentials, and a secret a task prints anyway is masked in
+every log mso copies into results/ (and so in the book)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import mso
+
+CANARY = "canary-7f3e2b9d41c6a05e"
+APP = """\
+name: leaky
+version: "1"
+description: Prints what it can see of the environment, and a secret it was handed in a file.
+command: [python3, leak.py, "{secret_file}"]
+parameters:
+  type: object
+  properties:
+    secret_file: {type: string}
+logs:
+  - path: leak.log
+    filters:
+      - {pattern: "^token", severity: WARNING}
+"""
+LEAK = """\
+import os, sys
+secret = open(sys.argv[1]).read().strip()
+seen = {k: os.environ.get(k, "(unset)") for k in ("MSO_GITLAB_TOKEN", "CI_JOB_TOKEN", "DATA_PASS")}
+print("env", seen)
+print("token", secret, file=sys.stderr)
+with open("leak.log", "w") as fh:
+    fh.write(f"token {secret}\\n")
+"""
+DATASET = """\
+name: remote-data
+description: Data behind an rclone remote whose password is a secret.
+location: "canary:data.json"
+sha256: "0000000000000000000000000000000000000000000000000000000000000000"
+credentials: {RCLONE_CONFIG_CANARY_PASS: {env: DATA_PASS}}
+visibility: private
+"""
+
+
+def test_tasks_start_without_secrets_and_printed_secrets_are_masked(example: Path) -> None:
+    (example / "applications" / "leaky").mkdir()
+    (example / "applications" / "leaky.yaml").write_text(APP)
+    (example / "applications" / "leaky" / "leak.py").write_text(LEAK)
+    (example / "datasets" / "remote-data.yaml").write_text(DATASET)
+    secret_file = example.parent / "handed.txt"          # outside the repository
+    secret_file.write_text(CANARY + "\n")
+    (example / "experiments" / "leak.yaml").write_text(
+        f"name: leak\napplication: leaky@1\nparameters: {{secret_file: '{secret_file}'}}\n")
+    env = {"MSO_GITLAB_TOKEN": CANARY, "CI_JOB_TOKEN": CANARY + "-job", "DATA_PASS": CANARY + "-data",
+           "MSO_SECRET_VARS": "HANDED", "HANDED": CANARY}
+    proc = mso("run", "leak", "--json", repo=example, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [run] = json.loads(proc.stdout)["runs"]
+    task = example / "results" / "leak" / run["run_id"] / "main-0000"
+    stdout = (task / "stdout.txt").read_text()
+    assert "'MSO_GITLAB_TOKEN': '(unset)'" in stdout and "'CI_JOB_TOKEN': '(unset)'" in stdout
+    assert "'DATA_PASS': '(unset)'" in stdout       # a dataset's credential
+    assert (task / "stderr.txt").read_text() == "token [MASKED]\n"
+    assert (task / "leak.log").read_text() == "token [MASKED]\n"
+    assert "[MASKED]" in (task / "leak.log.jsonl").read_text()
+    book = mso("book", "build", "--site", str(example.parent / "site"), repo=example)
+    assert book.returncode == 0, book.stderr
+    for folder in (example / "results", example.parent / "site"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert CANARY.encode() not in path.read_bytes(), path
+    assert CANARY not in proc.stdout + proc.stderr + book.stdout + book.stderr
