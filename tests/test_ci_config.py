@@ -42,7 +42,9 @@ def interpolated(body: str, inputs: dict) -> str:
 def test_component_matches_gitlab_schema(tmp_path: Path) -> None:
     head, body = component_documents()
     spec = yaml.safe_load(head)["spec"]["inputs"]
-    defaults = {name: v["default"] for name, v in spec.items()}
+    required = {"mso": "git+https://$CI_SERVER_FQDN/mso/mso.git@0.1.0"}
+    defaults = {name: v.get("default", required.get(name)) for name, v in spec.items()}
+    assert None not in defaults.values(), "a required input without a sample value here"
     files = {"head.yml": head, "jobs.yml": body, "jobs-defaults.yml": interpolated(body, defaults)}
     for name, text in files.items():
         (tmp_path / name).write_text(text)

@@ -15,6 +15,7 @@ RUN_FAILED = 2
 
 
 def add(sub) -> None:
+    from runner.commands.run_hooks import duration
     p = sub.add_parser("run", help="run experiments (default: all) and record the results")
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT")
     p.add_argument("--dry-run", action="store_true",
@@ -22,31 +23,82 @@ def add(sub) -> None:
     p.add_argument("--force", action="store_true", help="run again even when up to date")
     p.add_argument("--cancel-on-interrupt", action="store_true",
                    help="on SIGINT/SIGTERM cancel the jobs (default: leave them running)")
+    p.add_argument("--changed-since", metavar="REF",
+                   help="only experiments whose files (or their applications', datasets', "
+                        "infrastructures') changed since this git revision, as `mso plan`")
+    p.add_argument("--resume-only", action="store_true",
+                   help="only go on watching unfinished runs; start nothing new")
+    p.add_argument("--without-credentials", choices=("fail", "dry-run"), default="fail",
+                   help="when an infrastructure's secrets are not in the environment: fail "
+                        "(default), or show the dry run and submit nothing (a fork's pipeline)")
+    p.add_argument("--watch-for", type=duration, metavar="DURATION",
+                   help="stop watching after this long (like 50m): the jobs go on, the runs "
+                        "are paused and a later `mso run` resumes them")
+    p.add_argument("--publish", action="store_true",
+                   help="commit and push the run records after submitting and at the end, so "
+                        "a later pipeline can resume; where to, as `mso publish` decides")
+    p.add_argument("--junit", type=Path, metavar="FILE",
+                   help="write the runs as a JUnit report (a test case per task) for GitLab")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import runs
-    from runner.monitor.watcher import Watcher
-    from runner.schedulers.base import close_transports
+    from runner import changes
+    from runner.commands.run_hooks import missing_secrets, no_credentials_line
+    from runner.publish.notify import Notifier
     from runner.spec.repository import load_valid
     from runner.ui import Reporter
 
     repo = load_valid(args.repo)
-    names = select(repo, args.experiments)
+    names = list(changes.select(repo, select(repo, args.experiments), Path(args.repo),
+                                args.changed_since))
     if args.dry_run:
         return _dry_run(repo, names, args.json)
+    blocked = {n: m for n in names if (m := missing_secrets(repo, n))}
+    if blocked and args.without_credentials == "fail":
+        raise MsoError("; ".join(f"{n} needs {', '.join(m)}" for n, m in blocked.items()) +
+                       ": set these environment variables (or use --without-credentials dry-run)")
+    remarks = [no_credentials_line(n, m) for n, m in blocked.items()]
+    with Reporter(quiet=args.json) as ui:
+        for line in remarks:
+            ui.line(line)
+        notifier = Notifier.from_env(Path(args.repo).resolve(), ui.line)
+        todo = [n for n in names if n not in blocked]
+        summary, stats, records = _execute(repo, todo, args, ui, notifier, remarks)
+    if args.junit:
+        from runner.publish.report import write_junit
+        write_junit(args.junit, Path(repo.root) / "results", records)
+    summary += [{"experiment": n, "run_id": "", "state": "dry run"} for n in blocked]
+    if blocked and not args.json:
+        _dry_run(repo, list(blocked), False)
+    return _report(summary, args.json, stats)
+
+
+def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
+             remarks: list[str]) -> tuple[list, dict, list]:
+    """Start or resume the runs, watch them, close them; tell GitLab and git along the way."""
+    from runner import runs
+    from runner.commands.run_hooks import Hooks, Publisher
+    from runner.schedulers.base import close_transports
+    publisher = Publisher(Path(args.repo).resolve(), ui.line) if args.publish else None
     try:
-        with Reporter(quiet=args.json) as ui:
-            active, summary = _start(repo, names, args, ui)
-            stats = _watch(active, ui, args.cancel_on_interrupt, Watcher)
+        active, summary = _start(repo, names, args, ui)
+        hooks = Hooks(active, args.watch_for, publisher, notifier, remarks)
+        hooks.notify()
+        stats = _watch(active, ui, args.cancel_on_interrupt, hooks)
+        if hooks.timed_out:
+            hooks.stop_watching(args.watch_for)
         for r in active:
             runs.finish(r)
             summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
-                            "state": r.record.state, "results": str(r.results)})
+                            "state": r.record.state, "results": str(r.results),
+                            "waiting": hooks.timed_out and r.record.state == State.PAUSED.value})
+        hooks.notify()
     finally:
         close_transports()
-    return _report(summary, args.json, stats)
+    if publisher is not None:
+        publisher()
+    return summary, stats, [r.record for r in active]
 
 
 def _start(repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, list[dict]]:
@@ -57,6 +109,8 @@ def _start(repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, 
         for results, record in runs.unfinished(repo, name):
             ui.line(f"{name}: resuming {record.run_id}")
             active.append(runs.resume(repo, results, record))
+        if args.resume_only:
+            continue
         p = planning.plan(repo, repo.experiments[name])
         if any(r.record.spec_hash == p.spec_hash for r in active if r.record.experiment == name):
             continue
@@ -89,7 +143,8 @@ def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
     return None
 
 
-def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> dict:
+def _watch(active, ui, cancel_on_interrupt: bool, hooks) -> dict:
+    from runner.monitor.watcher import Watcher
     if not active:
         return {}
 
@@ -101,7 +156,7 @@ def _watch(active, ui, cancel_on_interrupt: bool, Watcher) -> dict:
     for r in active:
         ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),
                sum(State(x.state).terminal for x in r.record.tasks))
-    watcher = Watcher(active, event)
+    watcher = Watcher(active, event, hooks)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         watcher.run()
@@ -134,12 +189,14 @@ def _interrupted(active, cancel: bool) -> None:
 
 
 def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
-    failed = [s for s in summary if s["state"] not in ("succeeded", "up to date")]
+    failed = [s for s in summary if s["state"] not in ("succeeded", "up to date", "dry run")
+              and not s.get("waiting")]
     if as_json:
         print(json.dumps({"ok": not failed, "runs": summary, "stats": stats}, indent=2))
     else:
         for s in summary:
-            print(f"{s['experiment']:<24} {s['run_id']:<26} {s['state']}")
+            state = "waiting (jobs go on; `mso run` resumes)" if s.get("waiting") else s["state"]
+            print(f"{s['experiment']:<24} {s['run_id']:<26} {state}")
     return RUN_FAILED if failed else 0
 
 

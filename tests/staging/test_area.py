@@ -82,6 +82,7 @@ def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.
     import sys
     path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     monkeypatch.setattr(base, "transport_for", lambda infra: LocalTransport(env={"PATH": path}))
+    monkeypatch.setenv("BOX_KNOWN_HOSTS", "unused: the transport is the local one")
     assert cli.main(["-C", str(example), "run", "--json", "heat-sweep"]) == 0
     out = json.loads(capsys.readouterr().out)
     [run] = out["runs"]
