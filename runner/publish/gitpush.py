@@ -98,7 +98,9 @@ def _commit(repo, root: Path, message: str) -> str | None:
     if not paths:
         return None
     repo.git.add("--all", "--", *paths)
-    if not repo.is_dirty(index=True, working_tree=False, untracked_files=False, path=None):
+    # only paths with staged changes: a folder git has never seen (empty) is no pathspec for it
+    paths = [p for p in paths if repo.git.diff("--cached", "--name-only", "--", p)]
+    if not paths:
         return None
     name, email = os.environ.get("MSO_BOT_NAME", BOT[0]), os.environ.get("MSO_BOT_EMAIL", BOT[1])
     with repo.git.custom_environment(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,

@@ -4,6 +4,7 @@ races by rebasing, and never let a token out."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -69,6 +70,19 @@ def test_publish_commits_as_the_bot_and_pushes_with_ci_skip(remote: Path, tmp_pa
     assert "README.local" not in files
     again = mso("publish", repo=repo)
     assert again.returncode == 0 and again.stdout.strip() == "nothing to publish"
+
+
+def test_an_empty_datasets_folder_does_not_stop_a_publish(remote: Path, tmp_path: Path) -> None:
+    repo = clone(remote, tmp_path / "work")
+    shutil.rmtree(repo / "datasets")
+    (repo / "datasets").mkdir()                 # git has never seen it: no pathspec matches
+    fake_run(repo, "heat-sweep", "r1")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "drop datasets")
+    fake_run(repo, "heat-sweep", "r2")
+    proc = mso("publish", repo=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "results/heat-sweep/r2/run.json" in git(remote, "ls-tree", "-r", "--name-only", "main")
 
 
 def test_a_remote_without_push_options_still_gets_the_commit(remote: Path, tmp_path: Path) -> None:
