@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLE, ROOT, require
+from tests.conftest import EXAMPLE, ROOT, add_counter, counter_experiment, require
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +143,37 @@ def test_a_fork_merge_request_shows_the_dry_run_and_submits_nothing(project) -> 
     assert git(bare, "branch", "--list", "feature") == ""      # nothing came back
     preview = built(work, "mso-book-preview", "preview.env").read_text()
     assert preview.startswith("MSO_BOOK_PREVIEW=https://") and "/artifacts/public/index.html" in preview
+
+
+def test_a_run_outliving_its_ci_job_is_resumed_by_the_scheduled_pipeline(project, tmp_path) -> None:
+    """The run job stops watching after `watch-for`, its jobs go on, the records are in git; the
+    next scheduled pipeline (a new checkout of the branch) resumes and finishes the run."""
+    work, bare = project
+    scratch = tmp_path / "scratch"       # like a cluster's scratch: outlives the CI job's folder
+    (work / "infrastructures/local.yaml").write_text(f"name: local\nkind: local\nwork_root: {scratch}\n")
+    add_counter(work)
+    (work / "experiments/heat-sweep.yaml").unlink()
+    ledger = counter_experiment(work, "slow", ["a", "b"], sleep=6)
+    ci = yaml.safe_load((work / ".gitlab-ci.yml").read_text())
+    ci["include"][0]["inputs"]["watch-for"] = "2s"
+    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci))
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=ana", "-c", "user.email=ana@example.org", "commit", "-qm", "slow")
+    git(work, "push", "-q", "origin", "main")
+    first = pipeline(work, variables={"MSO_PUSH_URL": str(bare)})
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "waiting (jobs go on; `mso run` resumes)" in job_log(work, "mso-run")
+    [path] = [p for p in git(bare, "ls-tree", "-r", "--name-only", "main").split()
+              if p.endswith("/run.json")]
+    assert json.loads(git(bare, "show", f"main:{path}"))["state"] == "paused"
+    # the schedule checks out the branch as it is now (the artifacts copied here go away)
+    git(work, "fetch", "-q", "origin", "main")
+    git(work, "reset", "-q", "--hard", "FETCH_HEAD")
+    git(work, "clean", "-qfd", "-e", ledger.name)
+    second = pipeline(work, variables={"MSO_PUSH_URL": str(bare), "CI_PIPELINE_SOURCE": "schedule"})
+    assert second.returncode == 0, second.stdout + second.stderr
+    run = job_log(work, "mso-run")
+    assert "slow: resuming" in run and "started" not in run.replace("slow: resuming", "")
+    record = json.loads(git(bare, "show", f"main:{path}"))
+    assert record["state"] == "succeeded"
+    assert sorted(ledger.read_text().split()) == ["a", "b"]      # nothing ran twice
