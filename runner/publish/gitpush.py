@@ -63,7 +63,9 @@ def publish(root: Path, remote: str, branch: str | None, message: str | None, re
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise PublishError(f"{root} is not in a git repository") from None
     branch = branch or _branch(repo)
-    commit = _commit(repo, root, message or _message(repo, root))
+    message = message or _message(repo, root)
+    paths = _onto_branch(repo, root, remote, branch) if _merged_result() else None
+    commit = _commit(repo, root, message, paths)
     if commit is None and not _ahead(repo, remote, branch):
         return Published(None, 0, False)
     with _askpass(token_env) as env, repo.git.custom_environment(**env):
@@ -73,7 +75,9 @@ def publish(root: Path, remote: str, branch: str | None, message: str | None, re
 
 def _branch(repo) -> str:
     """The branch the pipeline runs for (CI checks out a detached HEAD), else the current one."""
-    name = os.environ.get("CI_COMMIT_REF_NAME") or os.environ.get("CI_COMMIT_BRANCH")
+    env = os.environ
+    name = (env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_REF_NAME")
+            or env.get("CI_COMMIT_BRANCH"))
     if name:
         return name
     if repo.head.is_detached:
@@ -92,20 +96,54 @@ def _message(repo, root: Path) -> str:
     return f"mso: results of {shown}" if runs else "mso: results"
 
 
-def _commit(repo, root: Path, message: str) -> str | None:
+def _merged_result() -> bool:
+    return os.environ.get("CI_MERGE_REQUEST_EVENT_TYPE") == "merged_result"
+
+
+def _onto_branch(repo, root: Path, remote: str, branch: str) -> list[str]:
+    """In a merged-results pipeline HEAD merges the target branch into this one, and pushing it
+    would merge the target into the branch. So HEAD moves to the branch's own tip (the files
+    stay), and only what mso wrote in this job is committed: the files under results/ and
+    datasets/ that differ from the pipeline's commit. Returns them."""
+    import git
     top = Path(repo.working_tree_dir).resolve()
-    paths = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
-    if not paths:
-        return None
-    repo.git.add("--all", "--", *paths)
-    # only paths with staged changes: a folder git has never seen (empty) is no pathspec for it
-    paths = [p for p in paths if repo.git.diff("--cached", "--name-only", "--", p)]
-    if not paths:
+    dirs = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+    if not dirs:
+        return []
+    files = repo.git.diff("--name-only", "HEAD", "--", *dirs).splitlines()
+    files += repo.git.ls_files("--others", "--exclude-standard", "--", *dirs).splitlines()
+    try:
+        repo.git.fetch(remote, branch)
+    except git.GitCommandError as exc:
+        raise PublishError(f"fetching {branch} from {remote} failed: {_clean(exc.stderr)}") from None
+    repo.git.reset("-q", "--mixed", "FETCH_HEAD")
+    return sorted(set(files))
+
+
+def _commit(repo, root: Path, message: str, files: list[str] | None = None) -> str | None:
+    """Commit results/ and datasets/ as the bot (or exactly `files`, with nothing else in the
+    index: a merged-results pipeline); the new commit, or None when nothing changed."""
+    top = Path(repo.working_tree_dir).resolve()
+    if files is None:
+        paths = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+        repo.git.add("--all", "--", *paths)
+        # only paths with staged changes: a folder git has never seen (empty) is no pathspec
+        paths = [p for p in paths if repo.git.diff("--cached", "--name-only", "--", p)]
+        if not paths:
+            return None   # (what else someone staged is theirs to commit)
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:   # no ARG_MAX limit
+            listing.write("".join(f"{f}\n" for f in files))
+            listing.flush()
+            if files:
+                repo.git.add("--all", f"--pathspec-from-file={listing.name}")
+        paths = []   # the index holds the branch's tip plus these files alone
+    if not repo.git.diff("--cached", "--name-only"):
         return None
     name, email = os.environ.get("MSO_BOT_NAME", BOT[0]), os.environ.get("MSO_BOT_EMAIL", BOT[1])
     with repo.git.custom_environment(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
                                      GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email):
-        repo.git.commit("-m", f"{message}\n\n[skip ci]", "--", *paths)
+        repo.git.commit("-m", f"{message}\n\n[skip ci]", *(["--", *paths] if paths else []))
     return repo.head.commit.hexsha
 
 

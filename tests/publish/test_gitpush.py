@@ -85,6 +85,37 @@ def test_an_empty_datasets_folder_does_not_stop_a_publish(remote: Path, tmp_path
     assert "results/heat-sweep/r2/run.json" in git(remote, "ls-tree", "-r", "--name-only", "main")
 
 
+def test_a_merged_results_pipeline_publishes_onto_the_branch_not_the_merge(remote: Path,
+                                                                          tmp_path: Path) -> None:
+    """GitLab checks out a merge of the target into the branch; the results must land on the
+    branch's own tip, without the target's changes (which would merge them into the branch)."""
+    seed = clone(remote, tmp_path / "author")
+    commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm"]
+    git(seed, "checkout", "-qb", "feature")
+    (seed / "experiments" / "note.txt").write_text("the branch's change\n")
+    git(seed, "add", "-A")
+    git(seed, *commit, "feature work")
+    git(seed, "push", "-q", "origin", "feature")
+    git(seed, "checkout", "-q", "main")
+    (seed / "datasets" / "target.txt").write_text("the target's change\n")
+    git(seed, "add", "-A")
+    git(seed, *commit, "target work")
+    git(seed, "push", "-q", "origin", "main")
+    job = clone(remote, tmp_path / "job")           # what the runner checks out: the merge
+    git(job, "checkout", "-q", "--detach", "origin/feature")
+    git(job, "-c", "user.name=t", "-c", "user.email=t@t", "merge", "-q", "--no-edit", "origin/main")
+    fake_run(job, "heat-sweep", "r1")
+    env = {"CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME":
+           "feature", "CI_COMMIT_REF_NAME": "refs/merge-requests/1/merge"}
+    proc = mso("publish", repo=job, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert git(remote, "log", "--format=%s", "feature").splitlines() == [
+        "mso: results of heat-sweep/r1", "feature work", "example"]     # no merge came along
+    files = git(remote, "ls-tree", "-r", "--name-only", "feature").split()
+    assert "results/heat-sweep/r1/run.json" in files and "datasets/target.txt" not in files
+    assert "target work" not in git(remote, "log", "--format=%s", "feature")
+
+
 def test_a_remote_without_push_options_still_gets_the_commit(remote: Path, tmp_path: Path) -> None:
     git(remote, "config", "receive.advertisePushOptions", "false")
     repo = clone(remote, tmp_path / "work")
