@@ -44,6 +44,32 @@ class ActiveRun:
     keep_workdir: bool = False
     dirty: bool = field(default=False, repr=False)
     _mtime: int = field(default=0, repr=False)
+    # the record's tasks are fixed at creation: indexes built once, read on every watcher tick
+    _by_id: dict[str, TaskRecord] = field(init=False, repr=False)
+    _on: dict[str, list[TaskRecord]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {t.id: t for t in self.record.tasks}
+        self._on = {name: [] for name in self.places}
+        for t in self.record.tasks:
+            self._on.setdefault(self.tasks[t.id].infrastructure, []).append(t)
+
+    def task(self, task_id: str) -> TaskRecord:
+        return self._by_id[task_id]
+
+    def tasks_on(self, infrastructure: str) -> list[TaskRecord]:
+        """The task records that run on an infrastructure."""
+        return self._on.get(infrastructure, [])
+
+    @property
+    def finished(self) -> bool:
+        """Whether every task has ended."""
+        return all(State(t.state).terminal for t in self.record.tasks)
+
+    def pause(self, reason: str) -> None:
+        """Stop watching, saved at once: the jobs go on and the next `mso run` resumes."""
+        self.record.state, self.record.reason = State.PAUSED.value, reason
+        self.save()
 
     def place(self, task_id: str) -> Place:
         return self.places[self.tasks[task_id].infrastructure]
@@ -142,8 +168,8 @@ def prepare(run: ActiveRun, repo: Repository) -> None:
     """Stage inputs and job scripts of every pending task not yet prepared, then upload them."""
     for name, place in run.places.items():
         stage = place.area.stage
-        todo = [t.id for t in run.record.tasks if t.state == State.PENDING.value
-                and run.tasks[t.id].infrastructure == name and not (stage / t.id / PREPARED).exists()]
+        todo = [t.id for t in run.tasks_on(name) if t.state == State.PENDING.value
+                and not (stage / t.id / PREPARED).exists()]
         if todo:
             _stage(run, repo, place, todo)
 
@@ -241,7 +267,7 @@ def stop(run: ActiveRun, jobs: dict[str, str | None]) -> None:
 def finish(run: ActiveRun, discard: bool = False) -> None:
     """After every task ended: remove the work dirs unless asked to keep them or one holds
     outputs (`discard`: remove them whatever they hold, for a cancelled run)."""
-    if not all(State(t.state).terminal for t in run.record.tasks):
+    if not run.finished:
         return  # paused: the next `mso run` goes on from the work dir
     holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks for o in t.outputs)
     if discard or (not run.keep_workdir and not holds_outputs):

@@ -28,6 +28,12 @@ def declare(repo) -> None:
         _declared.update(ref.env for ref in ds.credentials.values())
 
 
+def declare_env(name: str | None) -> None:
+    """Remember one more variable holding a secret (a token named on the command line)."""
+    if name:
+        _declared.add(name)
+
+
 def names() -> set[str]:
     extra = {n.strip() for n in os.environ.get("MSO_SECRET_VARS", "").split(",") if n.strip()}
     return set(GITLAB) | _declared | extra

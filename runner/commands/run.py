@@ -181,9 +181,11 @@ def _interrupted(active, cancel: bool) -> None:
         if cancel:
             runs.cancel(r, "cancelled when the runner was interrupted")
             r.record.cancelled_by = "interrupt"
-        elif not all(State(t.state).terminal for t in r.record.tasks):
-            r.record.state, r.record.reason = State.PAUSED.value, "the runner was interrupted; `mso run` resumes"
-        r.save()
+            r.save()
+        elif not r.finished:
+            r.pause("the runner was interrupted; `mso run` resumes")
+        else:
+            r.save()
     print("mso: interrupted; " + ("jobs cancelled" if cancel else
           "jobs keep running and `mso run` resumes watching them"), file=sys.stderr)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable
 
 from runner.errors import MsoError
-from runner.state import State
 
 NOTIFY_EVERY = 5.0   # seconds between looks for a state change worth telling GitLab about
 PUBLISH_EVERY = 60.0  # seconds between publishes after submitting (each one is a push)
@@ -35,7 +34,7 @@ def duration(text: str) -> float:
 def missing_secrets(repo, name: str) -> list[str]:
     """The variables an experiment's infrastructures need that this environment lacks."""
     exp = repo.experiments[name]
-    infras = [repo.infrastructure(name) for name in {s.infrastructure for s in exp.steps}]
+    infras = [repo.infrastructure(i) for i in {s.infrastructure for s in exp.steps}]
     return sorted({ref.env for infra in infras for ref in infra.secrets()
                    if not os.environ.get(ref.env, "").strip()})
 
@@ -52,7 +51,6 @@ class Publisher:
 
     root: Path
     say: Callable[[str], None]
-    pushes: int = 0
 
     def __call__(self, why: str | None = None) -> None:
         """Publish now; `why` says it is an intermediate publish (the final one has none)."""
@@ -68,7 +66,6 @@ class Publisher:
             self.say(f"warning: could not publish the run records: {exc}")
             return
         if done.pushed:
-            self.pushes += 1
             self.say(f"published the run records {why or 'at the end'} ({done.commit[:12]})")
 
 
@@ -103,8 +100,6 @@ class Hooks:
     def stop_watching(self, limit: float) -> None:
         """After the time limit: every unfinished run is paused (its jobs go on)."""
         for r in self.active:
-            if not all(State(t.state).terminal for t in r.record.tasks):
-                r.record.state = State.PAUSED.value
-                r.record.reason = (f"mso stopped watching after {limit:g} s (--watch-for); the "
-                                   "jobs go on, and `mso run` (a scheduled pipeline) resumes")
-                r.save()
+            if not r.finished:
+                r.pause(f"mso stopped watching after {limit:g} s (--watch-for); the jobs go "
+                        "on, and `mso run` (a scheduled pipeline) resumes")

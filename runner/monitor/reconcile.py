@@ -14,8 +14,8 @@ from runner.staging import collect
 from runner.state import State, TaskRecord
 
 
-def finish(r: ActiveRun, batch: list[tuple[TaskRecord, JobStatus]],
-           changed: Callable, warn: Callable) -> None:
+def record_ended(r: ActiveRun, batch: list[tuple[TaskRecord, JobStatus]],
+                 changed: Callable, warn: Callable) -> None:
     """Fetch and reconcile a batch of one run's ended tasks, earlier steps first."""
     order = {t.id: i for i, t in enumerate(r.record.tasks)}
     by_place: dict[str, list] = {}
@@ -37,7 +37,7 @@ def _reconcile(r: ActiveRun, t: TaskRecord, st: JobStatus, large: list[dict],
                changed: Callable) -> None:
     work = r.place(t.id).area.stage / t.id
     code = collect.wrapper_files(work).exit_code
-    if code is None and any(r.record.task(n).state in (State.FAILED.value, State.CANCELLED.value)
+    if code is None and any(r.task(n).state in (State.FAILED.value, State.CANCELLED.value)
                             for n in t.needs):  # the scheduler dropped it: its need failed
         t.move(State.CANCELLED, "a task it needs did not succeed")
         changed(r, t, "cancelled (a task it needs failed)")
@@ -60,12 +60,12 @@ def _reason(st: JobStatus, code: int | None) -> str | None:
         parts = []
     if code is None and not parts:
         parts.append("the job ended but its wrapper recorded no exit code")
-    elif code and exit_reason(code) not in parts:
-        parts.append(exit_reason(code))
+    elif code and wrapper_exit_reason(code) not in parts:
+        parts.append(wrapper_exit_reason(code))
     return "; ".join(parts) or None
 
 
-def exit_reason(code: int) -> str | None:
+def wrapper_exit_reason(code: int) -> str | None:
     """Why a command with this exit code failed, in words."""
     if code == 0:
         return None

@@ -44,7 +44,7 @@ def start_ready(groups: dict, changed: Changed, pause: Pause) -> int:
 def _needs(r: ActiveRun, t: TaskRecord, chains: bool) -> str:
     """blocked (a need failed), ready (all succeeded, or all submitted to this scheduler, which
     then holds the task until they succeed), or wait."""
-    needs = [r.record.task(n) for n in t.needs]
+    needs = [r.task(n) for n in t.needs]
     if any(n.state in (State.FAILED.value, State.CANCELLED.value) for n in needs):
         return "blocked"
     if all(n.state == State.SUCCEEDED.value for n in needs):
@@ -102,8 +102,8 @@ def _submit(r: ActiveRun, batch: list[TaskRecord], changed: Changed, pause: Paus
 def _waits(r: ActiveRun, tasks: list[TaskRecord]) -> dict[str, list[str]] | None:
     """By job name, the job ids of needs that have not succeeded yet (the scheduler holds the
     job until they do); None when nothing waits."""
-    waits = {r.job(t.id).name: [r.record.task(n).job_id for n in t.needs
-                                if r.record.task(n).state != State.SUCCEEDED.value]
+    waits = {r.job(t.id).name: [r.task(n).job_id for n in t.needs
+                                if r.task(n).state != State.SUCCEEDED.value]
              for t in tasks}
     return waits if any(waits.values()) else None
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 from runner.errors import MsoError, TransportError
 from runner.monitor import submit
-from runner.monitor.reconcile import finish
+from runner.monitor.reconcile import record_ended
 from runner.runs import ActiveRun
 from runner.schedulers.base import Scheduler
 from runner.state import State, TaskRecord
@@ -50,7 +50,8 @@ class Watcher:
     def run(self) -> None:
         """Until every task of every run has ended (or its run is paused)."""
         while not all(_done(r) for r in self.runs):
-            any([r.check_cancelled() for r in self.runs])
+            for r in self.runs:
+                r.check_cancelled()
             submitted = submit.start_ready(self.groups(), self.changed, self.pause)
             self.submits += submitted
             for sched, members in self.groups().values():
@@ -75,7 +76,7 @@ class Watcher:
             if r.record.state == State.PAUSED.value:
                 continue
             for name, place in r.places.items():
-                tasks = [t for t in r.record.tasks if r.tasks[t.id].infrastructure == name]
+                tasks = r.tasks_on(name)
                 if tasks:
                     out.setdefault(id(place.scheduler), (place.scheduler, []))[1].append((r, tasks))
         return out
@@ -128,7 +129,7 @@ class Watcher:
                 changed = True
         for batch in ended.values():
             r = jobs[batch[0][0].job_id][0]
-            finish(r, batch, self.changed, self.on_event)
+            record_ended(r, batch, self.changed, self.on_event)
             changed = True
         return changed
 
@@ -144,8 +145,7 @@ class Watcher:
     def pause(self, runs: list[ActiveRun], reason: str) -> None:
         """Stop watching runs whose host cannot be reached; the next `mso run` resumes them."""
         for r in runs:
-            r.record.state, r.record.reason = State.PAUSED.value, f"{reason}; `mso run` resumes"
-            r.save()
+            r.pause(f"{reason}; `mso run` resumes")
             self.on_event(r, r.record.tasks[0], f"paused: {reason}")
 
     def changed(self, r: ActiveRun, t: TaskRecord, text: str) -> None:
@@ -155,4 +155,4 @@ class Watcher:
 
 def _done(r: ActiveRun) -> bool:
     """Nothing more to watch: every task ended, or the run is paused."""
-    return r.record.state == State.PAUSED.value or all(State(t.state).terminal for t in r.record.tasks)
+    return r.record.state == State.PAUSED.value or r.finished

@@ -14,10 +14,10 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from runner.errors import PublishError
+from runner.secrets import MASK
 
 MAX_RETRIES = 3      # python-gitlab's default is 10, up to 100 s of waiting per call
 TIMEOUT = 20.0       # seconds per request
-MASK = "[MASKED]"   # as runner.secrets and GitLab's job logs
 HARMLESS = "Cannot transition status"   # re-posting a pending or running status: already there
 
 

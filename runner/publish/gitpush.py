@@ -96,6 +96,12 @@ def _message(repo, root: Path) -> str:
     return f"mso: results of {shown}" if runs else "mso: results"
 
 
+def _dirs(repo, root: Path) -> list[str]:
+    """results/ and datasets/ (those that exist), relative to the top of the work tree."""
+    top = Path(repo.working_tree_dir).resolve()
+    return [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+
+
 def _merged_result() -> bool:
     return os.environ.get("CI_MERGE_REQUEST_EVENT_TYPE") == "merged_result"
 
@@ -106,8 +112,7 @@ def _onto_branch(repo, root: Path, remote: str, branch: str) -> list[str]:
     stay), and only what mso wrote in this job is committed: the files under results/ and
     datasets/ that differ from the pipeline's commit. Returns them."""
     import git
-    top = Path(repo.working_tree_dir).resolve()
-    dirs = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+    dirs = _dirs(repo, root)
     if not dirs:
         return []
     files = repo.git.diff("--name-only", "HEAD", "--", *dirs).splitlines()
@@ -123,19 +128,18 @@ def _onto_branch(repo, root: Path, remote: str, branch: str) -> list[str]:
 def _commit(repo, root: Path, message: str, files: list[str] | None = None) -> str | None:
     """Commit results/ and datasets/ as the bot (or exactly `files`, with nothing else in the
     index: a merged-results pipeline); the new commit, or None when nothing changed."""
-    top = Path(repo.working_tree_dir).resolve()
     if files is None:
-        paths = [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+        paths = _dirs(repo, root)
         repo.git.add("--all", "--", *paths)
         # only paths with staged changes: a folder git has never seen (empty) is no pathspec
         paths = [p for p in paths if repo.git.diff("--cached", "--name-only", "--", p)]
         if not paths:
             return None   # (what else someone staged is theirs to commit)
     else:
-        with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:   # no ARG_MAX limit
-            listing.write("".join(f"{f}\n" for f in files))
-            listing.flush()
-            if files:
+        if files:
+            with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:   # no ARG_MAX
+                listing.write("".join(f"{f}\n" for f in files))
+                listing.flush()
                 repo.git.add("--all", f"--pathspec-from-file={listing.name}")
         paths = []   # the index holds the branch's tip plus these files alone
     if not repo.git.diff("--cached", "--name-only"):

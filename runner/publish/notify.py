@@ -197,11 +197,6 @@ def _transient(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
-def token(token_env: str | None) -> str | None:
-    """The token's value (to mask it in files mso writes), or None."""
-    return os.environ.get(token_env or DEFAULT_TOKEN_ENV) or None
-
-
 def _directory_urls(root: Path) -> bool:
     """mkdocs' use_directory_urls, as the book is built (pages at `x/` rather than `x.html`)."""
     from runner.book import config

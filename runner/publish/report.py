@@ -103,11 +103,16 @@ def first_error(run: Run) -> str:
     for task in run.record.tasks:
         if task.state != State.FAILED.value:
             continue
-        line = _log_error(run, task) or _last_line(run, task.stderr) or task.reason
+        line = _what_failed(run, task)
         if line:
             return _short(f"{task.id}: {line}")
     unhappy = run.record.state in (State.FAILED.value, State.CANCELLED.value)
     return _short(run.record.reason or "") if unhappy else ""
+
+
+def _what_failed(run: Run, task) -> str:
+    """A failed task's first ERROR log line, else its stderr's last line, else its reason."""
+    return _log_error(run, task) or _last_line(run, task.stderr) or task.reason or ""
 
 
 def _log_error(run: Run, task) -> str:
@@ -179,7 +184,7 @@ def junit_cases(run: Run) -> list[junit.Case]:
         if t.state == State.SUCCEEDED.value:
             cases.append(junit.Case(cls, t.id, seconds=seconds))
         elif t.state == State.FAILED.value:
-            why = _log_error(run, t) or _last_line(run, t.stderr) or t.reason or "failed"
+            why = _what_failed(run, t) or "failed"
             cases.append(junit.Case(cls, t.id, failure=_short(why), details=_tails(run, t),
                                     seconds=seconds))
         else:
@@ -208,20 +213,10 @@ def _tails(run: Run, task) -> str:
     return "\n".join(blocks)
 
 
-def masked(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every (non-empty) secret given, and every secret mso knows of, replaced."""
-    from runner import secrets as known
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, known.MASK)
-    return known.mask(text)
-
-
-def write_junit(path: Path, results: Path, records: Iterable[RunRecord],
-                secrets: Iterable[str | None] = ()) -> None:
-    """A JUnit file with a test case per task of these runs, the secrets masked out of it."""
-    secrets = list(secrets)
+def write_junit(path: Path, results: Path, records: Iterable[RunRecord]) -> None:
+    """A JUnit file with a test case per task of these runs, every secret mso knows of masked."""
+    from runner import secrets
     cases = [c for r in records for c in junit_cases(run_of(results, r))]
-    cases = [replace(c, **{k: masked(getattr(c, k), secrets)
+    cases = [replace(c, **{k: secrets.mask(getattr(c, k))
                            for k in ("name", "failure", "details", "skipped")}) for c in cases]
     junit.write(path, "mso runs", cases)

@@ -214,7 +214,7 @@ class ArrayScheduler(Scheduler):
         """The id of one element of a submitted array."""
         raise NotImplementedError
 
-    def limit(self) -> int:
+    def max_array_size(self) -> int:
         """The largest array index + 1 the site accepts."""
         raise NotImplementedError
 
@@ -234,15 +234,11 @@ class ArrayScheduler(Scheduler):
         submitted: list[str] = []
         waits = {j.task.index: (after or {}).get(j.name, []) for j in jobs}
         try:
-            for chunk in chunks([j.task.index for j in jobs], self.limit()):
+            for chunk in chunks([j.task.index for j in jobs], self.max_array_size()):
                 submitted.append(self.submit_chunk(str(path), chunk, chunk_name(base, chunk.offset),
                                                    [waits[i] for i in chunk.indices]))
                 ids.update({i: self.element(submitted[-1], i - chunk.offset) for i in chunk.indices})
         except SchedulerError:
-            self.undo(submitted)   # all of the batch or none of it
+            self.cancel(submitted)   # all of the batch or none of it
             raise
         return [ids[j.task.index] for j in jobs]
-
-    def undo(self, submitted: list[str]) -> None:
-        """Cancel the arrays of a batch that could not be submitted whole."""
-        self.cancel(submitted)

@@ -1,9 +1,12 @@
 """The scheduler options a declaration may pass through (resources.slurm, resources.pbs), by
-kind: data only, so the validator can refuse an unknown option before anything is submitted."""
+kind, and the one rule that refuses the others: the validator uses it before anything is
+submitted, the backends again when they render."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+from runner.errors import SchedulerError
 
 # sbatch options a declaration may pass through resources.slurm (long names, without `--`).
 SLURM = frozenset({
@@ -41,6 +44,13 @@ TORQUE = {"pmem": "-l pmem={}", "pvmem": "-l pvmem={}", "vmem": "-l vmem={}", "q
            "feature": "-l feature={}", "gres": "-l gres={}", "naccesspolicy": "-l naccesspolicy={}",
            "mail-points": "-m {}", "mail-users": "-M {}", "priority": "-p {}", "rerunnable": "-r {}",
            "umask": "-W umask={}", "group-list": "-W group_list={}"}
+
+
+def check(kind: str, options: Mapping[str, Any], what: str) -> None:
+    """Refuse, by name and with a hint, the first (sorted) option the scheduler would refuse."""
+    for key, hint, allowed in sorted(refused(kind, options))[:1]:
+        raise SchedulerError(f"{what} {key!r} is not allowed" + (f"; {hint}" if hint else "") +
+                             f" (allowed: {', '.join(allowed)})")
 
 
 def refused(kind: str, options: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:

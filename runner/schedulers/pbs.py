@@ -19,7 +19,7 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.spec.models import Infrastructure, Resources
 from runner.state import State
-from runner.schedulers.options import PBS as OPTIONS, PBS_CHUNK as CHUNK, PBS_OWN as _OWN
+from runner.schedulers import options as allowlist
 
 _JOB_ID = re.compile(r"^(\d+)(\[(\d*)\])?(\.\S+)?$")
 _ATTR = re.compile(r"^\s+([A-Za-z_][\w.]*) = (.*)$")
@@ -28,16 +28,14 @@ _QUIET = (0, 35, 153)   # qstat/qdel: done, "job has finished", "unknown job id"
 
 # ---- rendering -------------------------------------------------------------------------------
 
-def passthrough(options: Mapping[str, Any], allowed: Mapping[str, str], chunk: frozenset[str],
-                what: str = "resources.pbs") -> tuple[list[str], list[str]]:
-    """(directives, select-chunk items) for each allowed option; anything else is refused by name."""
+def passthrough(options: Mapping[str, Any], kind: str = "pbs") -> tuple[list[str], list[str]]:
+    """(directives, select-chunk items) for each allowed option of a `pbs` or `torque` site;
+    anything else is refused by name."""
+    allowlist.check(kind, options, "resources.pbs" + " (Torque)" * (kind == "torque") + ": option")
+    allowed, chunk = (allowlist.PBS, allowlist.PBS_CHUNK) if kind == "pbs" else (allowlist.TORQUE, ())
     out, items = [], []
     for key in sorted(options):
         value = options[key]
-        if key not in allowed and key not in chunk:
-            hint = f"; declare it as {_OWN[key]}" if key in _OWN else ""
-            raise SchedulerError(f"{what}: option {key!r} is not allowed{hint} "
-                                 f"(allowed: {', '.join(sorted({*allowed, *chunk}))})")
         if value is False or value is None:
             continue
         text = arrays.safe(key, "y" if value is True else value)
@@ -64,7 +62,7 @@ def directives(infra: Infrastructure, res: Resources) -> list[str]:
     """The qsub options every task of a step shares (PBS Professional)."""
     opts = [f"-q {arrays.safe('queue', infra.queue or infra.partition)}"] if infra.queue or infra.partition else []
     opts += [f"-A {arrays.safe('account', infra.account)}"] if infra.account else []
-    extra, chunk = passthrough(res.pbs, OPTIONS, CHUNK)
+    extra, chunk = passthrough(res.pbs)
     chosen = select(res, chunk)
     opts += [f"-l select={chosen}"] if chosen else []
     if res.walltime:
@@ -183,10 +181,11 @@ class PbsScheduler(arrays.ArrayScheduler):
     INDEX_VARS: tuple[str, ...] = ("PBS_ARRAY_INDEX",)
     HISTORY: tuple[str, ...] = ("-x",)   # finished jobs too (job_history_enable)
     DEFAULT_MAX_ARRAY_SIZE = 10000       # the server's max_array_size default
+    JSON = True                          # qstat -F json (PBS Pro); off again if it prints junk
 
     def __init__(self, infra: Infrastructure, transport) -> None:
         super().__init__(infra, transport)
-        self._json = True
+        self._json = self.JSON
 
     def directives(self, res: Resources) -> list[str]:
         return directives(self.infra, res)
@@ -217,7 +216,7 @@ class PbsScheduler(arrays.ArrayScheduler):
     def find(self, jobs: list[Job]) -> dict[str, str]:
         if not jobs:
             return {}
-        offsets = arrays.name_offsets(jobs, self.limit())
+        offsets = arrays.name_offsets(jobs, self.max_array_size())
         listing = " ; ".join(f"echo {shlex.quote('# ' + n)} ; " + shlex.join(["qselect", *self.HISTORY, "-N", n])
                              for n in sorted(offsets))
         res = self.transport.run(listing)
@@ -272,7 +271,7 @@ class PbsScheduler(arrays.ArrayScheduler):
             if res.code not in _QUIET:
                 raise SchedulerError("qdel failed: " + arrays.failed(res))
 
-    def limit(self) -> int:
+    def max_array_size(self) -> int:
         return self.infra.max_array_size or self.DEFAULT_MAX_ARRAY_SIZE
 
 

@@ -16,7 +16,7 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.spec.models import Infrastructure, Resources
 from runner.state import State
-from runner.schedulers.options import SLURM as ALLOWED, SLURM_OWN as _OWN
+from runner.schedulers import options as allowlist
 
 # The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
 SQUEUE_FORMAT = "%i|%j|%T|%r"
@@ -32,13 +32,10 @@ DEFAULT_MAX_ARRAY_SIZE = 1001   # Slurm's own default
 
 def passthrough(options: Mapping[str, Any]) -> list[str]:
     """`--name[=value]` for each allowed resources.slurm option; anything else is refused by name."""
+    allowlist.check("slurm", options, "resources.slurm: sbatch option")
     out = []
     for key in sorted(options):
         name, value = key.replace("_", "-"), options[key]
-        if name not in ALLOWED:
-            hint = f"; declare it as {_OWN[name]}" if name in _OWN else ""
-            raise SchedulerError(f"resources.slurm: sbatch option {key!r} is not allowed{hint} "
-                                 f"(allowed: {', '.join(sorted(ALLOWED))})")
         if value is True:
             out.append(f"--{name}")
         elif value is not False and value is not None:
@@ -254,7 +251,7 @@ class SlurmScheduler(arrays.ArrayScheduler):
     def find(self, jobs: list[Job]) -> dict[str, str]:
         if not jobs:
             return {}
-        offsets = arrays.name_offsets(jobs, self.limit())
+        offsets = arrays.name_offsets(jobs, self.max_array_size())
         by_index = {j.task.index: j.name for j in jobs}
         found: dict[str, tuple[int, str]] = {}
         for cmd in find_commands(sorted(offsets), arrays.run_start(jobs[0].name)):
@@ -298,7 +295,7 @@ class SlurmScheduler(arrays.ArrayScheduler):
             if res.code != 0 and not any(g in res.stderr for g in _GONE):
                 raise SchedulerError("scancel failed: " + arrays.failed(res))
 
-    def limit(self) -> int:
+    def max_array_size(self) -> int:
         """MaxArraySize: declared by the infrastructure, else asked of the site once."""
         if self._max_array is None:
             res = self.transport.run("scontrol show config")

@@ -9,7 +9,6 @@ from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job
 from runner.schedulers.pbs import PbsScheduler, passthrough
 from runner.spec.models import Resources
-from runner.schedulers.options import TORQUE as OPTIONS
 
 class TorqueScheduler(PbsScheduler):
     """qsub -t job arrays, qstat -f -t status, qdel."""
@@ -18,10 +17,7 @@ class TorqueScheduler(PbsScheduler):
     # PBS_ARRAYID on Torque; SLURM_ARRAY_TASK_ID under Slurm's Torque wrappers (slurm-wlm-torque)
     INDEX_VARS = ("PBS_ARRAYID", "SLURM_ARRAY_TASK_ID")
     HISTORY = ()
-
-    def __init__(self, infra, transport) -> None:
-        super().__init__(infra, transport)
-        self._json = False
+    JSON = False   # Torque's qstat has no JSON output
 
     def directives(self, res: Resources) -> list[str]:
         infra = self.infra
@@ -37,7 +33,7 @@ class TorqueScheduler(PbsScheduler):
             opts.append(f"-l mem={arrays.memory_mb(res.memory) * nodes}mb")
         if res.walltime:
             opts.append(f"-l walltime={arrays.hms(script.walltime_seconds(res.walltime))}")
-        return opts + passthrough(res.pbs, OPTIONS, frozenset(), "resources.pbs (Torque)")[0]
+        return opts + passthrough(res.pbs, "torque")[0]
 
     def array_logs(self, jobs: list[Job]) -> list[str]:
         # a folder: Torque names each element's file <job name>.o<id>-<index>
