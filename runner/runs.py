@@ -264,7 +264,7 @@ def stop(run: ActiveRun, jobs: dict[str, str | None]) -> None:
             place.scheduler.cancel(ids)
 
 
-def finish(run: ActiveRun, discard: bool = False) -> None:
+def remove_work_dirs(run: ActiveRun, discard: bool = False) -> None:
     """After every task ended: remove the work dirs unless asked to keep them or one holds
     outputs (`discard`: remove them whatever they hold, for a cancelled run)."""
     if not run.finished:

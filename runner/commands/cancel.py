@@ -32,18 +32,18 @@ def run(args: argparse.Namespace) -> int:
              if not State(r.state).terminal and (r.experiment in args.targets or r.run_id in args.targets)]
     if not found:
         raise MsoError(f"no unfinished run of {', '.join(args.targets)} (see `mso status`)")
-    done = []
+    done, person = [], who()
     for folder, record in found:
-        run = runs.load(repo, folder, record)
+        active = runs.load(repo, folder, record)
         live = [t for t in record.tasks if not State(t.state).terminal]
-        why = f"cancelled by {who()} at {state.now()}"
+        why = f"cancelled by {person} at {state.now()}"
         live_ids = {t.id: t.job_id for t in live}
         for t in live:                       # recorded first: a runner watching these jobs
             t.move(State.CANCELLED, why)      # must read "cancelled" before it sees them die
-        record.cancelled_by, record.reason = who(), why
-        run.save()
-        runs.stop(run, live_ids)
-        runs.finish(run, discard=True)
+        record.cancelled_by, record.reason = person, why
+        active.save()
+        runs.stop(active, live_ids)
+        runs.remove_work_dirs(active, discard=True)
         done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
     if args.json:
         print(json.dumps({"ok": True, "cancelled": done}, indent=2))

@@ -89,7 +89,7 @@ def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
         if hooks.timed_out:
             hooks.stop_watching(args.watch_for)
         for r in active:
-            runs.finish(r)
+            runs.remove_work_dirs(r)
             summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
                             "state": r.record.state, "results": str(r.results),
                             "waiting": hooks.timed_out and r.record.state == State.PAUSED.value})
