@@ -12,8 +12,9 @@ from runner import __version__, error_handler
 VERBS = ("init", "validate", "plan", "run", "status", "cancel", "publish", "report", "book")
 
 
-def _common(top: bool) -> argparse.ArgumentParser:
-    """Options every verb takes; after the verb they must not reset what was given before it."""
+def common_options(top: bool) -> argparse.ArgumentParser:
+    """Options every verb takes (`top`: before the verb); after the verb they must not reset what
+    was given before it."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("-C", "--repo", type=Path, default=Path(".") if top else argparse.SUPPRESS,
                    metavar="DIR", help="the repository (default: the current folder)")
@@ -23,11 +24,11 @@ def _common(top: bool) -> argparse.ArgumentParser:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mso", parents=[_common(True)],
+    top = argparse.ArgumentParser(prog="mso", parents=[common_options(True)],
                                   description="GitOps experiment runner for scientific computing.")
     top.add_argument("--version", action="version", version=f"mso {__version__}")
     sub = top.add_subparsers(dest="verb", metavar="VERB", required=True)
-    sub_common = _SubWithCommon(sub, _common(False))
+    sub_common = _SubWithCommon(sub, common_options(False))
     for verb in VERBS:
         importlib.import_module(f"runner.commands.{verb}").add(sub_common)
     return top

@@ -6,18 +6,24 @@ from pathlib import PurePosixPath
 
 from runner import runs
 from runner.plan import RunPlan
-from runner.schedulers.base import Job, renderer
-from runner.spec.models import Repository
+from runner.schedulers.base import Job, Scheduler, renderer
+from runner.spec.models import Infrastructure, Repository
 
 
 def task_scripts(repo: Repository, plan: RunPlan) -> list[dict]:
     """Per task: id, where, parameters, needs and the job script (no host is contacted and no
     credential is needed)."""
     run_id = plan.new_run_id()
+    # infrastructure name -> (the infrastructure, its renderer, the run's work dir there)
+    places: dict[str, tuple[Infrastructure, Scheduler, PurePosixPath]] = {}
     out = []
     for t in plan.tasks:
-        infra = repo.infrastructure(t.infrastructure)
-        job = Job(t, f"mso.{run_id}.{t.id}", PurePosixPath(runs.work_dir(repo, infra, run_id, None) / t.id))
+        if t.infrastructure not in places:
+            infra = repo.infrastructure(t.infrastructure)
+            places[t.infrastructure] = (infra, renderer(infra),
+                                        PurePosixPath(runs.work_dir(repo, infra, run_id, None)))
+        infra, render, work = places[t.infrastructure]
+        job = Job(t, f"mso.{run_id}.{t.id}", work / t.id)
         out.append({"id": t.id, "infrastructure": infra.name, "parameters": dict(t.parameters),
-                    "needs": list(t.needs), "script": renderer(infra).render(job)})
+                    "needs": list(t.needs), "script": render.render(job)})
     return out

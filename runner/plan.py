@@ -14,8 +14,9 @@ from typing import Any, Mapping
 from runner import hashing
 from runner.errors import SpecError, Location
 from runner.spec import matrix
-from runner.spec.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, LogFilter, LogSpec,
-                                Repository, Resources, freeze, plain)
+from runner.spec.build import split_ref
+from runner.spec.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
+                                LogFilter, LogSpec, Repository, Resources, Step, freeze, plain)
 
 FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
 
@@ -81,10 +82,11 @@ def plan(repo: Repository, exp: Experiment) -> RunPlan:
     """The frozen plan of one experiment (the repository is already valid)."""
     tasks = []
     points = matrix.points(exp)
+    places = {s.name: s.infrastructure for s in exp.steps}
     for step in exp.steps:
-        app = repo.applications[step.application]
+        shared = _shared(exp, step, repo.applications[step.application])
         for i, point in enumerate(points):
-            tasks.append(_task(exp, step, app, i, point, repo.datasets))
+            tasks.append(_task(exp, shared, i, point, repo.datasets, places))
     infra = repo.infrastructure(exp.infrastructure)
     datasets = _datasets(repo, tasks)
     digest = spec_hash(repo, exp, tasks, datasets)
@@ -97,23 +99,35 @@ def task_id(step: str, index: int) -> str:
     return f"{step}-{index:04d}"
 
 
-def _task(exp: Experiment, step, app: Application, index: int, point: dict,
-          datasets: Mapping[str, Dataset]) -> TaskPlan:
+@dataclass(frozen=True)
+class _Shared:
+    """What every task of one step shares: its application, input bindings and resources."""
+
+    step: Step
+    app: Application
+    bound: tuple[tuple[str, InputBinding], ...]   # sorted by input name
+    resources: Resources
+
+
+def _shared(exp: Experiment, step: Step, app: Application) -> _Shared:
+    base = exp.resources if exp.applies_to(step) else Resources()
+    return _Shared(step, app, tuple(sorted(exp.bindings(step).items())),
+                   step.resources.over(base).over(app.resources))
+
+
+def _task(exp: Experiment, shared: _Shared, index: int, point: dict,
+          datasets: Mapping[str, Dataset], places: Mapping[str, str]) -> TaskPlan:
+    step, app = shared.step, shared.app
     params = matrix.step_parameters(exp, step, app, point)
-    bound = dict(exp.inputs) if step.application == exp.application else {}
-    bound.update(step.inputs)
-    places = {s.name: s.infrastructure for s in exp.steps}
     inputs = tuple(_staged(name, b, index, datasets, places, step.infrastructure)
-                   for name, b in sorted(bound.items()))
+                   for name, b in shared.bound)
     argv = render_argv(app.command, params, {i.name: i.target for i in inputs}, exp.path)
-    resources = step.resources.over(exp.resources if step.application == exp.application
-                                    else Resources()).over(app.resources)
     return TaskPlan(
         id=task_id(step.name, index), step=step.name, index=index, application=app.ref,
         infrastructure=step.infrastructure, parameters=freeze(params), argv=argv,
         needs=tuple(task_id(n, index) for n in step.needs), inputs=inputs, outputs=app.outputs,
         logs=app.logs, expected_steps=app.expected_steps, environment=app.environment,
-        resources=resources)
+        resources=shared.resources)
 
 
 def _staged(name: str, binding, index: int, datasets: Mapping[str, Dataset],
@@ -174,7 +188,7 @@ def _strip(record: Any) -> dict[str, Any]:
 def spec_hash(repo: Repository, exp: Experiment, tasks: list[TaskPlan],
               datasets: Mapping[str, str | None]) -> str:
     """SHA-256 over everything that changes a result, and nothing that does not."""
-    apps = sorted({t.application.split("@")[0] for t in tasks})
+    apps = sorted({split_ref(t.application)[0] for t in tasks})
     infras = sorted({t.infrastructure for t in tasks})
     content = {
         "format": FORMAT,

@@ -127,10 +127,22 @@ def load(path: Path) -> RunRecord:
     """Read a run record; a corrupt one is a StateError naming the file."""
     try:
         data = json.loads(path.read_text("utf-8"))
-        tasks = [TaskRecord(**t) for t in data.pop("tasks")]
-        return RunRecord(**data, tasks=tasks)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise StateError(f"{path}: unreadable run record ({exc}); move it away to start afresh") from None
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    return from_data(data, path)
+
+
+def from_data(data: dict[str, Any], path: Path) -> RunRecord:
+    """The run record parsed from `path` (which only names it in errors); `data` is not changed."""
+    try:
+        tasks = [TaskRecord(**t) for t in data["tasks"]]
+        return RunRecord(**{k: v for k, v in data.items() if k != "tasks"}, tasks=tasks)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> StateError:
+    return StateError(f"{path}: unreadable run record ({exc}); move it away to start afresh")
 
 
 def records(results: Path, experiment: str | None = None) -> list[tuple[Path, RunRecord]]:

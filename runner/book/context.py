@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
@@ -28,7 +29,7 @@ class Page:
 
 @dataclass(frozen=True)
 class Context:
-    """The repository and its runs, read once per build."""
+    """The repository and its runs, read once per build (what is derived from them, once too)."""
 
     repo: Repository
     runs: Mapping[str, list[Run]] = field(default_factory=dict)   # experiment -> oldest first
@@ -38,18 +39,20 @@ class Context:
         """Declared experiments and those that only have runs left, sorted."""
         return sorted(set(self.repo.experiments) | set(self.runs))
 
-    def infrastructures(self) -> dict[str, Infrastructure]:
-        """Declared infrastructures, plus the built-in `local` when something uses it."""
+    @cached_property
+    def infrastructures(self) -> Mapping[str, Infrastructure]:
+        """Declared infrastructures, plus the built-in `local` when something uses it, by name."""
         found = dict(self.repo.infrastructures)
         used = {s.infrastructure for e in self.repo.experiments.values() for s in e.steps}
         if "local" in used and "local" not in found:
             found["local"] = LOCAL
         return dict(sorted(found.items()))
 
-    def all_runs(self) -> list[Run]:
+    @cached_property
+    def all_runs(self) -> tuple[Run, ...]:
         """Every run, oldest first."""
-        return sorted((r for runs in self.runs.values() for r in runs),
-                      key=lambda r: (r.run_id, r.experiment))
+        return tuple(sorted((r for runs in self.runs.values() for r in runs),
+                            key=lambda r: (r.run_id, r.experiment)))
 
 
 def application_page(name: str) -> str:

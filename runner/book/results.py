@@ -13,8 +13,9 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from runner import state
 from runner.errors import StateError
@@ -51,7 +52,22 @@ class Run:
 
     def listed(self, prefix: str, suffix: str) -> list[str]:
         """The run's files under `prefix` whose names end with `suffix`, sorted."""
-        return sorted(f for f in self.files if f.startswith(prefix) and f.endswith(suffix))
+        head, sep, _ = prefix.partition("/")
+        pool = self._by_folder.get(head, ()) if sep else self._sorted
+        return [f for f in pool if f.startswith(prefix) and f.endswith(suffix)]
+
+    @cached_property
+    def _sorted(self) -> tuple[str, ...]:
+        return tuple(sorted(self.files))
+
+    @cached_property
+    def _by_folder(self) -> dict[str, tuple[str, ...]]:
+        """The sorted files by their first folder ("" for those at the top), sorted within."""
+        groups: dict[str, list[str]] = {}
+        for rel in self._sorted:
+            head, sep, _ = rel.partition("/")
+            groups.setdefault(head if sep else "", []).append(rel)
+        return {head: tuple(found) for head, found in groups.items()}
 
 
 def load(results: Path) -> tuple[dict[str, list[Run]], list[str]]:
@@ -60,15 +76,16 @@ def load(results: Path) -> tuple[dict[str, list[Run]], list[str]]:
     warnings: list[str] = []
     for path in sorted(results.glob(f"*/*/{state.RECORD}")):
         shown = path.relative_to(results.parent).as_posix()
-        problem = _problem(path)
+        data, problem = _read(path)
         if problem:
             warnings.append(f"{shown}: {problem}; left out of the book")
             continue
         try:
-            run = Run(path.parent, state.load(path), frozenset(regular_files(path.parent)))
+            record = state.from_data(data, path)
         except StateError as exc:
             warnings.append(f"{shown}: {exc}; left out of the book")
             continue
+        run = Run(path.parent, record, frozenset(regular_files(path.parent)))
         runs.setdefault(run.experiment, []).append(run)
     for found in runs.values():
         found.sort(key=lambda r: r.run_id)
@@ -85,17 +102,22 @@ def regular_files(folder: Path, prefix: str = "") -> Iterator[str]:
                 yield prefix + entry.name
 
 
-def _problem(path: Path) -> str | None:
-    """What makes a record unfit for the book, or None."""
+def _read(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The record's parsed data, and what makes it unfit for the book (or None)."""
     exp, run_id = path.parent.parent.name, path.parent.name
     if not NAME.match(exp) or not RUN_ID.match(run_id):
-        return "the folder is not named results/<experiment>/<run id>"
+        return {}, "the folder is not named results/<experiment>/<run id>"
     try:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        return f"unreadable run record ({exc})"
-    errors = sorted(schema.validator("run").iter_errors(data), key=lambda e: list(e.path))
-    if errors:
+        return {}, f"unreadable run record ({exc})"
+    return data, _problem(data, exp, run_id)
+
+
+def _problem(data: Any, exp: str, run_id: str) -> str | None:
+    """What makes parsed record data unfit for the book, or None."""
+    if not schema.is_valid("run", data):
+        errors = sorted(schema.validator("run").iter_errors(data), key=lambda e: list(e.path))
         where = ".".join(str(p) for p in errors[0].path) or "(top)"
         return f"not a valid run record ({where}: {errors[0].message[:200]})"
     if data["experiment"] != exp or data["run_id"] != run_id:

@@ -7,12 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+from runner.cli import common_options
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     """Register `mso book build`."""
     p = sub.add_parser("book", help="build the book (mkdocs-material) from specs and results")
     verbs = p.add_subparsers(dest="book_verb", metavar="ACTION", required=True)
-    b = verbs.add_parser("build", parents=[_late_common()],
+    # `-C` and `--json` after `book build` too (the verb parser takes them before `build`)
+    b = verbs.add_parser("build", parents=[common_options(False)],
                          help="generate the pages into .mso/book/docs and build the site",
                          description="Generate Markdown pages for every application, dataset, "
                          "infrastructure, experiment and run, add the hand-written pages (book/), "
@@ -22,16 +25,6 @@ def add(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--strict", action="store_true",
                    help="treat warnings (broken links, skipped run records) as errors")
     b.set_defaults(func=run)
-
-
-def _late_common() -> argparse.ArgumentParser:
-    """`-C` and `--json` after `book build` too (the verb parser takes them before `build`)."""
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("-C", "--repo", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                   help="the repository (default: the current folder)")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                   help="print machine-readable JSON")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 
 from runner import __version__
+from runner.book import markdown as md
 from runner.errors import MsoError
 
 COMPONENT = "$CI_SERVER_FQDN/mso/mso/pipeline@{version}"
@@ -31,7 +32,6 @@ _TOKEN = re.compile(r"\{\{mso:([a-z_]+)\}\}")
 # HOST/PROJECT/PATH/COMPONENT@VERSION, written as a plain YAML scalar: no quotes, spaces or '#'.
 _COMPONENT = re.compile(r"^[A-Za-z0-9$][^\s\"'\\#@]*/[^\s\"'\\#@/]+@[^\s\"'\\#@/]+$")
 _UNSAFE_IN_HTML = '<>"'  # mkdocs-material puts site_name unescaped into text and attributes
-_MD_ESCAPE = {**{c: "\\" + c for c in "\\`*_[]#|"}, "<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 
 def add(sub) -> None:
@@ -103,7 +103,7 @@ def checked_component(ref: str) -> str:
 def scaffold(name: str, component: str) -> dict[str, bytes]:
     """Every file of the new repository: its path (POSIX, relative) and its content."""
     project, version = component.rsplit("@", 1)
-    values = {"name_yaml": json.dumps(name, ensure_ascii=False), "name_md": markdown_text(name),
+    values = {"name_yaml": json.dumps(name, ensure_ascii=False), "name_md": md.text(name),
               "component": component, "project": project.rsplit("/", 1)[0],
               "ref_version": version, "version": __version__,
               # pip takes mso from the component's project at its version (~latest: the default branch)
@@ -116,9 +116,7 @@ def scaffold(name: str, component: str) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def markdown_text(text: str) -> str:
-    """`text` shown as itself in Markdown (and HTML): no markup, no tags."""
-    return "".join(_MD_ESCAPE.get(c, c) for c in text)
+markdown_text = md.text   # `text` shown as itself in Markdown (and HTML): no markup, no tags
 
 
 def _templates(base: Traversable | None = None, prefix: str = "") -> Iterator[tuple[str, bytes]]:

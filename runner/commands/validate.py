@@ -58,15 +58,8 @@ def _selected(paths: list[Path], root: Path) -> tuple[list[str], list]:
                                     "declarations are YAML files directly inside "
                                     + ", ".join(f"{f}/" for f in repository.FOLDERS.values())))
         else:
-            files.append(_display(full, root))
+            files.append(repository.relative(full, root).as_posix())
     return list(dict.fromkeys(files)), errors
-
-
-def _display(full: Path, root: Path) -> str:
-    try:
-        return full.absolute().relative_to(root.absolute()).as_posix()
-    except ValueError:
-        return full.resolve().relative_to(root.resolve()).as_posix()
 
 
 def _write_junit(path: Path, files: list[str], errors: list) -> None:

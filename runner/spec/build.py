@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.spec.models import (Application, Container, Dataset, EnvRef, Experiment, InputBinding,
-                                InputSpec, Infrastructure, LogFilter, LogSpec, Resources, Step,
-                                freeze)
+from runner.spec.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
+                                InputBinding, InputSpec, Infrastructure, LogFilter, LogSpec,
+                                Resources, Step, freeze)
 from runner.spec.yamlload import Document
 
 
@@ -82,7 +82,7 @@ def experiment(doc: Document) -> Experiment:
     d = doc.data
     app, version = split_ref(d["application"])
     infra = d.get("infrastructure", "local")
-    raw_steps = d.get("steps") or [{"name": "main"}]
+    raw_steps = d.get("steps") or [{"name": MAIN}]
     steps = tuple(Step(name=s["name"], application=split_ref(s.get("application", app))[0],
                        infrastructure=s.get("infrastructure", infra),
                        parameters=freeze(s.get("parameters", {})), inputs=_bindings(s.get("inputs")),

@@ -11,8 +11,8 @@ from typing import Iterator
 
 from runner.errors import SpecError
 from runner.spec import matrix, options, parameters
+from runner.spec.messages import unique
 from runner.spec.models import Application, Dataset, Experiment, Repository, Step, is_repo_path, plain
-from runner.spec.parameters import implicit
 from runner.spec.paths import links_out, outside, unsafe_path
 from runner.spec.schema import UserSchema, did_you_mean, user_schema
 from runner.spec.yamlload import Document
@@ -220,10 +220,9 @@ def _cycle(graph: dict[str, tuple[str, ...]], names: list[str], doc: Document) -
 def _inputs(exp: Experiment, step: Step, i: int, app: Application, ctx: _Context,
             doc: Document) -> Iterator[SpecError]:
     repo = ctx.repo
-    bound = dict(exp.inputs) if step.application == exp.application else {}
-    bound.update(step.inputs)
+    bound = exp.bindings(step)
     for name, binding in bound.items():
-        in_step = name in step.inputs and not implicit(exp)
+        in_step = name in step.inputs and not exp.implicit
         keys = ("steps", i, "inputs", name) if in_step else ("inputs", name)
         if name not in app.inputs:
             yield SpecError(doc.where(keys, on_key=True), f"{app.name} has no input '{name}'",
@@ -247,11 +246,11 @@ def _inputs(exp: Experiment, step: Step, i: int, app: Application, ctx: _Context
 
 def _inputs_keys(exp: Experiment, step: Step, i: int) -> tuple:
     """Where a missing input binding belongs."""
-    if step.inputs and not implicit(exp):
+    if step.inputs and not exp.implicit:
         return ("steps", i, "inputs")
-    if exp.inputs and step.application == exp.application:
+    if exp.inputs and exp.applies_to(step):
         return ("inputs",)
-    return ("application",) if implicit(exp) else ("steps", i, "name")
+    return ("application",) if exp.implicit else ("steps", i, "name")
 
 
 def _upstream(exp: Experiment, step: Step) -> set[str]:
@@ -267,7 +266,7 @@ def _upstream(exp: Experiment, step: Step) -> set[str]:
 
 
 def _matrix(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecError]:
-    apps = _unique(s.application for s in exp.steps if s.application in repo.applications)
+    apps = unique(s.application for s in exp.steps if s.application in repo.applications)
     declared = {k for a in apps for k in repo.applications[a].parameters.get("properties", {})}
     for key, _ in exp.matrix:
         if key not in declared:
@@ -292,7 +291,3 @@ def _matrix(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecEr
     if matrix.count(exp) > matrix.MAX_POINTS:
         yield SpecError(doc.where(("matrix",)), f"the matrix has {matrix.count(exp)} points; "
                         f"at most {matrix.MAX_POINTS} are allowed", "split the experiment")
-
-
-def _unique(names: Iterator[str]) -> list[str]:
-    return list(dict.fromkeys(names))

@@ -11,11 +11,6 @@ from runner.spec.models import Application, Experiment, Step
 MAX_POINTS = 100_000
 
 
-def same(a: Any, b: Any) -> bool:
-    """Whether two YAML values are the same value (JSON equality: `1 == 1.0`, `true != 1`)."""
-    return equal(a, b)
-
-
 def points(exp: Experiment) -> list[dict[str, Any]]:
     """The cartesian product of the matrix lists, minus the excluded points, in a stable order."""
     if not exp.matrix:
@@ -24,7 +19,7 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
     out = []
     for values in itertools.product(*(v for _, v in exp.matrix)):
         point = dict(zip(keys, values))
-        if not any(all(k in point and equal(point[k], v) for k, v in ex.items())
+        if not any(all(k in point and same(point[k], v) for k, v in ex.items())
                    for ex in exp.exclude):
             out.append(point)
     return out
@@ -43,23 +38,24 @@ def step_parameters(exp: Experiment, step: Step, app: Application,
     """Defaults, then the experiment's values (same application), the step's, the matrix point's."""
     declared = app.parameters.get("properties", {})
     params = app.defaults()
-    if step.application == exp.application:
+    if exp.applies_to(step):
         params.update(exp.parameters)
     params.update(step.parameters)
     params.update({k: v for k, v in point.items() if k in declared})
     return params
 
 
-def equal(one: Any, two: Any) -> bool:
-    """jsonschema's equality: `True` is not `1`, containers compare element by element."""
+def same(one: Any, two: Any) -> bool:
+    """Whether two YAML values are the same value, by jsonschema's equality: `1 == 1.0` but
+    `True` is not `1`, containers compare element by element."""
     if one is two:
         return True
     if isinstance(one, str) or isinstance(two, str):
         return one == two
     if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
-        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two))
+        return len(one) == len(two) and all(same(a, b) for a, b in zip(one, two))
     if isinstance(one, Mapping) and isinstance(two, Mapping):
-        return len(one) == len(two) and all(k in two and equal(v, two[k]) for k, v in one.items())
+        return len(one) == len(two) and all(k in two and same(v, two[k]) for k, v in one.items())
     if isinstance(one, bool) or isinstance(two, bool):
         return isinstance(one, bool) and isinstance(two, bool) and one == two
     return one == two

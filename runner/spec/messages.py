@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from runner.errors import SpecError
 from runner.spec.yamlload import Document
@@ -89,7 +89,7 @@ def _one_of(err: "ValidationError", ctx: Ctx, path: tuple) -> Iterator[SpecError
     fitting = [i for i, errs in sorted(by_branch.items())
                if not any(e.validator == "type" and not e.relative_path for e in errs)]
     if not fitting:
-        wants = [w for w in _unique(_type_words(b) for b in branches) if w]
+        wants = [w for w in unique(_type_words(b) for b in branches) if w]
         said = f"expected {' or '.join(wants)}, got {type_word(inst)}" if wants else \
             f"{_short(inst)} fits none of the choices"
         yield ctx.error(path, said, about)
@@ -101,7 +101,7 @@ def _one_of(err: "ValidationError", ctx: Ctx, path: tuple) -> Iterator[SpecError
             yield from _translate(e, ctx)
         return
     if not isinstance(inst, dict):
-        why = _unique(e.message for i in fitting for sub in by_branch[i] for e in _translate(sub, ctx))
+        why = unique(e.message for i in fitting for sub in by_branch[i] for e in _translate(sub, ctx))
         yield ctx.error(path, f"fits none of the choices: {'; or '.join(why)}", about)
         return
     yield from _no_branch_fits(ctx, path, [branches[i] for i in fitting], inst, about)
@@ -125,7 +125,7 @@ def _no_branch_fits(ctx: Ctx, path: tuple, branches: list[dict], inst: dict,
         yield ctx.error(path, f"{_either(present, 'and')} cannot be combined: give one of them",
                         about)
     elif not unknown:
-        firsts = _unique(b["required"][0] for b in branches if b.get("required"))
+        firsts = unique(b["required"][0] for b in branches if b.get("required"))
         yield ctx.error(path, f"missing one of the keys {_either(firsts)}", about)
 
 
@@ -274,7 +274,8 @@ def _either(words: list[str], joiner: str = "or") -> str:
     return ", ".join(quoted[:-1]) + f" {joiner} " + quoted[-1] if len(quoted) > 1 else quoted[0]
 
 
-def _unique(items: Iterator[str] | list[str]) -> list[str]:
+def unique(items: Iterable[str]) -> list[str]:
+    """The items without repeats, in the order they first come."""
     return list(dict.fromkeys(items))
 
 

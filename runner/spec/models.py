@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+MAIN = "main"   # the one step of an experiment written without `steps:`
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -220,6 +221,22 @@ class Experiment:
     keep_workdir: bool | None = None
     tags: tuple[str, ...] = ()
     path: str = ""
+
+    @property
+    def implicit(self) -> bool:
+        """Whether the experiment has no `steps:` (its one step is the experiment itself)."""
+        return len(self.steps) == 1 and self.steps[0].name == MAIN
+
+    def applies_to(self, step: Step) -> bool:
+        """Whether the experiment-level values (parameters, inputs, resources) reach `step`:
+        only steps that run the experiment's application get them."""
+        return step.application == self.application
+
+    def bindings(self, step: Step) -> dict[str, InputBinding]:
+        """A step's input bindings: the experiment's (if they reach it), then the step's own."""
+        bound = dict(self.inputs) if self.applies_to(step) else {}
+        bound.update(step.inputs)
+        return bound
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,22 @@ Each value is reported where it was written: `parameters.n`, `steps[1].parameter
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Iterator
 
 from runner.errors import SpecError
 from runner.spec import matrix
 from runner.spec.models import Application, Experiment, Step
+from runner.spec.paths import CONTROL
 from runner.spec.schema import UserSchema, did_you_mean
 from runner.spec.yamlload import Document
 
-_CONTROL = re.compile(r"[\n\r\x00]")
 MULTILINE = "a value that reaches the job script may not contain a newline, carriage return or NUL"
-
-
-def implicit(exp: Experiment) -> bool:
-    """Whether the experiment has no `steps:` (its one step is the experiment itself)."""
-    return len(exp.steps) == 1 and exp.steps[0].name == "main"
 
 
 def step_keys(exp: Experiment, i: int, key: str) -> tuple:
     """Where a step's field is written: under steps[i] or, for the implicit step, at the top."""
-    return (key,) if implicit(exp) else ("steps", i, key)
+    return (key,) if exp.implicit else ("steps", i, key)
 
 
 def defaults(params: UserSchema, doc: Document) -> list[SpecError]:
@@ -48,8 +42,7 @@ def check_step(exp: Experiment, step: Step, i: int, app: Application, params: Us
     if params.invalid:
         return  # the application's own errors say why
     declared = params.schema.get("properties", {})
-    same_app = step.application == exp.application
-    given = {**(exp.parameters if same_app else {}), **step.parameters}
+    given = {**(exp.parameters if exp.applies_to(step) else {}), **step.parameters}
     for name in given:
         if name not in declared:
             yield SpecError(doc.where(_origin(exp, step, i, name), on_key=True),
@@ -98,9 +91,9 @@ def _whole_points(exp: Experiment, step: Step, i: int, app: Application, params:
 
 def _origin(exp: Experiment, step: Step, i: int, name: str) -> tuple:
     """Where the value of a parameter that is not swept was written."""
-    if name in step.parameters and not implicit(exp):
+    if name in step.parameters and not exp.implicit:
         return ("steps", i, "parameters", name)
-    if step.application == exp.application and (name in exp.parameters or implicit(exp)):
+    if exp.applies_to(step) and (name in exp.parameters or exp.implicit):
         return ("parameters", name)
     return step_keys(exp, i, "parameters") + (name,)  # a default: where it would be set
 
@@ -129,11 +122,11 @@ def unsafe_values(exp: Experiment, doc: Document) -> Iterator[SpecError]:
 def unsafe_strings(doc: Document, value: Any, keys: tuple) -> Iterator[SpecError]:
     """An error for each string in `value` (keys too) holding a newline or NUL."""
     if isinstance(value, str):
-        if _CONTROL.search(value):
+        if CONTROL.search(value):
             yield SpecError(doc.where(keys), MULTILINE, "keep each value on one line")
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            if _CONTROL.search(k):
+            if CONTROL.search(k):
                 yield SpecError(doc.where(keys + (k,), on_key=True), MULTILINE)
             yield from unsafe_strings(doc, v, keys + (k,))
     elif isinstance(value, (tuple, list)):

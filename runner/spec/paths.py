@@ -8,12 +8,12 @@ import stat
 from pathlib import Path
 from typing import Iterator
 
-_CONTROL = re.compile(r"[\n\r\x00]")
+CONTROL = re.compile(r"[\n\r\x00]")   # what no path or job-script value may hold
 
 
 def unsafe_path(path: str) -> str:
     """Why a relative path would leave its folder, or '' when it stays inside."""
-    if _CONTROL.search(path):
+    if CONTROL.search(path):
         return "it contains a newline or NUL"
     if not path.strip():
         return "it is empty"

@@ -147,13 +147,18 @@ def load_valid(root: Path) -> Repository:
 
 def kind_of(path: Path, root: Path) -> str | None:
     """The kind of declaration a path is, from its folder; None for other files."""
-    try:
-        rel = path.absolute().relative_to(root.absolute())
-    except ValueError:
-        try:
-            rel = path.resolve().relative_to(root.resolve())
-        except ValueError:
-            return None
-    if len(rel.parts) == 2 and rel.suffix in SUFFIXES:
+    rel = relative(path, root)
+    if rel is not None and len(rel.parts) == 2 and rel.suffix in SUFFIXES:
         return KIND_OF_FOLDER.get(rel.parts[0])
     return None
+
+
+def relative(path: Path, root: Path) -> Path | None:
+    """`path` relative to `root`: as written, or else with symlinks resolved; None if outside."""
+    try:
+        return path.absolute().relative_to(root.absolute())
+    except ValueError:
+        try:
+            return path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return None

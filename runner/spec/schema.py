@@ -19,8 +19,8 @@ from runner.spec.yamlload import Document
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
-__all__ = ["KINDS", "UserSchema", "check", "check_value", "did_you_mean", "schema", "schema_text",
-           "type_word", "user_schema", "validator"]
+__all__ = ["KINDS", "UserSchema", "check", "check_value", "did_you_mean", "is_valid", "schema",
+           "schema_text", "type_word", "user_schema", "validator"]
 
 KINDS = ("application", "dataset", "infrastructure", "experiment")
 META = "https://json-schema.org/draft/2020-12/schema"
@@ -48,6 +48,12 @@ def validator(name: str) -> "Draft202012Validator":
 @cache
 def _fast(name: str) -> fastcheck.Check:
     return fastcheck.compile_schema(schema(name), {COMMON: schema("common")})
+
+
+def is_valid(kind: str, data: Any) -> bool:
+    """Whether `data` is valid against a shipped schema: jsonschema-rs answers, and only a no is
+    asked again of jsonschema (the two may only differ towards more questions)."""
+    return _fast(kind)(data) or not any(validator(kind).iter_errors(data))
 
 
 def check(doc: Document, kind: str) -> list[SpecError]:

@@ -109,13 +109,14 @@ def parse(text: str, display: str) -> Document:
                         "write a map of keys, e.g. `name: ...`")
     converter = _Converter(display)
     if not isinstance(root, MappingNode):
-        what = type_word(converter.value(root, 0))  # a forbidden tag is refused first
+        what = _top_word(converter.value(root, 0))  # a forbidden tag is refused first
         raise SpecError(_at(display, root), f"expected a map of keys at the top level, got {what}",
                         "a declaration is a map: `name: ...` on the first line")
     return Document(display, converter.value(root, 0), root)
 
 
-def type_word(value: Any) -> str:
+def _top_word(value: Any) -> str:
+    """What a top level that is not a map holds, in a word (messages.type_word is the schema's)."""
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", type(None): "nothing (null)"}.get(type(value), "a single value")
 

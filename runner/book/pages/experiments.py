@@ -61,7 +61,7 @@ def _facts(ctx: Context, exp: Experiment, path: str) -> str:
     app_link = (md.link(_app_ref(exp), md.rel(path, application_page(exp.application)))
                 if exp.application in ctx.repo.applications else md.text(_app_ref(exp)))
     infra = (md.link(exp.infrastructure, md.rel(path, infrastructure_page(exp.infrastructure)))
-             if exp.infrastructure in ctx.infrastructures() else md.text(exp.infrastructure))
+             if exp.infrastructure in ctx.infrastructures else md.text(exp.infrastructure))
     return md.facts([("Application", app_link), ("Infrastructure", infra),
                      ("Owners", md.text(", ".join(exp.owners))),
                      ("Tags", ", ".join(md.code(t) for t in exp.tags)),
@@ -102,7 +102,7 @@ def resources(r: Resources) -> str:
 
 
 def _steps(exp: Experiment, path: str) -> list[str]:
-    if len(exp.steps) == 1 and exp.steps[0].name == "main":
+    if exp.implicit:
         return []
     rows = [[md.code(s.name), md.link(s.application, md.rel(path, application_page(s.application))),
              md.link(s.infrastructure, md.rel(path, infrastructure_page(s.infrastructure))),

@@ -15,10 +15,10 @@ def page(ctx: Context) -> Page:
     repo = ctx.repo
     counts = [md.link(str(len(repo.applications)), "applications/index.md"),
               md.link(str(len(repo.datasets)), "datasets/index.md"),
-              md.link(str(len(ctx.infrastructures())), "infrastructures/index.md"),
+              md.link(str(len(ctx.infrastructures)), "infrastructures/index.md"),
               md.link(str(len(ctx.experiment_names())), "experiments/index.md"),
-              md.link(str(len(ctx.all_runs())), "usage.md")]
-    latest = list(reversed(ctx.all_runs()))[:LATEST]
+              md.link(str(len(ctx.all_runs)), "usage.md")]
+    latest = list(reversed(ctx.all_runs))[:LATEST]
     rows = [[md.link(r.experiment, experiment_page(r.experiment)), *summary.history_row(r, PATH)]
             for r in latest]
     body = "\n\n".join([

@@ -11,7 +11,7 @@ INDEX = "infrastructures/index.md"
 
 def pages(ctx: Context) -> list[Page]:
     """The infrastructures index and one page per infrastructure."""
-    infras = list(ctx.infrastructures().values())
+    infras = list(ctx.infrastructures.values())
     rows = [[md.link(i.name, md.rel(INDEX, infrastructure_page(i.name))), md.text(i.kind),
              md.text(i.host or ""), md.text(i.partition or i.queue or ""),
              md.text(i.description)] for i in infras]

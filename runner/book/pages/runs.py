@@ -15,7 +15,7 @@ from runner.book.results import Run
 
 def pages(ctx: Context) -> list[Page]:
     """One page per run (reachable from its experiment's history, kept out of the nav)."""
-    return [page(ctx, run) for run in ctx.all_runs()]
+    return [page(ctx, run) for run in ctx.all_runs]
 
 
 def page(ctx: Context, run: Run) -> Page:
@@ -56,7 +56,7 @@ def _provenance(ctx: Context, run: Run, path: str) -> str:
                 if app["name"] in ctx.repo.applications else md.text(app_ref))
     infra = r.infrastructure
     infra_cell = (md.link(infra["name"], md.rel(path, infrastructure_page(infra["name"])))
-                  if infra["name"] in ctx.infrastructures() else md.text(infra["name"]))
+                  if infra["name"] in ctx.infrastructures else md.text(infra["name"]))
     infra_cell += f" ({md.text(infra['kind'])}" + (
         f" on {md.code(infra['host'])})" if infra.get("host") else ")")
     remote_dir = r.work_dir if infra["kind"] != "local" else ""   # a local path says nothing

@@ -27,9 +27,8 @@ class Tally:
     tasks_failed: int = 0
     task_seconds: float = 0.0
 
-    def add(self, run: Run) -> None:
-        """Count one run in."""
-        f = summary.of(run)
+    def add(self, run: Run, f: summary.RunFacts) -> None:
+        """Count one run in, with its facts."""
         self.runs += 1
         self.runs_ok += run.record.state == "succeeded"
         self.runs_failed += run.record.state == "failed"
@@ -46,10 +45,10 @@ class Tally:
 
 def page(ctx: Context) -> Page:
     """Usage figures from the run records alone."""
-    runs = ctx.all_runs()
+    runs = [(run, summary.of(run)) for run in ctx.all_runs]
     total = Tally()
-    for run in runs:
-        total.add(run)
+    for run, facts in runs:
+        total.add(run, facts)
     parts = ["How much has run, and how it went, counted from the run records in results/. "
              "Task-hours add up each task's wall time (from start to end of its command).",
              md.table(HEAD, [total.cells()]),
@@ -62,11 +61,11 @@ def page(ctx: Context) -> Page:
     return Page(PATH, "Usage", "\n\n".join(parts))
 
 
-def _grouped(runs: list[Run], key: Callable[[Run], str], label: str,
+def _grouped(runs: list[tuple[Run, summary.RunFacts]], key: Callable[[Run], str], label: str,
              show: Callable[[str], str]) -> str:
     groups: dict[str, Tally] = defaultdict(Tally)
-    for run in runs:
-        groups[key(run)].add(run)
+    for run, facts in runs:
+        groups[key(run)].add(run, facts)
     rows = [[show(k), *groups[k].cells()] for k in sorted(groups)]
     return md.table((label, *HEAD), rows, "No runs yet.")
 
@@ -76,6 +75,6 @@ def _exp_link(name: str) -> str:
 
 
 def _infra_link(ctx: Context) -> Callable[[str], str]:
-    known = ctx.infrastructures()
+    known = ctx.infrastructures
     return lambda name: (md.link(name, md.rel(PATH, infrastructure_page(name))) if name in known
                          else md.text(name))
