@@ -8,19 +8,9 @@ import sys
 from pathlib import Path
 
 from runner import __version__, error_handler
+from runner.commands.common import common_options
 
 VERBS = ("init", "validate", "plan", "run", "status", "cancel", "publish", "report", "book")
-
-
-def common_options(top: bool) -> argparse.ArgumentParser:
-    """Options every verb takes (`top`: before the verb); after the verb they must not reset what
-    was given before it."""
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("-C", "--repo", type=Path, default=Path(".") if top else argparse.SUPPRESS,
-                   metavar="DIR", help="the repository (default: the current folder)")
-    p.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
-                   help="print machine-readable JSON")
-    return p
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from runner.fsutil import write_atomic
 RECORD = "run.json"
 
 
-class State(str, Enum):
+class State(StrEnum):
     PENDING = "pending"        # planned, not yet started or submitted
     QUEUED = "queued"          # handed to the scheduler, waiting for resources
     RUNNING = "running"
@@ -54,7 +54,7 @@ class TaskRecord:
     index: int
     parameters: dict[str, Any]
     needs: list[str] = field(default_factory=list)
-    state: str = State.PENDING.value
+    state: State = State.PENDING
     reason: str | None = None
     job_id: str | None = None
     submitted: str | None = None
@@ -66,12 +66,14 @@ class TaskRecord:
     stderr: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.state = State(self.state)   # run.json holds the value; memory holds the enum
+
     def move(self, to: State, reason: str | None = None) -> bool:
         """Change state if the move is allowed; False (and no change) otherwise."""
-        current = State(self.state)
-        if to == current or to not in ALLOWED[current]:
+        if to == self.state or to not in ALLOWED[self.state]:
             return False
-        self.state, self.reason = to.value, reason if reason is not None else self.reason
+        self.state, self.reason = to, reason if reason is not None else self.reason
         return True
 
 
@@ -83,7 +85,7 @@ class RunRecord:
     application: dict[str, Any]
     infrastructure: dict[str, Any]
     tasks: list[TaskRecord]
-    state: str = State.PENDING.value
+    state: State = State.PENDING
     reason: str | None = None
     created: str = field(default_factory=now)
     updated: str = field(default_factory=now)
@@ -94,14 +96,17 @@ class RunRecord:
     cancelled_by: str | None = None
     format: int = 1
 
+    def __post_init__(self) -> None:
+        self.state = State(self.state)
+
     def task(self, task_id: str) -> TaskRecord:
         return next(t for t in self.tasks if t.id == task_id)
 
     def derive_state(self) -> State:
         """The run's state from its tasks (a paused run stays paused until resumed)."""
-        states = {State(t.state) for t in self.tasks}
+        states = {t.state for t in self.tasks}
         if not states <= TERMINAL:
-            if State(self.state) == State.PAUSED:
+            if self.state == State.PAUSED:
                 return State.PAUSED
             return State.RUNNING if states & {State.RUNNING, State.QUEUED} else State.PENDING
         if states == {State.SUCCEEDED}:

@@ -10,7 +10,7 @@ import pytest
 
 from runner import state
 from runner.errors import StateError
-from runner.spec.schema import schema
+from runner.declarations.schema import schema
 from runner.state import RunRecord, State, TaskRecord
 
 
@@ -66,3 +66,32 @@ def test_corrupt_record_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text('{"run_id": ')
     with pytest.raises(StateError, match="unreadable run record"):
         state.load(tmp_path / "run.json")
+
+
+RECORDED = Path(__file__).parent / "fixtures" / "records" / "main-eb8212a"
+
+
+def test_a_record_written_by_main_before_the_enum_loads_and_writes_back_the_same(tmp_path: Path) -> None:
+    """States are the Enum in memory; run.json keeps its strings, byte for byte."""
+    rec = state.load(RECORDED / "run.json")
+    assert rec.state is State.SUCCEEDED and all(t.state is State.SUCCEEDED for t in rec.tasks)
+    assert rec.tasks[0].state.terminal and rec.derive_state() == State.SUCCEEDED
+    before = (RECORDED / "run.json").read_text()
+    updated = rec.updated
+    state.save(rec, tmp_path)
+    after = (tmp_path / "run.json").read_text()
+    assert after.replace(f'"updated": "{rec.updated}"', f'"updated": "{updated}"') == before
+
+
+def test_a_run_written_by_main_before_the_enum_can_be_resumed(example: Path, tmp_path: Path) -> None:
+    """Its plan.json reads back into tasks and places, as `mso run` does when resuming."""
+    import shutil
+    from runner.declarations.repository import load_valid
+    from runner.runs import resume
+    from runner.schedulers.context import Context
+    folder = example / "results" / "heat-sweep" / "20261130T122201Z-0a5ddbcc"
+    shutil.copytree(RECORDED, folder)
+    record = state.load(folder / "run.json")
+    with Context() as ctx:
+        run = resume.load(ctx, load_valid(example), folder, record)
+    assert sorted(run.tasks) == [t.id for t in record.tasks] and run.finished

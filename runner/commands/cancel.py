@@ -23,28 +23,23 @@ def who() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import runs, state
-    from runner.spec.repository import load_valid
-    from runner.state import State
+    from runner import state
+    from runner.declarations.repository import load_valid
+    from runner.runs import lifecycle, resume
+    from runner.schedulers.context import Context
+    from runner.secrets import Secrets
 
     repo = load_valid(Path(args.repo).resolve())
     found = [(p, r) for p, r in state.records(Path(repo.root) / "results")
-             if not State(r.state).terminal and (r.experiment in args.targets or r.run_id in args.targets)]
+             if not r.state.terminal and (r.experiment in args.targets or r.run_id in args.targets)]
     if not found:
         raise MsoError(f"no unfinished run of {', '.join(args.targets)} (see `mso status`)")
     done, person = [], who()
-    for folder, record in found:
-        active = runs.load(repo, folder, record)
-        live = [t for t in record.tasks if not State(t.state).terminal]
-        why = f"cancelled by {person} at {state.now()}"
-        live_ids = {t.id: t.job_id for t in live}
-        for t in live:                       # recorded first: a runner watching these jobs
-            t.move(State.CANCELLED, why)      # must read "cancelled" before it sees them die
-        record.cancelled_by, record.reason = person, why
-        active.save()
-        runs.stop(active, live_ids)
-        runs.remove_work_dirs(active, discard=True)
-        done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": len(live)})
+    with Context(Secrets.of(repo)) as ctx:
+        for folder, record in found:
+            active = resume.load(ctx, repo, folder, record)
+            count = lifecycle.cancel(active, person, f"cancelled by {person} at {state.now()}")
+            done.append({"experiment": record.experiment, "run_id": record.run_id, "tasks": count})
     if args.json:
         print(json.dumps({"ok": True, "cancelled": done}, indent=2))
     else:

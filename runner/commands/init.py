@@ -21,7 +21,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 
 from runner import __version__
-from runner.book import markdown as md
+from runner.results import markdown as md
 from runner.errors import MsoError
 
 COMPONENT = "$CI_SERVER_FQDN/mso/mso/pipeline@{version}"

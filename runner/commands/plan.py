@@ -19,12 +19,11 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import changes
-    from runner.commands.run import select
-    from runner.spec.repository import load_valid
+    from runner.plan import changes
+    from runner.declarations.repository import load_valid
 
     repo = load_valid(Path(args.repo).resolve())
-    chosen = changes.select(repo, select(repo, args.experiments), Path(args.repo), args.changed_since)
+    chosen = changes.select(repo, changes.named(repo, args.experiments), Path(args.repo), args.changed_since)
     entries = [_entry(repo, repo.experiments[name], why) for name, why in chosen.items()]
     if args.markdown:
         from runner.fsutil import write_atomic
@@ -37,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _entry(repo, exp, changed: list[str] | None) -> dict:
-    from runner import dryrun, plan as planning
+    from runner.plan import resolve as planning
+    from runner.runs import dryrun
     p = planning.plan(repo, exp)
     reason, last = _reason(repo, exp.name, p.spec_hash)
     runs = reason != "up to date"
@@ -53,12 +53,13 @@ def _reason(repo, name: str, spec_hash: str) -> tuple[str, str | None]:
     from runner import state
     records = state.records(Path(repo.root) / "results", name)
     same = [r for _, r in records if r.spec_hash == spec_hash]
-    if any(r.state == "succeeded" for r in same):
-        return "up to date", next(r.run_id for r in reversed(same) if r.state == "succeeded")
-    if same and not state.State(same[-1].state).terminal:
+    if any(r.state == state.State.SUCCEEDED for r in same):
+        return "up to date", next(r.run_id for r in reversed(same)
+                                  if r.state == state.State.SUCCEEDED)
+    if same and not same[-1].state.terminal:
         return "unfinished (resumes)", same[-1].run_id
     if same:
-        return f"{same[-1].state} before", same[-1].run_id
+        return f"{same[-1].state.value} before", same[-1].run_id
     return ("changed", records[-1][1].run_id) if records else ("new", None)
 
 

@@ -43,14 +43,14 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import changes
+    from runner.plan import changes
     from runner.commands.run_hooks import missing_secrets, no_credentials_line
     from runner.publish.notify import Notifier
-    from runner.spec.repository import load_valid
-    from runner.ui import Reporter
+    from runner.declarations.repository import load_valid
+    from runner.commands.ui import Reporter
 
     repo = load_valid(args.repo)
-    names = list(changes.select(repo, select(repo, args.experiments), Path(args.repo),
+    names = list(changes.select(repo, changes.named(repo, args.experiments), Path(args.repo),
                                 args.changed_since))
     if args.dry_run:
         return _dry_run(repo, names, args.json)
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         summary, stats, records = _execute(repo, todo, args, ui, notifier, remarks)
     if args.junit:
         from runner.publish.report import write_junit
-        write_junit(args.junit, Path(repo.root) / "results", records)
+        from runner.secrets import Secrets
+        write_junit(args.junit, Path(repo.root) / "results", records, Secrets.of(repo))
     summary += [{"experiment": n, "run_id": "", "state": "dry run"} for n in blocked]
     if blocked and not args.json:
         _dry_run(repo, list(blocked), False)
@@ -77,38 +78,39 @@ def run(args: argparse.Namespace) -> int:
 def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
              remarks: list[str]) -> tuple[list, dict, list]:
     """Start or resume the runs, watch them, close them; tell GitLab and git along the way."""
-    from runner import runs
     from runner.commands.run_hooks import Hooks, Publisher
-    from runner.schedulers.base import close_transports
+    from runner.runs import lifecycle
+    from runner.schedulers.context import Context
+    from runner.secrets import Secrets
     publisher = Publisher(Path(args.repo).resolve(), ui.line) if args.publish else None
-    try:
-        active, summary = _start(repo, names, args, ui)
+    with Context(Secrets.of(repo)) as ctx:
+        active, summary = _start(ctx, repo, names, args, ui)
         hooks = Hooks(active, args.watch_for, publisher, notifier, remarks)
         hooks.notify()
         stats = _watch(active, ui, args.cancel_on_interrupt, hooks)
         if hooks.timed_out:
             hooks.stop_watching(args.watch_for)
         for r in active:
-            runs.remove_work_dirs(r)
+            lifecycle.close(r)
             summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
-                            "state": r.record.state, "results": str(r.results),
-                            "waiting": hooks.timed_out and r.record.state == State.PAUSED.value})
+                            "state": r.record.state.value, "results": str(r.results),
+                            "waiting": hooks.timed_out and r.paused})
         hooks.notify()
-    finally:
-        close_transports()
     if publisher is not None:
         publisher()
     return summary, stats, [r.record for r in active]
 
 
-def _start(repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, list[dict]]:
+def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, list[dict]]:
     """Resume each experiment's unfinished runs, then create what is not up to date."""
-    from runner import gitinfo, plan as planning, runs
+    from runner import gitinfo
+    from runner.plan import resolve as planning
+    from runner.runs import create, resume
     active, summary = [], []
     for name in names:
-        for results, record in runs.unfinished(repo, name):
+        for results, record in resume.unfinished(repo, name):
             ui.line(f"{name}: resuming {record.run_id}")
-            active.append(runs.resume(repo, results, record))
+            active.append(resume.resume(ctx, repo, results, record))
         if args.resume_only:
             continue
         p = planning.plan(repo, repo.experiments[name])
@@ -119,26 +121,16 @@ def _start(repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, 
             ui.line(f"{name}: up to date ({done})")
             summary.append({"experiment": name, "run_id": done, "state": "up to date"})
             continue
-        r = runs.create(repo, p, gitinfo.describe(args.repo))
+        r = create.create(ctx, repo, p, gitinfo.describe(args.repo))
         ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
         active.append(r)
     return active, summary
 
 
-def select(repo, wanted: list[str]) -> list[str]:
-    """The experiments named (all when none), refusing unknown names with a suggestion."""
-    from runner.spec.schema import did_you_mean
-    for name in wanted:
-        if name not in repo.experiments:
-            hint = did_you_mean(name, sorted(repo.experiments), "experiments")
-            raise MsoError(f"no experiment '{name}' in experiments/" + (f" ({hint})" if hint else ""))
-    return list(dict.fromkeys(wanted)) or sorted(repo.experiments)
-
-
 def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
     from runner import state
     for _, record in reversed(state.records(Path(repo.root) / "results", name)):
-        if record.spec_hash == spec_hash and record.state == State.SUCCEEDED.value:
+        if record.spec_hash == spec_hash and record.state == State.SUCCEEDED:
             return record.run_id
     return None
 
@@ -150,13 +142,14 @@ def _watch(active, ui, cancel_on_interrupt: bool, hooks) -> dict:
 
     def event(r, t, text: str) -> None:
         ui.line(f"{r.record.experiment} {t.id}: {text}")
-        if ui.progress and State(t.state).terminal:
-            ui.advance(r.record.run_id, sum(State(x.state).terminal for x in r.record.tasks))
+        if ui.progress and t.state.terminal:
+            ui.advance(r.record.run_id, sum(x.state.terminal for x in r.record.tasks))
 
     for r in active:
+        r.listen = event
         ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),
-               sum(State(x.state).terminal for x in r.record.tasks))
-    watcher = Watcher(active, event, hooks)
+               sum(x.state.terminal for x in r.record.tasks))
+    watcher = Watcher(active, hooks)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         watcher.run()
@@ -174,16 +167,14 @@ def _raise_interrupt(signum, frame) -> None:
 
 def _interrupted(active, cancel: bool) -> None:
     """Save every run within moments; jobs keep running unless asked to cancel them."""
-    from runner import runs
+    from runner.runs import lifecycle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for r in active:
         if cancel:
-            runs.cancel(r, "cancelled when the runner was interrupted")
-            r.record.cancelled_by = "interrupt"
-            r.save()
+            lifecycle.cancel(r, "interrupt", "cancelled when the runner was interrupted")
         elif not r.finished:
-            r.pause("the runner was interrupted; `mso run` resumes")
+            lifecycle.pause(r, "the runner was interrupted; `mso run` resumes")
         else:
             r.save()
     print("mso: interrupted; " + ("jobs cancelled" if cancel else
@@ -203,7 +194,8 @@ def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
 
 
 def _dry_run(repo, names: list[str], as_json: bool) -> int:
-    from runner import dryrun, plan as planning
+    from runner.plan import resolve as planning
+    from runner.runs import dryrun
     out = []
     for name in names:
         p = planning.plan(repo, repo.experiments[name])

@@ -99,7 +99,8 @@ class Hooks:
 
     def stop_watching(self, limit: float) -> None:
         """After the time limit: every unfinished run is paused (its jobs go on)."""
+        from runner.runs import lifecycle
         for r in self.active:
             if not r.finished:
-                r.pause(f"mso stopped watching after {limit:g} s (--watch-for); the jobs go "
+                lifecycle.pause(r, f"mso stopped watching after {limit:g} s (--watch-for); the jobs go "
                         "on, and `mso run` (a scheduled pipeline) resumes")

@@ -18,7 +18,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner.spec import repository  # here, not at the top: `mso --help` stays fast
+    from runner.declarations import repository  # here, not at the top: `mso --help` stays fast
 
     root: Path = args.repo
     repository.require_root(root)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 def _selected(paths: list[Path], root: Path) -> tuple[list[str], list]:
     """The given paths as the repository shows them, and an error for each that is no declaration."""
     from runner.errors import Location, SpecError
-    from runner.spec import repository
+    from runner.declarations import repository
 
     files, errors = [], []
     for path in paths:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections import defaultdict
 from typing import Callable
 
 from runner.errors import MsoError, TransportError
 from runner.monitor import submit
-from runner.monitor.reconcile import record_ended
-from runner.runs import ActiveRun
+from runner.monitor.reconcile import Ended, record_ended
+from runner.monitor.submit import Members
+from runner.runs import completion, lifecycle
+from runner.runs.active import ActiveRun
+from runner.runs.lifecycle import ACTIVE
 from runner.schedulers.base import Scheduler
-from runner.state import State, TaskRecord
-
-Event = Callable[[ActiveRun, TaskRecord, str], None]
-ACTIVE = (State.QUEUED.value, State.RUNNING.value)
-Members = list[tuple[ActiveRun, list[TaskRecord]]]
 
 
 class _Timer:
@@ -36,44 +33,52 @@ class Watcher:
     """Every tick: start what is ready and look for wrappers' exit-code files (one cheap command
     per host); ask a scheduler when its timer is due or an exit-code file appeared."""
 
-    def __init__(self, runs: list[ActiveRun], on_event: Event,
-                 on_tick: Callable[[int], bool] | None = None) -> None:
+    def __init__(self, runs: list[ActiveRun], on_tick: Callable[[int], bool] | None = None) -> None:
         """`on_tick(submit_calls)` runs after every tick with that tick's submit calls; when it
         returns False the watcher stops, leaving unfinished runs as they are."""
-        self.runs, self.on_event, self.on_tick = runs, on_event, on_tick
+        self.runs, self.on_tick = runs, on_tick
         self.timers: dict[int, _Timer] = {}
-        self.seen_ended: set[tuple[str, str]] = set()
+        self.exit_written: set[tuple[str, str]] = set()   # (run id, task id): wrapper is done
         self.polls = 0                      # status queries (for benchmarks)
         self.submits = 0                    # submit calls: one per step batch
+        self.last_submits = 0               # ... in the last tick
         self.status_commands = 0            # scheduler commands those queries took
 
     def run(self) -> None:
         """Until every task of every run has ended (or its run is paused)."""
-        while not all(_done(r) for r in self.runs):
-            for r in self.runs:
-                r.check_cancelled()
-            submitted = submit.start_ready(self.groups(), self.changed, self.pause)
-            self.submits += submitted
-            for sched, members in self.groups().values():
-                timer = self.timers.setdefault(id(sched), _Timer(sched.infra.poll_min,
-                                                                 sched.infra.poll_max))
-                fresh = self._new_exit_files(members)
-                if fresh or time.monotonic() >= timer.due:
-                    # while a wrapper has ended but the scheduler has not said so, ask soon
-                    timer.reset(self._poll(sched, members) or fresh or self._unconfirmed(members))
-            for r in self.runs:
-                if r.dirty:
-                    r.save()
-            if self.on_tick is not None and not self.on_tick(submitted):
+        while not self.done():
+            self.tick()
+            if self.on_tick is not None and not self.on_tick(self.last_submits):
                 return
-            if not all(_done(r) for r in self.runs):
+            if not self.done():
                 time.sleep(min((s.infra.poll_min for s, _ in self.groups().values()), default=0.1))
+
+    def done(self) -> bool:
+        """Nothing more to watch: every run finished or paused."""
+        return all(r.paused or r.finished for r in self.runs)
+
+    def tick(self) -> None:
+        """One round: cancellations read, ready tasks started, due schedulers asked, saved."""
+        for r in self.runs:
+            r.check_cancelled()
+        self.last_submits = submit.start_ready(self.groups())
+        self.submits += self.last_submits
+        for sched, members in self.groups().values():
+            timer = self.timers.setdefault(id(sched), _Timer(sched.infra.poll_min,
+                                                             sched.infra.poll_max))
+            fresh = self._new_exit_files(members)
+            if fresh or time.monotonic() >= timer.due:
+                # while a wrapper has ended but the scheduler has not said so, ask soon
+                timer.reset(self._poll(sched, members) or fresh or self._unconfirmed(members))
+        for r in self.runs:
+            if r.dirty:
+                r.save()
 
     def groups(self) -> dict[int, tuple[Scheduler, Members]]:
         """Per scheduler, the runs with tasks there and those tasks (paused runs left out)."""
         out: dict[int, tuple[Scheduler, Members]] = {}
         for r in self.runs:
-            if r.record.state == State.PAUSED.value:
+            if r.paused:
                 continue
             for name, place in r.places.items():
                 tasks = r.tasks_on(name)
@@ -82,7 +87,7 @@ class Watcher:
         return out
 
     def _unconfirmed(self, members: Members) -> bool:
-        return any((r.record.run_id, t.id) in self.seen_ended
+        return any((r.record.run_id, t.id) in self.exit_written
                    for r, tasks in members for t in tasks if t.state in ACTIVE)
 
     def _new_exit_files(self, members: Members) -> bool:
@@ -93,11 +98,11 @@ class Watcher:
             if not watched:
                 continue
             try:
-                ended = r.place(watched[0]).area.ended(watched)
+                written = r.place(watched[0]).area.ended(watched)
             except MsoError:
                 continue  # the scheduler query will tell, or pause the run
-            new = {(r.record.run_id, tid) for tid in ended} - self.seen_ended
-            self.seen_ended |= new
+            new = {(r.record.run_id, tid) for tid in written} - self.exit_written
+            self.exit_written |= new
             fresh |= bool(new)
         return fresh
 
@@ -113,23 +118,26 @@ class Watcher:
             statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
         except MsoError as exc:  # a failed query is a warning, never a state change
             r, t = next(iter(jobs.values()))
-            self.on_event(r, t, f"warning: status query failed: {exc}")
+            r.warn(t, f"status query failed: {exc}")
             if isinstance(exc, TransportError) and exc.transient:
-                self.pause([r for r, _ in members], f"{sched.infra.name} unreachable: {exc}")
+                for run in {id(m): m for m, _ in members}.values():
+                    lifecycle.pause(run, f"{sched.infra.name} unreachable: {exc}; `mso run` resumes")
             return False
         self.status_commands += sched.transport.commands - before
+        return self._apply(jobs, statuses)
+
+    def _apply(self, jobs: dict, statuses: dict) -> bool:
+        """Move what progressed; reconcile what ended, one batch per run."""
         changed = False
-        ended: dict[int, list] = defaultdict(list)
-        for job_id, st in statuses.items():
-            r, t = jobs[job_id]
-            if st.state.terminal:
-                ended[id(r)].append((t, st))
-            elif t.move(st.state):
-                self.changed(r, t, st.state.value)
-                changed = True
-        for batch in ended.values():
-            r = jobs[batch[0][0].job_id][0]
-            record_ended(r, batch, self.changed, self.on_event)
+        ended: dict[int, tuple[ActiveRun, Ended]] = {}
+        for job_id, (r, t) in jobs.items():
+            seen = statuses.get(job_id)
+            if completion.ended(seen, (r.record.run_id, t.id) in self.exit_written):
+                ended.setdefault(id(r), (r, []))[1].append((t, seen))
+            elif seen is not None:
+                changed |= lifecycle.progressed(r, t, seen.state)
+        for r, batch in ended.values():
+            record_ended(r, batch)
             changed = True
         return changed
 
@@ -141,18 +149,3 @@ class Watcher:
                 "status_commands": self.status_commands,
                 "connections": sum(t.connections for t in transports.values()),
                 "commands": sum(t.commands for t in transports.values())}
-
-    def pause(self, runs: list[ActiveRun], reason: str) -> None:
-        """Stop watching runs whose host cannot be reached; the next `mso run` resumes them."""
-        for r in runs:
-            r.pause(f"{reason}; `mso run` resumes")
-            self.on_event(r, r.record.tasks[0], f"paused: {reason}")
-
-    def changed(self, r: ActiveRun, t: TaskRecord, text: str) -> None:
-        r.dirty = True
-        self.on_event(r, t, text)
-
-
-def _done(r: ActiveRun) -> bool:
-    """Nothing more to watch: every task ended, or the run is paused."""
-    return r.record.state == State.PAUSED.value or r.finished

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 
 from runner.errors import StagingError
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
 from runner.staging import stagein
 from runner.staging.collect import SMALL

@@ -7,11 +7,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import secrets
 from runner.fsutil import inside, sha256_file
-from runner.monitor import logs
-from runner.plan import TaskPlan
+from runner.logs import classify as logs
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
+from runner.secrets import Secrets
 
 SMALL = 20 * 1024 * 1024   # outputs up to this size are copied into results/
 LOG_TAIL = 2 * 1024 * 1024  # logs are kept up to this size (their end)
@@ -38,19 +38,19 @@ def wrapper_files(work: Path) -> Collected:
     return c
 
 
-def collect(task: TaskPlan, work: Path, dest: Path, with_outputs: bool,
+def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outputs: bool,
             large: list[dict] = ()) -> Collected:
-    """Copy logs (always) and outputs (when the task succeeded) from a work dir into `dest`;
-    `large` lists outputs left on the infrastructure, already hashed there."""
+    """Copy logs (always, every secret value masked) and outputs (when the task succeeded) from a
+    work dir into `dest`; `large` lists outputs left on the infrastructure, already hashed there."""
     c = wrapper_files(work)
     dest.mkdir(parents=True, exist_ok=True)
-    _copy_tail(work / script.STDOUT, dest / "stdout.txt")
-    _copy_tail(work / script.STDERR, dest / "stderr.txt")
+    _copy_tail(work / script.STDOUT, dest / "stdout.txt", secrets)
+    _copy_tail(work / script.STDERR, dest / "stderr.txt", secrets)
     for spec in task.logs:
         for path in sorted(work.glob(spec.path)):
             if path.is_file() and inside(path, work):
                 rel = path.relative_to(work).as_posix()
-                _copy_tail(path, dest / rel)
+                _copy_tail(path, dest / rel, secrets)
                 text = secrets.mask(path.read_text("utf-8", errors="replace")).splitlines()
                 entries = logs.classify(text, spec.filters, task.expected_steps)
                 (dest / f"{rel}.jsonl").write_text(logs.to_jsonl(entries), encoding="utf-8")
@@ -79,7 +79,7 @@ def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, large: list[d
             c.outputs.append(entry)
 
 
-def _copy_tail(src: Path, dst: Path) -> None:
+def _copy_tail(src: Path, dst: Path, secrets: Secrets) -> None:
     if not src.is_file():
         return
     dst.parent.mkdir(parents=True, exist_ok=True)

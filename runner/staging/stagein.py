@@ -10,8 +10,8 @@ from pathlib import Path
 
 from runner.errors import StagingError, command_failed
 from runner.fsutil import inside, sha256_file
-from runner.plan import StagedInput
-from runner.spec.models import Dataset, Repository
+from runner.plan.resolve import StagedInput
+from runner.declarations.models import Dataset, Repository
 
 SHARED = "_inputs"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import paramiko
 
-from runner.spec.models import EnvRef
+from runner.declarations.models import EnvRef
 from runner.transports.failures import permanent
 
 KEY_CLASSES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)

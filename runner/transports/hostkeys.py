@@ -11,7 +11,7 @@ from pathlib import Path
 
 import paramiko
 
-from runner.spec.models import EnvRef
+from runner.declarations.models import EnvRef
 from runner.transports.credentials import env_value
 from runner.transports.failures import UnknownHostKey, permanent
 

@@ -22,7 +22,7 @@ import paramiko
 import tenacity
 
 from runner.errors import TransportError
-from runner.spec.models import EnvRef, Infrastructure
+from runner.declarations.models import EnvRef, Infrastructure
 from runner.transports import credentials, hostkeys, sftp_ops
 from runner.transports.base import Result, Transport
 from runner.transports.failures import (UnknownHostKey, is_network_error, is_transient,

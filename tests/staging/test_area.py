@@ -10,9 +10,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from runner import cli
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import base
-from runner.spec.models import LogSpec
+from runner.secrets import Secrets
+from runner.declarations.models import LogSpec
 from runner.staging import area as area_mod
 from runner.staging import collect
 from runner.transports.local import LocalTransport
@@ -52,7 +53,8 @@ def test_upload_copy_fetch_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not (stage / "t1" / "big.bin").exists() and not (stage / "t1" / "unrelated.tmp").exists()
     assert large == {"t1": [{"path": "big.bin", "size": 5000, "stored": "workdir",
                              "sha256": hashlib.sha256(b"x" * 5000).hexdigest()}]}
-    got = collect.collect(_task("t1"), stage / "t1", tmp_path / "results", True, large["t1"])
+    got = collect.collect(_task("t1"), stage / "t1", tmp_path / "results", Secrets(), True,
+                          large["t1"])
     assert not got.missing and {o["path"] for o in got.outputs} == {"out/a b.dat", "big.bin"}
 
     area.remove()

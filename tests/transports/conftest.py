@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from runner.spec.models import EnvRef
+from runner.declarations.models import EnvRef
 from runner.transports.ssh import SSHTransport
 from tests.conftest import unavailable
 

@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from runner.errors import TransportError
-from runner.spec.models import EnvRef, Infrastructure
+from runner.declarations.models import EnvRef, Infrastructure
 from runner.transports.ssh import SSHTransport
 
 from .conftest import KEY_VAR, KNOWN_VAR, PASSWORD_VAR

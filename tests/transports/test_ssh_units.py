@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from runner.errors import TransportError
-from runner.spec.models import EnvRef
+from runner.declarations.models import EnvRef
 from runner.transports import credentials, hostkeys
 from runner.transports.shell import _Stream, frame
 from runner.transports.ssh import Endpoint, SSHTransport, parse_jump

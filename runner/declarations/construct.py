@@ -1,0 +1,103 @@
+"""Turn schema-valid documents into frozen records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
+                                InputBinding, InputSpec, Infrastructure, LogFilter, LogSpec,
+                                Resources, Step, freeze)
+from runner.declarations.yamlload import Document
+
+
+def resources(raw: Mapping[str, Any] | None) -> Resources:
+    raw = dict(raw or {})
+    for key in ("slurm", "pbs"):
+        raw[key] = freeze(raw.get(key, {}))
+    return Resources(**raw)
+
+
+def _env(raw: Any) -> Any:
+    return EnvRef(raw["env"]) if isinstance(raw, Mapping) else raw
+
+
+def application(doc: Document) -> Application:
+    d = doc.data
+    container = None
+    if "container" in d:
+        c = d["container"]
+        container = Container(image=c.get("image"), **c.get("build", {}))
+    logs = tuple(LogSpec(lg["path"], tuple(LogFilter(**f) for f in lg.get("filters", [])))
+                 for lg in d.get("logs", []))
+    inputs = {k: InputSpec(**v) for k, v in d.get("inputs", {}).items()}
+    return Application(
+        name=d["name"], version=str(d["version"]), description=d["description"],
+        command=tuple(d["command"]), parameters=freeze(d.get("parameters", {})),
+        inputs=freeze(inputs), outputs=tuple(d.get("outputs", [])), logs=logs,
+        environment=freeze(d.get("environment", {})), resources=resources(d.get("resources")),
+        container=container, owners=tuple(d.get("owners", [])), license=d.get("license"),
+        homepage=d.get("homepage"), expected_steps=d.get("expected_steps"), path=doc.path)
+
+
+def dataset(doc: Document) -> Dataset:
+    d = dict(doc.data)
+    d["owners"] = tuple(d.get("owners", []))
+    d["credentials"] = freeze({k: _env(v) for k, v in d.get("credentials", {}).items()})
+    return Dataset(**d, path=doc.path)
+
+
+def infrastructure(doc: Document) -> Infrastructure:
+    d = dict(doc.data)
+    limits, poll = d.pop("limits", {}), d.pop("poll_interval", {})
+    for key in ("user", "key", "password", "known_hosts"):
+        if key in d:
+            d[key] = _env(d[key])
+    d["modules"] = tuple(d.get("modules", []))
+    d["environment"] = freeze(d.get("environment", {}))
+    return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
+                          max_array_size=limits.get("max_array_size"),
+                          max_walltime=limits.get("max_walltime"),
+                          poll_min=float(poll.get("min", 1.0)), poll_max=float(poll.get("max", 60.0)),
+                          path=doc.path)
+
+
+def _binding(raw: Any) -> InputBinding:
+    if isinstance(raw, str):
+        return InputBinding(dataset=raw)
+    return InputBinding(step=raw["step"], path=raw["path"])
+
+
+def _bindings(raw: Mapping[str, Any] | None) -> Mapping[str, InputBinding]:
+    return freeze({k: _binding(v) for k, v in (raw or {}).items()})
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """`heat@1.2.0` -> ('heat', '1.2.0'); `heat` -> ('heat', None)."""
+    name, _, version = ref.partition("@")
+    return name, version or None
+
+
+def experiment(doc: Document) -> Experiment:
+    d = doc.data
+    app, version = split_ref(d["application"])
+    infra = d.get("infrastructure", "local")
+    raw_steps = d.get("steps") or [{"name": MAIN}]
+    steps = tuple(Step(name=s["name"], application=split_ref(s.get("application", app))[0],
+                       infrastructure=s.get("infrastructure", infra),
+                       parameters=freeze(s.get("parameters", {})), inputs=_bindings(s.get("inputs")),
+                       resources=resources(s.get("resources")), needs=tuple(s.get("needs", [])))
+                  for s in raw_steps)
+    matrix = dict(d.get("matrix", {}))
+    exclude = matrix.pop("exclude", [])
+    return Experiment(
+        name=d["name"], application=app, application_version=version, infrastructure=infra,
+        steps=steps, description=d.get("description", ""), owners=tuple(d.get("owners", [])),
+        parameters=freeze(d.get("parameters", {})),
+        matrix=tuple((k, freeze(v)) for k, v in matrix.items()), exclude=freeze(exclude),
+        inputs=_bindings(d.get("inputs")), resources=resources(d.get("resources")),
+        keep_workdir=d.get("keep_workdir"), tags=tuple(d.get("tags", [])), path=doc.path)
+
+
+BUILDERS = {"application": application, "dataset": dataset,
+            "infrastructure": infrastructure, "experiment": experiment}

@@ -1,0 +1,162 @@
+"""Find, load and validate every declaration of a repository into one frozen Repository."""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from runner.errors import Location, SpecError, SpecErrors
+from runner.declarations import construct, crossref, schema, yamlload
+from runner.declarations.models import Repository
+
+FOLDERS = {"application": "applications", "dataset": "datasets",
+           "infrastructure": "infrastructures", "experiment": "experiments"}
+KIND_OF_FOLDER = {v: k for k, v in FOLDERS.items()}
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Loaded:
+    """A repository as far as it validated, and every error found on the way."""
+
+    repo: Repository
+    errors: list[SpecError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def declaration_files(root: Path) -> list[tuple[str, Path]]:
+    """(kind, path) of every declaration: the YAML files directly inside the four folders."""
+    found = []
+    for kind, folder in FOLDERS.items():
+        base = root / folder
+        if base.is_dir():
+            found += [(kind, p) for p in sorted(base.iterdir())
+                      if p.suffix in SUFFIXES and not p.name.startswith(".") and not p.is_dir()]
+    return found
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Loading makes many objects and no garbage cycles: the collector would only slow it down."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def load(root: Path) -> Loaded:
+    """Load and check everything; never raises for bad input, collects errors instead."""
+    with _no_gc():
+        return _load(root)
+
+
+def _load(root: Path) -> Loaded:
+    records: dict[str, dict] = {kind: {} for kind in FOLDERS}
+    broken: dict[str, set[str]] = {kind: set() for kind in FOLDERS}
+    docs: dict[str, yamlload.Document] = {}
+    errors: list[SpecError] = []
+    files = []
+    top = root.resolve()
+    for kind, path in declaration_files(root):
+        display = path.relative_to(root).as_posix()
+        files.append(display)
+        broken[kind].add(path.stem)  # until it proves valid
+        if path.is_symlink() and not path.resolve().is_relative_to(top):
+            errors.append(SpecError(Location(display, 1, 1), "the file is a symlink to "
+                                    f"{path.resolve()}, outside the repository",
+                                    "declarations must be committed in the repository"))
+            continue
+        try:
+            doc = yamlload.load(path, display)
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        problems = schema.check(doc, kind) + _name_matches_file(doc, path)
+        if problems:
+            errors += problems
+            continue
+        record = construct.BUILDERS[kind](doc)
+        if record.name in records[kind]:
+            errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is declared "
+                                    f"twice (also in {records[kind][record.name].path})"))
+            continue
+        records[kind][record.name] = record
+        broken[kind].discard(record.name)
+        docs[display] = doc
+    repo = Repository(root=str(top), **{FOLDERS[k]: v for k, v in records.items()})
+    errors += crossref.check(repo, docs, broken)
+    return Loaded(repo, _unique(errors), files)
+
+
+def _name_matches_file(doc: yamlload.Document, path: Path) -> list[SpecError]:
+    name = doc.data.get("name")
+    if name != path.stem:
+        return [SpecError(doc.where(("name",)), f"the name {name!r} differs from the file name",
+                          f"name the file {name}{path.suffix} or set `name: {path.stem}`")]
+    return []
+
+
+def _unique(errors: Iterable[SpecError]) -> list[SpecError]:
+    """Each error once, on one printable line (a key may hold a newline)."""
+    seen, out = set(), []
+    for err in map(_printable, errors):
+        text = err.render()
+        if text not in seen:
+            seen.add(text)
+            out.append(err)
+    return out
+
+
+def _printable(err: SpecError) -> SpecError:
+    w = err.where
+    texts = (w.path, w.breadcrumb, err.message, err.hint)
+    if all(t.isprintable() for t in texts):
+        return err
+    path, crumb, message, hint = (_escape(t) for t in texts)
+    return SpecError(Location(path, w.line, w.col, crumb), message, hint)
+
+
+def _escape(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def require_root(root: Path) -> None:
+    """Raise SpecErrors unless `root` holds at least one of the four folders."""
+    if not any((root / f).is_dir() for f in FOLDERS.values()):
+        raise SpecErrors([SpecError(Location(str(root)), "not an mso repository: none of "
+                                    f"{', '.join(FOLDERS.values())} is here",
+                                    "run mso in the repository's top folder, or `mso init DIR`")])
+
+
+def load_valid(root: Path) -> Repository:
+    """The repository, or SpecErrors listing everything wrong with it."""
+    require_root(root)
+    loaded = load(root)
+    if loaded.errors:
+        raise SpecErrors(loaded.errors)
+    return loaded.repo
+
+
+def kind_of(path: Path, root: Path) -> str | None:
+    """The kind of declaration a path is, from its folder; None for other files."""
+    rel = relative(path, root)
+    if rel is not None and len(rel.parts) == 2 and rel.suffix in SUFFIXES:
+        return KIND_OF_FOLDER.get(rel.parts[0])
+    return None
+
+
+def relative(path: Path, root: Path) -> Path | None:
+    """`path` relative to `root`: as written, or else with symlinks resolved; None if outside."""
+    try:
+        return path.absolute().relative_to(root.absolute())
+    except ValueError:
+        try:
+            return path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return None

@@ -1,0 +1,1 @@
+"""What to run: experiments resolved into frozen run plans, and which experiments a change touches."""

@@ -1,0 +1,105 @@
+"""The context a command hands down: one transport and one scheduler per infrastructure, and the
+secrets mso holds. Backends are chosen from an explicit registry by the infrastructure's `kind`;
+one whose optional dependency is missing fails only when chosen, saying what to install.
+
+A test builds a Context with a `connect` of its own (a fake or recording transport): nothing is
+cached at module level, so nothing needs monkeypatching.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from typing import Callable
+
+from runner.declarations.models import Infrastructure, plain
+from runner.errors import SchedulerError
+from runner.schedulers.base import Scheduler
+from runner.secrets import Secrets
+from runner.transports.base import Offline, Transport
+
+REGISTRY = {
+    "local": ("runner.schedulers.process:ProcessScheduler", ""),
+    "ssh": ("runner.schedulers.process:ProcessScheduler", "paramiko"),
+    "slurm": ("runner.schedulers.slurm:SlurmScheduler", "paramiko"),
+    "pbs": ("runner.schedulers.pbs:PbsScheduler", "paramiko"),
+    "torque": ("runner.schedulers.torque:TorqueScheduler", "paramiko"),
+}
+
+Connect = Callable[[Infrastructure, Secrets], Transport]
+
+
+def connect(infra: Infrastructure, secrets: Secrets) -> Transport:
+    """The real transport to an infrastructure: this machine, or one SSH connection."""
+    if infra.kind == "local":
+        from runner.transports.local import LocalTransport
+        # the runner's own interpreter first: `python` in a command is the one mso runs with
+        path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+        # tasks start without the tokens and credentials mso holds
+        return LocalTransport(env={"PATH": path}, inherit=secrets.task_environment())
+    from runner.transports.ssh import SSHTransport
+    return SSHTransport.for_infrastructure(infra)
+
+
+class Context:
+    """What one command (or one test) shares: connections, backends and the secret set."""
+
+    def __init__(self, secrets: Secrets | None = None, connect: Connect = connect) -> None:
+        self.secrets = secrets or Secrets()
+        self._connect = connect
+        self._transports: dict[str, Transport] = {}
+        self._schedulers: dict[str, Scheduler] = {}
+
+    def transport(self, infra: Infrastructure) -> Transport:
+        """One transport (one connection) per infrastructure."""
+        key = _key(infra)
+        if key not in self._transports:
+            self._transports[key] = self._connect(infra, self.secrets)
+        return self._transports[key]
+
+    def scheduler(self, infra: Infrastructure) -> Scheduler:
+        """The backend for an infrastructure, one per infrastructure, so one status query covers
+        every run's jobs there."""
+        key = _key(infra)
+        if key not in self._schedulers:
+            self._schedulers[key] = backend(infra)(infra, self.transport(infra))
+        return self._schedulers[key]
+
+    def close(self) -> None:
+        """Close every connection; the context can be used again (it reconnects)."""
+        for t in self._transports.values():
+            t.close()
+        self._transports.clear()
+        self._schedulers.clear()
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def renderer(infra: Infrastructure) -> Scheduler:
+    """A backend that only renders job scripts: no connection, no credentials needed."""
+    return backend(infra)(infra, Offline(infra.host))
+
+
+def backend(infra: Infrastructure) -> type[Scheduler]:
+    """The scheduler class for an infrastructure's kind."""
+    if infra.kind not in REGISTRY:
+        raise SchedulerError(f"{infra.path}: infrastructures of kind '{infra.kind}' cannot run "
+                             f"in this version of mso (available: {', '.join(REGISTRY)})")
+    target, needs = REGISTRY[infra.kind]
+    module, cls = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        raise SchedulerError(f"{infra.path}: the '{infra.kind}' backend needs {needs or exc.name}; "
+                             f"install it (pip install {needs or exc.name})") from None
+
+
+def _key(infra: Infrastructure) -> str:
+    """The whole declaration: a changed infrastructure is a new one."""
+    return json.dumps(plain(infra), sort_keys=True, default=str)

@@ -1,0 +1,113 @@
+"""Every key a schema allows reaches a frozen record: schema and models cannot drift apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.declarations import construct, schema
+from runner.declarations.models import Container, EnvRef, LogFilter, Resources, plain
+from runner.declarations.yamlload import parse
+
+RESOURCES = ("{nodes: 1, tasks: 2, cpus_per_task: 3, gpus: 0, memory: 2G, walltime: '00:10:00', "
+             "slurm: {qos: short}, pbs: {place: scatter}}")
+FULL = {
+    "application": f"""\
+name: a
+version: "1.0"
+description: d
+owners: [ana]
+license: MIT
+homepage: https://example.org
+container: {{image: "registry/x:1"}}
+command: [run, "{{n}}", "{{inputs.data}}"]
+parameters: {{type: object, properties: {{n: {{type: integer, default: 1}}}}}}
+inputs: {{data: {{description: d, optional: true}}}}
+outputs: [out/*.json]
+logs: [{{path: a.log, filters: [{{pattern: "^s", severity: OK, verbosity: 1, progress: "+1"}}]}}]
+expected_steps: 10
+environment: {{OMP_NUM_THREADS: "1"}}
+resources: {RESOURCES}
+""",
+    "dataset": """\
+name: d
+description: d
+location: "remote:bucket/x"
+sha256: "0000000000000000000000000000000000000000000000000000000000000000"
+size: 1
+format: json
+licence: CC0-1.0
+visibility: private
+owners: [ana]
+credentials: {RCLONE_CONFIG_X_PASS: {env: X_PASS}}
+produced_by: e/run
+""",
+    "infrastructure": """\
+name: c
+description: d
+kind: slurm
+host: login.example.org
+port: 2222
+user: {env: U}
+key: {env: K}
+password: {env: P}
+known_hosts: {env: H}
+jump_host: me@bastion:22
+work_root: /scratch
+partition: thin
+queue: q
+account: acc
+modules: [apptainer]
+container_runtime: apptainer
+limits: {max_parallel: 2, max_array_size: 100, max_walltime: "1-00:00:00"}
+poll_interval: {min: 1, max: 30}
+keep_workdir: true
+environment: {A: b}
+""",
+    "experiment": f"""\
+name: e
+description: d
+owners: [ana]
+application: a@1.0
+infrastructure: c
+parameters: {{n: 2}}
+matrix: {{n: [1, 2], exclude: [{{n: 2}}]}}
+inputs: {{data: d}}
+resources: {RESOURCES}
+steps:
+  - name: s
+    application: a
+    infrastructure: local
+    parameters: {{n: 3}}
+    inputs: {{data: {{step: t, path: out/x}}}}
+    resources: {{tasks: 1}}
+    needs: [t]
+  - {{name: t}}
+keep_workdir: false
+tags: [x]
+""",
+}
+
+
+@pytest.mark.parametrize("kind", schema.KINDS)
+def test_every_schema_key_is_built(kind: str) -> None:
+    doc = parse(FULL[kind], f"{kind}.yaml")
+    assert schema.check(doc, kind) == []
+    assert set(doc.data) == set(schema.schema(kind)["properties"]), "cover every key"
+    record = construct.BUILDERS[kind](doc)
+    assert plain(record)["name"] == doc.data["name"]
+
+
+def test_built_values() -> None:
+    app = construct.application(parse(FULL["application"], "a.yaml"))
+    assert app.container == Container(image="registry/x:1")
+    assert app.logs[0].filters == (LogFilter("^s", "OK", 1, "+1"),)
+    assert app.resources == Resources(1, 2, 3, 0, "2G", "00:10:00", app.resources.slurm,
+                                      app.resources.pbs)
+    assert dict(app.resources.slurm) == {"qos": "short"}
+    infra = construct.infrastructure(parse(FULL["infrastructure"], "c.yaml"))
+    assert (infra.max_parallel, infra.poll_min, infra.user) == (2, 1.0, EnvRef("U"))
+    exp = construct.experiment(parse(FULL["experiment"], "e.yaml"))
+    assert (exp.application, exp.application_version) == ("a", "1.0")
+    assert exp.matrix == (("n", (1, 2)),) and dict(exp.exclude[0]) == {"n": 2}
+    assert [s.infrastructure for s in exp.steps] == ["local", "c"]
+    assert exp.steps[0].inputs["data"].step == "t"

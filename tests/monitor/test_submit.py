@@ -1,0 +1,75 @@
+"""Starting what is ready, on its own: batches per step, adoption, limits, failed needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.errors import SchedulerError, TransportError
+from runner.monitor.submit import start_ready
+from runner.runs import lifecycle
+from runner.state import State
+from tests.runs.fakes import ScriptedScheduler, make_run, task
+
+
+def groups(run):
+    sched = run.places["fake"].scheduler
+    return {id(sched): (sched, [(run, run.tasks_on("fake"))])}
+
+
+def test_a_step_s_ready_tasks_go_as_one_batch_and_later_steps_wait(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a-0", "a", 0), task("a-1", "a", 1),
+                              task("b-0", "b", 0, needs=("a-0",))], sched)
+    assert start_ready(groups(run)) == 1
+    assert sched.called("submit") == [[f"mso.{run.record.run_id}.a-0", f"mso.{run.record.run_id}.a-1"]]
+    assert [t.state for t in run.record.tasks] == [State.QUEUED, State.QUEUED, State.PENDING]
+
+
+def test_a_scheduler_that_chains_gets_the_next_step_at_once(tmp_path: Path) -> None:
+    sched = ScriptedScheduler(chains=True)
+    run = make_run(tmp_path, [task("a-0", "a"), task("b-0", "b", needs=("a-0",))], sched)
+    start_ready(groups(run))   # a-0 is submitted in this tick ...
+    start_ready(groups(run))   # ... so b-0 goes in the next, held by the scheduler
+    assert [t.state for t in run.record.tasks] == [State.QUEUED, State.QUEUED]
+
+
+def test_jobs_a_dead_runner_submitted_are_adopted_not_submitted_again(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    sched.names[run.job("a").name] = "42"
+    assert start_ready(groups(run)) == 0
+    assert sched.called("submit") == [] and run.record.tasks[0].job_id == "42"
+
+
+def test_max_parallel_is_respected(tmp_path: Path) -> None:
+    from tests.runs.fakes import INFRA
+    import dataclasses
+    sched = ScriptedScheduler(dataclasses.replace(INFRA, max_parallel=2))
+    run = make_run(tmp_path, [task(f"t{i}", index=i) for i in range(5)], sched)
+    start_ready(groups(run))
+    assert sum(t.state == State.QUEUED for t in run.record.tasks) == 2
+
+
+def test_a_task_whose_need_failed_is_skipped(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a-0", "a"), task("b-0", "b", needs=("a-0",))], sched)
+    lifecycle.ended(run, run.record.tasks[0], State.FAILED, "exit code 1", {})
+    start_ready(groups(run))
+    assert run.record.tasks[1].state == State.CANCELLED and sched.called("submit") == []
+
+
+def test_a_refused_submission_fails_the_batch(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    sched.refuse = SchedulerError("sbatch: invalid partition")
+    run = make_run(tmp_path, [task("a")], sched)
+    start_ready(groups(run))
+    t = run.record.tasks[0]
+    assert t.state == State.FAILED and "invalid partition" in t.reason
+
+
+def test_an_unreachable_host_pauses_the_run_and_fails_nothing(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    sched.refuse = TransportError("connection reset", transient=True)
+    run = make_run(tmp_path, [task("a")], sched)
+    start_ready(groups(run))
+    assert run.record.state == State.PAUSED and run.record.tasks[0].state == State.PENDING

@@ -1,0 +1,82 @@
+"""The watcher on its own: one status query per scheduler per poll, completion from both
+witnesses, pause on an unreachable host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.errors import TransportError
+from runner.monitor.watcher import Watcher
+from runner.schedulers.base import JobStatus
+from runner.state import State
+from tests.runs.fakes import ScriptedScheduler, make_run, task, wrapper_done
+
+
+def test_one_status_query_covers_every_run_on_a_scheduler(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    runs = [make_run(tmp_path / str(i), [task("a"), task("b", index=1)], sched) for i in range(3)]
+    w = Watcher(runs)
+    w.tick()                     # submits; the first poll comes with it
+    assert len(sched.called("status")) == 1
+    assert len(sched.called("status")[0]) == 6
+
+
+def test_a_task_ends_when_the_scheduler_says_so_and_is_saved(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    w = Watcher([run])
+    w.tick()
+    job = run.record.tasks[0].job_id
+    sched.jobs[job] = JobStatus(State.RUNNING)
+    w.tick()
+    assert run.record.tasks[0].state == State.RUNNING
+    wrapper_done(run, "a", 0)
+    sched.jobs[job] = JobStatus(State.SUCCEEDED)
+    w.tick()
+    assert run.record.tasks[0].state == State.SUCCEEDED and run.finished and w.done()
+    assert '"state": "succeeded"' in (run.results / "run.json").read_text()
+
+
+def test_a_running_job_is_not_ended_by_its_exit_file_alone(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    w = Watcher([run])
+    w.tick()
+    sched.jobs[run.record.tasks[0].job_id] = JobStatus(State.RUNNING)
+    wrapper_done(run, "a", 0)
+    w.tick()
+    assert run.record.tasks[0].state == State.RUNNING
+
+
+def test_a_forgotten_job_ends_by_its_exit_file(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
+    w = Watcher([run])
+    w.tick()
+    sched.jobs.clear()           # the scheduler forgot both (no accounting, MinJobAge passed)
+    wrapper_done(run, "a", 0)
+    w.tick()
+    a, b = run.record.tasks
+    assert a.state == State.SUCCEEDED and b.state == State.QUEUED   # b: keep watching
+
+
+def test_an_unreachable_scheduler_pauses_its_runs(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    w = Watcher([run])
+    w.tick()
+
+    def down(jobs):
+        raise TransportError("connection reset", transient=True)
+    sched.status = down  # type: ignore
+    w.timers.clear()
+    w.tick()
+    assert run.record.state == State.PAUSED and run.record.tasks[0].state == State.QUEUED
+    assert w.done()
+
+
+def test_on_tick_false_stops_watching(tmp_path: Path) -> None:
+    run = make_run(tmp_path, [task("a")])
+    ticks: list[int] = []
+    Watcher([run], lambda submits: ticks.append(submits) or False).run()
+    assert ticks == [1] and run.record.tasks[0].state == State.QUEUED
