@@ -1,5 +1,6 @@
 """What the batch backends share: index ranges, splitting a batch at the site's array limit, the
-one script per batch whose array element runs the matching task's wrapper, and safe directive values.
+one script per batch whose array element runs the matching task's wrapper, safe directive values,
+and finding a batch's arrays again by name (`ArrayScheduler.find`, written once for all).
 
 Array indices are the tasks' own indices (minus the offset of their chunk), so the index of an
 element found in the queue tells which task it runs, whoever submitted it.
@@ -12,13 +13,15 @@ import hashlib
 import math
 import re
 import shlex
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Iterable, Mapping, NamedTuple
 
 from runner.errors import SchedulerError, command_failed
 from runner.schedulers import script
 from runner.schedulers.base import Job, Scheduler
-from runner.spec.models import Resources
+from runner.declarations.models import Resources
 from runner.transports.base import Result, Transport
 
 # A value a `#SBATCH`/`#PBS` line can carry unquoted: no blank, quote, `$`, `%` or newline.
@@ -37,6 +40,15 @@ class Chunk:
     @property
     def relative(self) -> tuple[int, ...]:
         return tuple(i - self.offset for i in self.indices)
+
+
+class Listed(NamedTuple):
+    """One array element a scheduler listed under one of a batch's array names."""
+
+    array: int      # the array's id: a later submission has a larger one
+    index: int      # the element's index in its array (the chunk's offset not yet added)
+    name: str       # the array's name
+    job_id: str     # the element's own id, as status() and cancel() take it
 
 
 def chunks(indices: list[int], limit: int | None) -> list[Chunk]:
@@ -165,80 +177,95 @@ def run_start(name: str) -> str:
     return day.isoformat()
 
 
-def ended_by_wrapper(transport: Transport, jobs: dict[str, Job]) -> set[str]:
-    """Ids of jobs whose wrapper recorded an exit code (one command for all)."""
-    if not jobs:
-        return set()
-    paths = {str(j.work_dir / script.EXIT): jid for jid, j in jobs.items()}
-    listed = " ".join(shlex.quote(p) for p in paths)
-    res = transport.run(f'for f in {listed}; do [ -e "$f" ] && printf "%s\\n" "$f"; done; true')
-    return {paths[line] for line in res.stdout.splitlines() if line in paths}
+def adopt(listed: Iterable[Listed], offsets: Mapping[str, int], jobs: list[Job]) -> dict[str, str]:
+    """Job name -> element id for the listed elements that run one of these jobs; a task
+    submitted more than once (a runner died between submitting and recording) keeps its latest."""
+    by_index = {j.task.index: j.name for j in jobs}
+    found: dict[str, Listed] = {}
+    for item in listed:
+        name = by_index.get(offsets[item.name] + item.index) if item.name in offsets else None
+        if name and (name not in found or item.array >= found[name].array):
+            found[name] = item
+    return {name: item.job_id for name, item in found.items()}
 
 
 class ArrayScheduler(Scheduler):
     """What the batch backends share: one script per batch, submitted as arrays no larger than
-    the site allows, all of the batch or none of it; the array's throttle replaces mso's own."""
+    the site allows, all of the batch or none of it; adoption by array name; the array's
+    throttle replaces mso's own. A backend supplies the hooks below, each a command builder and
+    a parser joined through the transport."""
 
-    SUFFIX, PREFIX = "sh", "#"
-    INDEX_VARS: tuple[str, ...] = ()
+    _SUFFIX, _PREFIX = "sh", "#"
+    _INDEX_VARS: tuple[str, ...] = ()
+    _FLAGS: tuple[str, str, str]   # what gives a job its name, its stdout file, its stderr file
 
     @property
     def max_parallel(self) -> None:
         return None   # the array's own limit (%K, max_run_subjobs) enforces infra.max_parallel
 
-    def directives(self, res: Resources) -> list[str]:
-        """The options every task of a step shares."""
-        raise NotImplementedError
-
-    def job_header(self, job: Job, meta: str) -> list[str]:
-        """The job's own options (name, resources, where the scheduler writes its output)."""
-        raise NotImplementedError
-
     def render(self, job: Job) -> str:
         meta = f"{safe('work dir', str(job.work_dir))}/{script.META}"
-        return script.render(job.task, job.work_dir,
-                             header=[f"{self.PREFIX} {h}" for h in self.job_header(job, meta)],
+        name, out, err = self._FLAGS
+        header = [f"{name}{safe('job name', job.name)}", *self._directives(job.task.resources),
+                  f"{out}{meta}/scheduler.out", f"{err}{meta}/scheduler.err"]
+        return script.render(job.task, job.work_dir, header=[f"{self._PREFIX} {h}" for h in header],
                              modules=self.infra.modules, environment=dict(self.infra.environment),
                              label=job.name)
-
-    def array_logs(self, jobs: list[Job]) -> list[str]:
-        """Where the scheduler writes each element's own output."""
-        raise NotImplementedError
-
-    def submit_chunk(self, path: str, chunk: Chunk, name: str, after: list[list[str]]) -> str:
-        """Submit one array of the batch (`after`: per element, the ids it waits for); the id
-        the scheduler printed."""
-        raise NotImplementedError
-
-    def element(self, submitted: str, index: int) -> str:
-        """The id of one element of a submitted array."""
-        raise NotImplementedError
-
-    def max_array_size(self) -> int:
-        """The largest array index + 1 the site accepts."""
-        raise NotImplementedError
-
-    def render_array(self, jobs: list[Job]) -> str:
-        """The batch's script: the step's shared resources, then array index -> task."""
-        if any(j.task.resources != jobs[0].task.resources for j in jobs):
-            raise SchedulerError(f"{base_name(jobs)}: the tasks of one array must share resources")
-        header = [*self.directives(jobs[0].task.resources), *self.array_logs(jobs)]
-        return render([f"{self.PREFIX} {h}" for h in header], jobs, self.INDEX_VARS, base_name(jobs))
 
     def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         if not jobs:
             return []
-        base, path = base_name(jobs), script_path(jobs, self.SUFFIX)
-        write(self.transport, path, self.render_array(jobs))
+        base, path = base_name(jobs), script_path(jobs, self._SUFFIX)
+        write(self.transport, path, self._script(jobs))
         ids: dict[int, str] = {}
         submitted: list[str] = []
         waits = {j.task.index: (after or {}).get(j.name, []) for j in jobs}
         try:
-            for chunk in chunks([j.task.index for j in jobs], self.max_array_size()):
-                submitted.append(self.submit_chunk(str(path), chunk, chunk_name(base, chunk.offset),
-                                                   [waits[i] for i in chunk.indices]))
-                ids.update({i: self.element(submitted[-1], i - chunk.offset) for i in chunk.indices})
+            for chunk in chunks([j.task.index for j in jobs], self._max_array_size()):
+                submitted.append(self._submit_chunk(str(path), chunk, chunk_name(base, chunk.offset),
+                                                    [waits[i] for i in chunk.indices]))
+                ids.update({i: self._element(submitted[-1], i - chunk.offset) for i in chunk.indices})
         except SchedulerError:
             self.cancel(submitted)   # all of the batch or none of it
             raise
         return [ids[j.task.index] for j in jobs]
+
+    def find(self, jobs: list[Job]) -> dict[str, str]:
+        if not jobs:
+            return {}
+        offsets = name_offsets(jobs, self._max_array_size())
+        return adopt(self._listed(sorted(offsets), run_start(jobs[0].name)), offsets, jobs)
+
+    def _script(self, jobs: list[Job]) -> str:
+        """The batch's script: the step's shared resources, then array index -> task."""
+        if any(j.task.resources != jobs[0].task.resources for j in jobs):
+            raise SchedulerError(f"{base_name(jobs)}: the tasks of one array must share resources")
+        logs = f"{safe('run dir', str(run_dir(jobs)))}/{script.META}"
+        header = [*self._directives(jobs[0].task.resources), *self._array_logs(logs, jobs[0].task.step)]
+        return render([f"{self._PREFIX} {h}" for h in header], jobs, self._INDEX_VARS, base_name(jobs))
+
+    @abstractmethod
+    def _directives(self, res: Resources) -> list[str]:
+        """The options every task of a step shares."""
+
+    @abstractmethod
+    def _array_logs(self, logs: str, step: str) -> list[str]:
+        """Where the scheduler writes each element's own output (in the run's `logs` folder)."""
+
+    @abstractmethod
+    def _submit_chunk(self, path: str, chunk: Chunk, name: str, after: list[list[str]]) -> str:
+        """Submit one array of the batch (`after`: per element, the ids it waits for); the id
+        the scheduler printed."""
+
+    @abstractmethod
+    def _element(self, submitted: str, index: int) -> str:
+        """The id of one element of a submitted array."""
+
+    @abstractmethod
+    def _max_array_size(self) -> int:
+        """The largest array index + 1 the site accepts."""
+
+    @abstractmethod
+    def _listed(self, names: list[str], start: str) -> list[Listed]:
+        """Every element of the arrays submitted under these names (since `start`, a date,
+        where the scheduler's history needs one), live or finished."""

@@ -2,8 +2,9 @@
 tasks become one job array (`qsub -J`), one `qstat -f -x -t` asks about every job per poll.
 
 Each operation is a command builder and a pure parser (tested from tests/fixtures/pbs); the
-class joins them through the transport. A job qstat no longer knows is taken as ended only when
-its wrapper recorded an exit code; otherwise mso keeps watching.
+class joins them through the transport. A job qstat no longer knows, or one that ended without an
+exit status, is for the wrapper's exit code to decide: status() leaves the first out and says
+`JobStatus(None, ...)` of the second.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import json
 import math
 import re
 import shlex
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from runner.errors import SchedulerError, command_failed
 from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
-from runner.spec.models import Infrastructure, Resources
+from runner.declarations.models import Infrastructure, Resources
 from runner.state import State
-from runner.schedulers import options as allowlist
+from runner.declarations import scheduler_options as allowlist
+from runner.transports.base import Transport
 
 _JOB_ID = re.compile(r"^(\d+)(\[(\d*)\])?(\.\S+)?$")
 _ATTR = re.compile(r"^\s+([A-Za-z_][\w.]*) = (.*)$")
@@ -58,16 +60,23 @@ def select(res: Resources, extra: list[str]) -> str | None:
     return ":".join([str(nodes), *items]) if items or res.nodes else None
 
 
+def queue_account(infra: Infrastructure) -> list[str]:
+    """The `-q` and `-A` lines (PBS Professional and Torque alike)."""
+    queue = infra.queue or infra.partition
+    opts = [f"-q {arrays.safe('queue', queue)}"] if queue else []
+    return opts + ([f"-A {arrays.safe('account', infra.account)}"] if infra.account else [])
+
+
+def walltime(res: Resources) -> list[str]:
+    """The `-l walltime=H:MM:SS` line (PBS Professional and Torque alike)."""
+    return [f"-l walltime={arrays.hms(script.walltime_seconds(res.walltime))}"] if res.walltime else []
+
+
 def directives(infra: Infrastructure, res: Resources) -> list[str]:
     """The qsub options every task of a step shares (PBS Professional)."""
-    opts = [f"-q {arrays.safe('queue', infra.queue or infra.partition)}"] if infra.queue or infra.partition else []
-    opts += [f"-A {arrays.safe('account', infra.account)}"] if infra.account else []
     extra, chunk = passthrough(res.pbs)
     chosen = select(res, chunk)
-    opts += [f"-l select={chosen}"] if chosen else []
-    if res.walltime:
-        opts.append(f"-l walltime={arrays.hms(script.walltime_seconds(res.walltime))}")
-    return opts + extra
+    return [*queue_account(infra), *([f"-l select={chosen}"] if chosen else []), *walltime(res), *extra]
 
 
 # ---- ids, commands and parsers (pure) --------------------------------------------------------
@@ -89,6 +98,24 @@ def key(job_id: str) -> tuple[str, str | None]:
 def parent(job_id: str) -> str:
     """'1234[5].srv' -> '1234[].srv' (the array, as qstat -t wants it)."""
     return re.sub(r"\[\d+\]", "[]", job_id)
+
+
+def submit_command(path: str, name: str, array: list[str], offset: int) -> str:
+    """qsub of one array of the batch script (`array`: -J or -t and its limit); the offset goes
+    to the script as MSO_ARRAY_OFFSET."""
+    offset_args = ["-v", f"MSO_ARRAY_OFFSET={offset}"] if offset else []
+    return shlex.join(["qsub", "-N", name, *array, *offset_args, path])
+
+
+def qstat_command(job_ids: list[str], as_json: bool, history: tuple[str, ...]) -> str:
+    """One qstat for these jobs and their subjobs, finished ones too where `history` (-x) asks."""
+    return shlex.join(["qstat", "-f", *(["-F", "json"] if as_json else []), *history, "-t", *job_ids])
+
+
+def qselect_command(names: list[str], history: tuple[str, ...]) -> str:
+    """One qselect per array name, each after an `# <name>` marker line (qselect prints ids only)."""
+    return " ; ".join(f"echo {shlex.quote('# ' + n)} ; " + shlex.join(["qselect", *history, "-N", n])
+                      for n in names)
 
 
 def parse_submit(code: int, stdout: str, stderr: str, command: str = "qsub") -> str:
@@ -134,7 +161,7 @@ def parse_qstat_json(stdout: str) -> dict[str, dict[str, str]]:
 
 
 def outcome(attrs: Mapping[str, str], exits: Mapping[int, str]) -> JobStatus:
-    """How an ended job ended: deleted, a limit, its exit status, or (none given) the wrapper decides."""
+    """How an ended job ended: deleted, a limit, its exit status, or (none given) state None."""
     code_text = attrs.get("Exit_status", attrs.get("exit_status"))
     code = int(code_text) if code_text and code_text.lstrip("-").isdigit() else None
     comment = attrs.get("comment", "").lower()
@@ -144,8 +171,8 @@ def outcome(attrs: Mapping[str, str], exits: Mapping[int, str]) -> JobStatus:
         return JobStatus(State.FAILED, "walltime exceeded")
     if "mem" in comment and "exceed" in comment:
         return JobStatus(State.FAILED, "out of memory")
-    if code is None:
-        return JobStatus(State.SUCCEEDED, "ended without an exit status; the wrapper's files decide")
+    if code is None:   # Torque's C, or Slurm's Torque wrappers: ended, how is the wrapper's to say
+        return JobStatus(None, "ended; the scheduler recorded no exit status")
     reason = states.exit_reason(code, dict(exits))
     return JobStatus(State.SUCCEEDED if reason is None else State.FAILED, reason)
 
@@ -171,110 +198,6 @@ def statuses(records: Mapping[str, Mapping[str, str]], table: Mapping[str, state
     return out
 
 
-# ---- the backend -----------------------------------------------------------------------------
-
-class PbsScheduler(arrays.ArrayScheduler):
-    """qsub -J job arrays, qstat -f -x -t status (JSON where the site's qstat has it), qdel."""
-
-    SUFFIX, PREFIX = "pbs", "#PBS"
-    STATES, EXITS = states.PBS_PRO, states.PBS_PRO_EXIT
-    INDEX_VARS: tuple[str, ...] = ("PBS_ARRAY_INDEX",)
-    HISTORY: tuple[str, ...] = ("-x",)   # finished jobs too (job_history_enable)
-    DEFAULT_MAX_ARRAY_SIZE = 10000       # the server's max_array_size default
-    JSON = True                          # qstat -F json (PBS Pro); off again if it prints junk
-
-    def __init__(self, infra: Infrastructure, transport) -> None:
-        super().__init__(infra, transport)
-        self._json = self.JSON
-
-    def directives(self, res: Resources) -> list[str]:
-        return directives(self.infra, res)
-
-    def job_header(self, job: Job, meta: str) -> list[str]:
-        return [f"-N {arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
-                f"-o {meta}/scheduler.out", f"-e {meta}/scheduler.err"]
-
-    def array_logs(self, jobs: list[Job]) -> list[str]:
-        logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"
-        return ["-j oe", f"-o {logs}/{jobs[0].task.step}.^array_index^.out"]
-
-    def array_args(self, relative: tuple[int, ...]) -> list[str]:
-        """PBS Pro arrays are ranges of two or more: indices in between run as no-ops."""
-        lo, hi = min(relative), max(max(relative), min(relative) + 1)
-        limit = [f"-W max_run_subjobs={self.infra.max_parallel}"] if self.infra.max_parallel else []
-        return [f"-J {lo}-{hi}", *limit]
-
-    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
-        args = ["qsub", "-N", name, *shlex.split(" ".join(self.array_args(chunk.relative)))]
-        args += ["-v", f"MSO_ARRAY_OFFSET={chunk.offset}"] if chunk.offset else []
-        res = self.transport.run(shlex.join([*args, path]))
-        return parse_submit(res.code, res.stdout, res.stderr, res.command)
-
-    def element(self, submitted: str, index: int) -> str:
-        return element(submitted, index)
-
-    def find(self, jobs: list[Job]) -> dict[str, str]:
-        if not jobs:
-            return {}
-        offsets = arrays.name_offsets(jobs, self.max_array_size())
-        listing = " ; ".join(f"echo {shlex.quote('# ' + n)} ; " + shlex.join(["qselect", *self.HISTORY, "-N", n])
-                             for n in sorted(offsets))
-        res = self.transport.run(listing)
-        if res.code != 0:
-            raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
-        listed = parse_qselect(res.stdout)
-        named = by_sequence(listed)
-        by_index = {j.task.index: j.name for j in jobs}
-        found: dict[str, tuple[int, str]] = {}
-        for job_id in self._query(sorted(listed)):
-            seq, index = key(job_id)
-            name = named.get(seq, "")
-            task = by_index.get(offsets[name] + int(index)) if name in offsets and index else None
-            if task and int(seq) >= found.get(task, (-1, ""))[0]:   # the latest wins
-                found[task] = (int(seq), job_id)
-        return {n: j for n, (_, j) in found.items()}
-
-    def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
-        if not jobs:
-            return {}
-        records = self._query(sorted({parent(j) for j in jobs}))
-        known = {key(j): st for j, st in statuses(records, self.STATES, self.EXITS).items()}
-        out = {j: known[key(j)] for j in jobs if known.get(key(j)) is not None}
-        gone = {j: jobs[j] for j in jobs if key(j) not in known}
-        for j in arrays.ended_by_wrapper(self.transport, gone):
-            out[j] = JobStatus(State.SUCCEEDED, "ended (qstat forgot it); the wrapper's files decide")
-        return out
-
-    def qstat_command(self, job_ids: list[str]) -> str:
-        """One qstat for these jobs and their subjobs, finished ones included where the site keeps them."""
-        fmt = ["-F", "json"] if self._json else []
-        return shlex.join(["qstat", "-f", *fmt, *self.HISTORY, "-t", *job_ids])
-
-    def _query(self, job_ids: list[str]) -> dict[str, dict[str, str]]:
-        """Attributes of these jobs and their subjobs, in one qstat (text if JSON is unreadable)."""
-        if not job_ids:
-            return {}
-        res = self.transport.run(self.qstat_command(job_ids))
-        if res.code not in _QUIET:
-            raise SchedulerError("qstat failed: " + arrays.failed(res))
-        if not self._json:
-            return parse_qstat_full(res.stdout)
-        try:
-            return parse_qstat_json(res.stdout)
-        except SchedulerError:
-            self._json = False   # some qstat versions print invalid JSON: use the text form
-            return self._query(job_ids)
-
-    def cancel(self, job_ids: list[str]) -> None:
-        if job_ids:
-            res = self.transport.run(shlex.join(["qdel", *job_ids]))
-            if res.code not in _QUIET:
-                raise SchedulerError("qdel failed: " + arrays.failed(res))
-
-    def max_array_size(self) -> int:
-        return self.infra.max_array_size or self.DEFAULT_MAX_ARRAY_SIZE
-
-
 def parse_qselect(stdout: str) -> dict[str, str]:
     """`# name` marker lines, each followed by qselect's ids -> {job id: name}."""
     named, name = {}, ""
@@ -286,6 +209,90 @@ def parse_qselect(stdout: str) -> dict[str, str]:
     return named
 
 
-def by_sequence(named: Mapping[str, str]) -> dict[str, str]:
-    """{job id: name} -> {sequence number: name}, whatever server suffix each id carries."""
-    return {key(job_id)[0]: name for job_id, name in named.items()}
+def subjobs(job_ids: Iterable[str], named: Mapping[str, str]) -> list[arrays.Listed]:
+    """The subjobs among qstat's ids, each with the name qselect gave its array ({job id: name}),
+    matched by sequence number: qselect and qstat may print different server suffixes."""
+    names = {key(job_id)[0]: name for job_id, name in named.items()}
+    out = []
+    for job_id in job_ids:
+        seq, index = key(job_id)
+        if index and seq in names:
+            out.append(arrays.Listed(int(seq), int(index), names[seq], job_id))
+    return out
+
+
+# ---- the backend -----------------------------------------------------------------------------
+
+class PbsScheduler(arrays.ArrayScheduler):
+    """qsub -J job arrays, qstat -f -x -t status (JSON where the site's qstat has it), qdel."""
+
+    _SUFFIX, _PREFIX = "pbs", "#PBS"
+    _STATES, _EXITS = states.PBS_PRO, states.PBS_PRO_EXIT
+    _INDEX_VARS: tuple[str, ...] = ("PBS_ARRAY_INDEX",)
+    _FLAGS = ("-N ", "-o ", "-e ")
+    _HISTORY: tuple[str, ...] = ("-x",)   # finished jobs too (job_history_enable)
+    _DEFAULT_MAX_ARRAY_SIZE = 10000       # the server's max_array_size default
+    _JSON = True                          # qstat -F json (PBS Pro); off again if it prints junk
+
+    def __init__(self, infra: Infrastructure, transport: Transport) -> None:
+        super().__init__(infra, transport)
+        self._json = self._JSON
+
+    def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
+        if not jobs:
+            return {}
+        records = self._query(sorted({parent(j) for j in jobs}))
+        known = {key(j): st for j, st in statuses(records, self._STATES, self._EXITS).items()}
+        # a job qstat forgot (no history kept) or lists in a state mso does not know is left out
+        return {j: st for j in jobs if (st := known.get(key(j))) is not None}
+
+    def cancel(self, job_ids: list[str]) -> None:
+        if job_ids:
+            res = self.transport.run(shlex.join(["qdel", *job_ids]))
+            if res.code not in _QUIET:
+                raise SchedulerError("qdel failed: " + arrays.failed(res))
+
+    def _query(self, job_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Attributes of these jobs and their subjobs, in one qstat (text if JSON is unreadable)."""
+        if not job_ids:
+            return {}
+        res = self.transport.run(qstat_command(job_ids, self._json, self._HISTORY))
+        if res.code not in _QUIET:
+            raise SchedulerError("qstat failed: " + arrays.failed(res))
+        if not self._json:
+            return parse_qstat_full(res.stdout)
+        try:
+            return parse_qstat_json(res.stdout)
+        except SchedulerError:
+            self._json = False   # some qstat versions print invalid JSON: use the text form
+            return self._query(job_ids)
+
+    def _directives(self, res: Resources) -> list[str]:
+        return directives(self.infra, res)
+
+    def _array_logs(self, logs: str, step: str) -> list[str]:
+        return ["-j oe", f"-o {logs}/{step}.^array_index^.out"]
+
+    def _array(self, relative: tuple[int, ...]) -> list[str]:
+        """qsub's array arguments. PBS Pro arrays are ranges of two or more: indices in between
+        run as no-ops."""
+        lo, hi = min(relative), max(max(relative), min(relative) + 1)
+        limit = ["-W", f"max_run_subjobs={self.infra.max_parallel}"] if self.infra.max_parallel else []
+        return ["-J", f"{lo}-{hi}", *limit]
+
+    def _submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
+        res = self.transport.run(submit_command(path, name, self._array(chunk.relative), chunk.offset))
+        return parse_submit(res.code, res.stdout, res.stderr, res.command)
+
+    def _element(self, submitted: str, index: int) -> str:
+        return element(submitted, index)
+
+    def _listed(self, names: list[str], start: str) -> list[arrays.Listed]:
+        res = self.transport.run(qselect_command(names, self._HISTORY))
+        if res.code != 0:
+            raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
+        named = parse_qselect(res.stdout)
+        return subjobs(self._query(sorted(named)), named)
+
+    def _max_array_size(self) -> int:
+        return self.infra.max_array_size or self._DEFAULT_MAX_ARRAY_SIZE

@@ -1,5 +1,6 @@
 """Hosts without a scheduler (`local`, `ssh`): each task is a detached process in its own session,
-so it outlives the runner; its state comes from the wrapper's files and the process table.
+so it outlives the runner. Its state is the process table's only: RUNNING while its wrapper lives,
+else ended (`ENDED`); how it ended is the wrapper's exit-code file, which the caller reads.
 
 Every operation is one shell command for all jobs (built here) and a pure parser of its output.
 """
@@ -8,12 +9,10 @@ from __future__ import annotations
 
 import shlex
 
+from runner.errors import SchedulerError
 from runner.schedulers import script
-from runner.schedulers.base import Job, JobStatus, Scheduler
+from runner.schedulers.base import ENDED, Job, JobStatus, Scheduler
 from runner.state import State
-
-LOST = ("the task's process ended without recording an exit code "
-        "(killed from outside, or the host restarted?)")
 
 
 class ProcessScheduler(Scheduler):
@@ -34,6 +33,8 @@ class ProcessScheduler(Scheduler):
         return parse_find(result.stdout, jobs)
 
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
+        if not jobs:
+            return {}
         result = self.transport.run(status_command(jobs)).check("checking tasks")
         return parse_status(result.stdout)
 
@@ -55,9 +56,9 @@ def submit_command(jobs: list[Job]) -> str:
 
 
 def parse_submit(stdout: str, count: int) -> list[str]:
+    """The pids submit_command printed, one per job, or a SchedulerError."""
     pids = [ln.strip() for ln in stdout.splitlines() if ln.strip().isdigit()]
     if len(pids) != count:
-        from runner.errors import SchedulerError
         raise SchedulerError(f"started {count} tasks but got {len(pids)} process ids: {stdout!r}")
     return pids
 
@@ -70,6 +71,7 @@ def find_command(jobs: list[Job]) -> str:
 
 
 def parse_find(stdout: str, jobs: list[Job]) -> dict[str, str]:
+    """`name<TAB>pid` lines -> pid by job name, for the jobs that wrote one."""
     names = {j.name for j in jobs}
     found = {}
     for line in stdout.splitlines():
@@ -80,24 +82,24 @@ def parse_find(stdout: str, jobs: list[Job]) -> dict[str, str]:
 
 
 def status_command(jobs: dict[str, Job]) -> str:
-    """Per job: `ID ended` when the exit code file exists, `ID running` while its wrapper lives
-    (checked by pid AND by its command line, as pids are reused), else `ID lost`."""
+    """Per job: `ID running` while its wrapper lives, else `ID ended`. A pid is taken for the
+    job's wrapper only when its command line runs job.sh AND its working folder is the job's
+    (pids are reused, by other tasks' wrappers too), and it is not a zombie (a dead wrapper
+    nobody reaped, as in a container without an init)."""
     q = shlex.quote
     parts = []
     for job_id, j in jobs.items():
-        d = q(str(j.work_dir))
         pid = q(job_id)
         parts.append(
-            f"if [ -e {d}/{script.EXIT} ]; then echo {pid} ended; "
-            f"elif grep -qs job.sh /proc/{pid}/cmdline && "
-            f"[ \"$(awk '{{print $3}}' /proc/{pid}/stat 2>/dev/null)\" != Z ]; then echo {pid} running; "
-            f"elif [ -e {d}/{script.EXIT} ]; then echo {pid} ended; else echo {pid} lost; fi")
+            f"if grep -qs job.sh /proc/{pid}/cmdline && [ /proc/{pid}/cwd -ef {q(str(j.work_dir))} ] && "
+            f"[ \"$(awk '{{print $3}}' /proc/{pid}/stat 2>/dev/null)\" != Z ]; "
+            f"then echo {pid} running; else echo {pid} ended; fi")
     return " ; ".join(parts)
 
 
 def parse_status(stdout: str) -> dict[str, JobStatus]:
-    verdict = {"ended": JobStatus(State.SUCCEEDED), "running": JobStatus(State.RUNNING),
-               "lost": JobStatus(State.FAILED, LOST)}
+    """`ID running|ended` lines -> RUNNING, or ENDED (how: the wrapper's exit code, not ours)."""
+    verdict = {"running": JobStatus(State.RUNNING), "ended": ENDED}
     out = {}
     for line in stdout.splitlines():
         job_id, _, word = line.strip().partition(" ")

@@ -9,7 +9,7 @@ import shlex
 from pathlib import PurePosixPath
 
 from runner import __version__
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 
 META = ".mso"            # the wrapper's files, inside the task's work dir
 SCRIPT = f"{META}/job.sh"

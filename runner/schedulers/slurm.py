@@ -1,5 +1,6 @@
 """The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), one squeue
-asks about every job per poll, and sacct about those squeue no longer shows.
+asks about every job per poll, and sacct about those squeue no longer shows. A job neither tells
+about (no accounting, or forgotten) is left out of status(): the wrapper's exit code decides.
 
 Each operation is a command builder and a pure parser of the command's text (tested from
 recorded output in tests/fixtures/slurm); the class only joins them through the transport.
@@ -14,9 +15,9 @@ from typing import Any, Mapping
 from runner.errors import SchedulerError, command_failed
 from runner.schedulers import arrays, script, states
 from runner.schedulers.base import Job, JobStatus
-from runner.spec.models import Infrastructure, Resources
-from runner.state import State
-from runner.schedulers import options as allowlist
+from runner.declarations.models import Infrastructure, Resources
+from runner.declarations import scheduler_options as allowlist
+from runner.transports.base import Transport
 
 # The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
 SQUEUE_FORMAT = "%i|%j|%T|%r"
@@ -196,8 +197,8 @@ def parse_sacct(stdout: str) -> dict[str, JobStatus]:
     return out
 
 
-def parse_names(stdout: str) -> list[tuple[int, int, str]]:
-    """`JobID|JobName|...` lines -> (array id, index, name) for every array element listed."""
+def parse_names(stdout: str) -> list[arrays.Listed]:
+    """`JobID|JobName|...` lines (squeue or sacct) -> every array element listed."""
     out = []
     for line in stdout.splitlines():
         fields = line.split("|")
@@ -205,7 +206,7 @@ def parse_names(stdout: str) -> list[tuple[int, int, str]]:
             for job_id in _ids(fields[0]):
                 if "_" in job_id:
                     base, index = job_id.split("_")
-                    out.append((int(base), int(index), fields[1].strip()))
+                    out.append(arrays.Listed(int(base), int(index), fields[1].strip(), job_id))
     return out
 
 
@@ -220,49 +221,14 @@ def parse_max_array_size(stdout: str) -> int | None:
 class SlurmScheduler(arrays.ArrayScheduler):
     """sbatch job arrays, squeue + sacct status, scancel."""
 
-    SUFFIX, PREFIX = "sbatch", "#SBATCH"
+    _SUFFIX, _PREFIX = "sbatch", "#SBATCH"
+    _INDEX_VARS = ("SLURM_ARRAY_TASK_ID",)
+    _FLAGS = ("--job-name=", "--output=", "--error=")
     chains = True
-    INDEX_VARS = ("SLURM_ARRAY_TASK_ID",)
 
-    def __init__(self, infra: Infrastructure, transport) -> None:
+    def __init__(self, infra: Infrastructure, transport: Transport) -> None:
         super().__init__(infra, transport)
         self._max_array: int | None = infra.max_array_size
-
-    def directives(self, res: Resources) -> list[str]:
-        return directives(self.infra, res)
-
-    def job_header(self, job: Job, meta: str) -> list[str]:
-        return [f"--job-name={arrays.safe('job name', job.name)}", *self.directives(job.task.resources),
-                f"--output={meta}/scheduler.out", f"--error={meta}/scheduler.err"]
-
-    def array_logs(self, jobs: list[Job]) -> list[str]:
-        logs = f"{arrays.safe('run dir', str(arrays.run_dir(jobs)))}/{script.META}"
-        return [f"--output={logs}/{jobs[0].task.step}.%A_%a.out"]
-
-    def submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
-        res = self.transport.run(submit_command(path, chunk.relative, name, chunk.offset,
-                                                self.infra.max_parallel,
-                                                dependency(chunk.relative, after)))
-        return parse_submit(res.code, res.stdout, res.stderr, res.command)
-
-    def element(self, submitted: str, index: int) -> str:
-        return f"{submitted}_{index}"
-
-    def find(self, jobs: list[Job]) -> dict[str, str]:
-        if not jobs:
-            return {}
-        offsets = arrays.name_offsets(jobs, self.max_array_size())
-        by_index = {j.task.index: j.name for j in jobs}
-        found: dict[str, tuple[int, str]] = {}
-        for cmd in find_commands(sorted(offsets), arrays.run_start(jobs[0].name)):
-            res = self.transport.run(cmd)
-            if res.code != 0 and _NO_ACCOUNTING not in res.stderr:
-                raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
-            for array_id, index, name in parse_names(res.stdout if res.code == 0 else ""):
-                job_name = by_index.get(offsets[name] + index) if name in offsets else None
-                if job_name and array_id >= found.get(job_name, (-1, ""))[0]:   # the latest wins
-                    found[job_name] = (array_id, f"{array_id}_{index}")
-        return {name: job_id for name, (_, job_id) in found.items()}
 
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         if not jobs:
@@ -273,21 +239,7 @@ class SlurmScheduler(arrays.ArrayScheduler):
         listed = parse_squeue(res.stdout if res.code == 0 else "")
         out = {j: st for j, st in listed.items() if j in jobs and st is not None}
         missing = [j for j in jobs if j not in listed]
-        if missing:
-            out.update(self._accounted(missing, jobs))
-        return out
-
-    def _accounted(self, missing: list[str], jobs: dict[str, Job]) -> dict[str, JobStatus]:
-        """Jobs squeue no longer shows: their end as sacct tells it (never taken as ended without)."""
-        res = self.transport.run(sacct_command(missing))
-        if res.code != 0 and _NO_ACCOUNTING in res.stderr:
-            ended = arrays.ended_by_wrapper(self.transport, {j: jobs[j] for j in missing})
-            return {j: JobStatus(State.SUCCEEDED, "ended; no accounting, the wrapper's files decide")
-                    for j in ended}
-        if res.code != 0:
-            raise SchedulerError("sacct failed: " + arrays.failed(res))
-        acct = parse_sacct(res.stdout)
-        return {j: acct[j] for j in missing if j in acct and acct[j].state.terminal}
+        return {**out, **self._accounted(missing)} if missing else out
 
     def cancel(self, job_ids: list[str]) -> None:
         if job_ids:
@@ -295,7 +247,44 @@ class SlurmScheduler(arrays.ArrayScheduler):
             if res.code != 0 and not any(g in res.stderr for g in _GONE):
                 raise SchedulerError("scancel failed: " + arrays.failed(res))
 
-    def max_array_size(self) -> int:
+    def _accounted(self, missing: list[str]) -> dict[str, JobStatus]:
+        """Jobs squeue no longer shows, as sacct tells their end; without accounting they are
+        left out (the wrapper's exit code decides), never taken as ended on a guess."""
+        res = self.transport.run(sacct_command(missing))
+        if res.code != 0 and _NO_ACCOUNTING in res.stderr:
+            return {}
+        if res.code != 0:
+            raise SchedulerError("sacct failed: " + arrays.failed(res))
+        acct = parse_sacct(res.stdout)
+        # sacct lags slurmctld: a job it still shows pending or running is left out until it
+        # tells how the job ended
+        return {j: acct[j] for j in missing if j in acct and acct[j].state.terminal}
+
+    def _directives(self, res: Resources) -> list[str]:
+        return directives(self.infra, res)
+
+    def _array_logs(self, logs: str, step: str) -> list[str]:
+        return [f"--output={logs}/{step}.%A_%a.out"]
+
+    def _submit_chunk(self, path: str, chunk: arrays.Chunk, name: str, after: list[list[str]]) -> str:
+        res = self.transport.run(submit_command(path, chunk.relative, name, chunk.offset,
+                                                self.infra.max_parallel,
+                                                dependency(chunk.relative, after)))
+        return parse_submit(res.code, res.stdout, res.stderr, res.command)
+
+    def _element(self, submitted: str, index: int) -> str:
+        return f"{submitted}_{index}"
+
+    def _listed(self, names: list[str], start: str) -> list[arrays.Listed]:
+        out: list[arrays.Listed] = []
+        for cmd in find_commands(names, start):
+            res = self.transport.run(cmd)
+            if res.code != 0 and _NO_ACCOUNTING not in res.stderr:
+                raise SchedulerError("cannot look for submitted jobs: " + arrays.failed(res))
+            out += parse_names(res.stdout if res.code == 0 else "")
+        return out
+
+    def _max_array_size(self) -> int:
         """MaxArraySize: declared by the infrastructure, else asked of the site once."""
         if self._max_array is None:
             res = self.transport.run("scontrol show config")

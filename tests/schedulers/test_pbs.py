@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from runner.errors import SchedulerError
-from runner.schedulers import pbs, script, states
+from runner.schedulers import arrays, pbs, script, states
 from runner.schedulers.base import JobStatus
 from runner.schedulers.torque import TorqueScheduler
-from runner.spec.models import Infrastructure, Resources, freeze
+from runner.declarations.models import Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result
 from tests import golden
-from tests.schedulers.test_slurm import RUN, Fake, jobs
+from tests.schedulers.test_slurm import RUN, Fake, jobs, submitted_script
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "pbs"
 PUB = FIX / "published"
@@ -24,6 +24,11 @@ PUB = FIX / "published"
 
 def fx(name: str, folder: Path = FIX) -> str:
     return (folder / name).read_text()
+
+
+def recorded(base: str) -> tuple[int, str, str]:
+    """A failed command's recording: (exit code, stdout, stderr)."""
+    return int(fx(f"{base}.exitcode.txt")), fx(f"{base}.stdout.txt"), fx(f"{base}.stderr.txt")
 
 
 def infra(**kw) -> Infrastructure:
@@ -69,13 +74,14 @@ def test_wrapper_qstat_full_running_and_ended() -> None:
     assert pbs.statuses(running, states.TORQUE, states.TORQUE_EXIT) == {job_id: JobStatus(State.RUNNING)}
     for name in ("qstat_f_cancelled.txt", "qstat_f_completed_array_task.txt"):
         (st,) = pbs.statuses(pbs.parse_qstat_full(fx(name)), states.TORQUE, states.TORQUE_EXIT).values()
-        assert st.state == State.SUCCEEDED and "wrapper's files decide" in st.reason   # C says no more
+        assert st.ended and st.state is None   # C without an exit status: the wrapper's code decides
 
 
-def test_wrapper_qstat_of_an_unknown_id_prints_nothing() -> None:
-    assert int(fx("qstat_f_unknown.exitcode.txt")) in pbs._QUIET
-    assert pbs.parse_qstat_full(fx("qstat_f_unknown.stdout.txt")) == {}
-    assert pbs.parse_qstat_full(fx("qstat_f_array_index.stdout.txt")) == {}
+@pytest.mark.parametrize("base", ["qstat_f_unknown", "qstat_f_array_index"])
+def test_wrapper_qstat_of_an_id_it_does_not_know_leaves_the_job_out(base: str) -> None:
+    t = Fake([(r"^qstat", recorded(base))])
+    assert TorqueScheduler(infra(), t).status({"20[0]": jobs(1)[0]}) == {}   # not an error either
+    assert t.commands == ["qstat -f -t '20[]'"]   # and no look at the wrapper's files
 
 
 # ---- qstat of PBS Professional and Torque (documented formats) ------------------------------------
@@ -158,17 +164,19 @@ RICH = Resources(nodes=2, tasks=8, cpus_per_task=2, gpus=1, memory="4G", walltim
 
 
 def test_golden_pbspro_scripts() -> None:
-    sched = pbs.PbsScheduler(infra(account="proj-42", modules=("gcc/12",)), Fake())
+    t = Fake([(r"^qsub", (0, "1[].pbs01\n", ""))])
+    sched = pbs.PbsScheduler(infra(account="proj-42", modules=("gcc/12",)), t)
     check_golden("task.pbs", sched.render(jobs(1, res=RICH)[0]).replace(script.__version__, "VERSION"))
-    check_golden("array.pbs", sched.render_array(jobs(3, res=RICH)))
+    check_golden("array.pbs", submitted_script(sched, t, jobs(3, res=RICH)))
 
 
 def test_golden_torque_scripts() -> None:
     res = Resources(nodes=2, tasks=8, cpus_per_task=2, gpus=1, memory="4G", walltime="1-02:00:00",
                     pbs=freeze({"qos": "long", "feature": "ib"}))
-    sched = TorqueScheduler(infra(account="proj-42"), Fake())
+    t = Fake([(r"^qsub", (0, "1[].torque01\n", ""))])
+    sched = TorqueScheduler(infra(account="proj-42"), t)
     check_golden("task.torque", sched.render(jobs(1, res=res)[0]).replace(script.__version__, "VERSION"))
-    check_golden("array.torque", sched.render_array(jobs(3, res=res)))
+    check_golden("array.torque", submitted_script(sched, t, jobs(3, res=res)))
 
 
 @pytest.mark.parametrize("hostile", ["x\n#PBS -u root", "$(touch pwned)", "a b", "`id`", "x;y", "'q'", ""])
@@ -236,12 +244,19 @@ def test_pbspro_status_is_one_qstat_of_the_arrays() -> None:
     assert got["1234[1].pbs01"] == JobStatus(State.FAILED, "exit code 3") and len(got) == 6
 
 
-def test_jobs_qstat_forgot_end_only_by_their_wrapper_files() -> None:
-    wanted = {f"5[{i}].s": j for i, j in enumerate(jobs(2))}
-    ended = f"{wanted['5[1].s'].work_dir}/{script.EXIT}"
-    t = Fake([(r"^qstat", (153, "", "qstat: Unknown Job Id 5[].s\n")), (r"^for f in", (0, ended + "\n", ""))])
+def test_jobs_qstat_forgot_are_left_out() -> None:
+    wanted = {f"5[{i}].s": j for i, j in enumerate(jobs(2))} | {"1234[0].pbs01": jobs(1)[0]}
+    t = Fake([(r"^qstat", (153, fx("pbspro_qstat_f_json_array.json", PUB), "qstat: Unknown Job Id 5[].s\n"))])
     got = pbs.PbsScheduler(infra(), t).status(wanted)
-    assert list(got) == ["5[1].s"] and got["5[1].s"].state == State.SUCCEEDED
+    assert got == {"1234[0].pbs01": JobStatus(State.SUCCEEDED)}   # 5[0], 5[1]: the wrapper's code decides
+    assert len(t.commands) == 1   # one qstat, no look at the wrapper's files
+
+
+def test_an_ended_job_without_exit_status_is_for_the_wrapper_to_decide() -> None:
+    st = pbs.outcome({"job_state": "C"}, states.TORQUE_EXIT)
+    assert st.state is None and st.ended and "no exit status" in st.reason
+    # a limit the scheduler names still says how, exit status or not
+    assert pbs.outcome({"job_state": "F", "comment": "Job exceeded walltime"}, {}).state == State.FAILED
 
 
 def test_unreadable_json_falls_back_to_text_once() -> None:
@@ -274,6 +289,14 @@ def test_find_adopts_subjobs_of_arrays_found_by_name() -> None:
     assert found == {f"mso.{RUN}.main-{i:04d}": f"1234[{i}].pbs01" for i in range(6)}
     assert t.commands[0] == f"echo '# mso.{RUN}.main' ; qselect -x -N mso.{RUN}.main"
     assert t.commands[1] == "qstat -f -F json -x -t '1234[].pbs01' '1250[].pbs01'"
+
+
+def test_subjobs_take_their_arrays_name_by_sequence_number() -> None:
+    named = {"1234[].pbs01": "mso.r.main", "1250[].pbs01": "mso.r.main+4"}
+    ids = ["1234[].pbs01.example.org", "1234[2].pbs01.example.org", "1250[0].pbs01", "77[0].pbs01"]
+    assert pbs.subjobs(ids, named) == [   # not the array itself, nor a subjob of another array
+        arrays.Listed(1234, 2, "mso.r.main", "1234[2].pbs01.example.org"),
+        arrays.Listed(1250, 0, "mso.r.main+4", "1250[0].pbs01")]
 
 
 def test_cancel_is_one_qdel_and_ignores_finished_jobs() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
-from runner.spec.models import freeze
+from runner.declarations.models import freeze
 from tests import golden
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -86,7 +86,7 @@ def test_walltime_seconds(text: str, seconds: int) -> None:
 
 
 def test_step_input_on_the_same_host_is_copied_by_the_job(tmp_path: Path) -> None:
-    from runner.plan import StagedInput
+    from runner.plan.resolve import StagedInput
     run = tmp_path / "run"
     (run / "first-0000" / "out dir").mkdir(parents=True)
     (run / "first-0000" / "out dir" / "f.txt").write_text("from first")

@@ -9,10 +9,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from runner.errors import SchedulerError
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import arrays, script, slurm, states
 from runner.schedulers.base import Job, JobStatus
-from runner.spec.models import Infrastructure, Resources, freeze
+from runner.declarations.models import Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result, Transport
 from tests import golden
@@ -65,6 +65,13 @@ class Fake(Transport):
 
 def check_golden(name: str, text: str) -> None:
     golden.check_golden(FIX / "golden" / name, text)
+
+
+def submitted_script(sched, transport: Fake, batch: list[Job]) -> str:
+    """The batch script submit() wrote to the host (the one command given a stdin)."""
+    sched.submit(batch)
+    (text,) = [stdin for stdin in transport.stdins if stdin is not None]
+    return text
 
 
 # ---- parsers from recorded output ------------------------------------------------------------
@@ -171,10 +178,12 @@ def test_parse_sacct_signal_exit() -> None:
 def test_parse_names_and_max_array_size() -> None:
     text = fx("squeue_pending_running.txt")
     names, arr = slurm.parse_names(text), int(array_id(text, "fx-array"))
-    assert (arr, 4, "fx-array") in names and (arr, 0, "fx-array") in names
-    assert {name for _, _, name in names} == {"fx-array"}   # plain jobs are not array elements
+    assert arrays.Listed(arr, 4, "fx-array", f"{arr}_4") in names   # from the pending range
+    assert arrays.Listed(arr, 0, "fx-array", f"{arr}_0") in names
+    assert {item.name for item in names} == {"fx-array"}   # plain jobs are not array elements
     text = fx("sacct_array.txt")
-    assert (int(array_id(text, "fx-array-mixed")), 2, "fx-array-mixed") in slurm.parse_names(text)
+    mixed = int(array_id(text, "fx-array-mixed"))
+    assert arrays.Listed(mixed, 2, "fx-array-mixed", f"{mixed}_2") in slurm.parse_names(text)
     assert slurm.parse_max_array_size(fx("scontrol_show_config_maxarraysize.txt")) == 1001
     assert slurm.parse_max_array_size("Other = 3\n") is None
 
@@ -230,8 +239,9 @@ def test_golden_task_script() -> None:
 
 
 def test_golden_array_script() -> None:
-    sched = slurm.SlurmScheduler(infra(account="proj-42"), Fake())
-    check_golden("array.sbatch", sched.render_array(jobs(3, res=RICH) + jobs(2, res=RICH, start=7)))
+    t = Fake([(r"^sbatch", (0, "123\n", ""))])
+    sched = slurm.SlurmScheduler(infra(account="proj-42"), t)
+    check_golden("array.sbatch", submitted_script(sched, t, jobs(3, res=RICH) + jobs(2, res=RICH, start=7)))
 
 
 @pytest.mark.parametrize("hostile", ["x\n#SBATCH --uid=0", "$(touch pwned)", "a b", "`id`", "x;rm -rf /",
@@ -267,11 +277,13 @@ def test_walltime_and_memory_formats() -> None:
 
 
 def test_one_array_must_share_resources_and_a_step() -> None:
-    sched = slurm.SlurmScheduler(infra(), Fake())
+    t = Fake()
+    sched = slurm.SlurmScheduler(infra(), t)
     with pytest.raises(SchedulerError, match="share resources"):
-        sched.render_array(jobs(1) + jobs(1, res=Resources(memory="1G"), start=1))
+        sched.submit(jobs(1) + jobs(1, res=Resources(memory="1G"), start=1))
     with pytest.raises(SchedulerError, match="one step"):
         sched.submit(jobs(1) + jobs(1, step="post"))
+    assert t.commands == []   # refused before anything reached the host
 
 
 # ---- submit ----------------------------------------------------------------------------------
@@ -296,13 +308,6 @@ def test_submit_splits_at_max_array_size_and_offsets_the_indices() -> None:
     assert f"--job-name=mso.{RUN}.main+4" in sbatches[1] and sbatches[1].endswith(".sbatch 4")
     assert "--array=0-1 " in sbatches[2] and sbatches[2].endswith(" 8")
     assert ids == ["200_0", "200_1", "200_2", "200_3", "201_0", "201_1", "201_2", "201_3", "202_0", "202_1"]
-
-
-def test_split_at_the_real_limit_keeps_every_index_below_it() -> None:
-    parts = arrays.chunks(list(range(2500)), 1001)
-    assert [c.offset for c in parts] == [0, 1001, 2002]
-    assert all(max(c.relative) <= 1000 and min(c.relative) == 0 for c in parts)
-    assert sum(len(c.indices) for c in parts) == 2500
 
 
 def test_max_array_size_is_asked_of_the_site_once() -> None:
@@ -376,13 +381,13 @@ def test_failing_squeue_or_sacct_raises_with_the_command() -> None:
         slurm.SlurmScheduler(infra(), t).status(by_id(["5_0"]))
 
 
-def test_without_accounting_the_wrapper_files_decide() -> None:
-    ids = by_id(["5_0", "5_1"])
-    ended = f"{ids['5_1'].work_dir}/{script.EXIT}"
-    t = Fake([(r"^SLURM_BITSTR_LEN=0 sacct", (1, "", "Slurm accounting storage is disabled\n")),
-              (r"^for f in", (0, ended + "\n", ""))])
-    got = slurm.SlurmScheduler(infra(), t).status(ids)
-    assert list(got) == ["5_1"] and got["5_1"].state == State.SUCCEEDED
+def test_without_accounting_jobs_squeue_forgot_are_left_out() -> None:
+    queue = "5_0|n|COMPLETED|None\n"   # ended within MinJobAge: slurmctld still tells
+    t = Fake([(r"squeue", (0, queue, "")),
+              (r"^SLURM_BITSTR_LEN=0 sacct", (1, "", "Slurm accounting storage is disabled\n"))])
+    got = slurm.SlurmScheduler(infra(), t).status(by_id(["5_0", "5_1"]))
+    assert got == {"5_0": JobStatus(State.SUCCEEDED)}   # 5_1: the wrapper's exit code decides
+    assert [c.split()[1] for c in t.commands] == ["squeue", "sacct"]   # no look at the wrapper's files
 
 
 def test_find_adopts_by_array_name_the_latest_submission_winning() -> None:
@@ -401,6 +406,13 @@ def test_find_nothing_submitted() -> None:
     assert slurm.SlurmScheduler(infra(max_array_size=10), Fake()).find(jobs(3)) == {}
 
 
+def test_find_without_accounting_adopts_what_squeue_lists() -> None:
+    t = Fake([(r"squeue", (0, f"70_1|mso.{RUN}.main|RUNNING|None\n", "")),
+              (r"sacct", (1, "", "Slurm accounting storage is disabled\n"))])
+    found = slurm.SlurmScheduler(infra(max_array_size=10), t).find(jobs(3))
+    assert found == {f"mso.{RUN}.main-0001": "70_1"}
+
+
 def test_cancel_is_one_scancel() -> None:
     t = Fake()
     slurm.SlurmScheduler(infra(), t).cancel(["5_0", "5_1", "6_3"])
@@ -411,19 +423,7 @@ def test_max_parallel_is_left_to_the_array_throttle() -> None:
     assert slurm.SlurmScheduler(infra(max_parallel=3), Fake()).max_parallel is None
 
 
-# ---- helpers shared with PBS ------------------------------------------------------------------
-
-@pytest.mark.parametrize("indices,text", [((0, 1, 2, 5, 7, 8), "0-2,5,7-8"), ((4,), "4"), ((3, 1), "1,3")])
-def test_compress_and_expand(indices, text) -> None:
-    assert arrays.compress(indices) == text
-    assert arrays.expand(text) == sorted(indices)
-
-
-def test_expand_range_forms() -> None:
-    assert arrays.expand("[2-5%2]") == [2, 3, 4, 5]
-    assert arrays.expand("[8-9,12%1]") == [8, 9, 12]
-    assert arrays.expand("1-7:2") == [1, 3, 5, 7]
-
+# ---- dependencies between steps --------------------------------------------------------------
 
 @pytest.mark.parametrize("relative,after,expected", [
     ((0, 1, 2), [["9_0"], ["9_1"], ["9_2"]], "aftercorr:9"),

@@ -19,12 +19,12 @@ from typing import Iterator
 import pytest
 
 from runner.errors import SchedulerError
-from runner.plan import TaskPlan
+from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
 from runner.schedulers.base import Job, JobStatus
 from runner.schedulers.slurm import SlurmScheduler
 from runner.schedulers.states import GENERIC_FAILURE
-from runner.spec.models import EnvRef, Infrastructure, Resources, freeze
+from runner.declarations.models import EnvRef, Infrastructure, Resources, freeze
 from runner.state import State
 from runner.transports.base import Result, Transport
 from tests.conftest import unavailable
