@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.book import config, generate, results
+from runner.book import config, generate
 from runner.book.context import Context
+from runner.declarations import repository
 from runner.errors import BookError
-from runner.spec import repository
+from runner.results import mkdocs_yml, records
 
 WORK = Path(".mso") / "book"
 
@@ -37,8 +38,8 @@ def build(root: Path, site: Path | None = None, strict: bool = False) -> Built:
     _check_site(root, site)
     started = time.monotonic()
     repo = repository.load_valid(root)
-    runs, warnings = results.load(root / "results")
-    user = config.read(root)
+    runs, warnings = records.load(root / "results")
+    user = mkdocs_yml.read(root)
     ctx = Context(repo, runs, config.site_name(user))
     gen = generate.write(ctx, root / WORK / "docs", config.handwritten_folder(root, user))
     cfg_file = config.write(root, user, gen, site, strict, root / WORK / "mkdocs.yml")

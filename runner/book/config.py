@@ -16,7 +16,6 @@ import yaml
 
 from runner.book.generate import CSS, Generated
 from runner.book.pages import reference
-from runner.errors import BookError
 
 DEFAULT_NAME = "Laboratory book"
 HANDWRITTEN = "book"
@@ -28,24 +27,6 @@ GENERATED_NAV: list[dict[str, Any]] = [
 NOT_IN_NAV = "\n".join(["/applications/", "/datasets/", "/infrastructures/", "/experiments/",
                         "/runs/"]) + "\n"
 REQUIRED_EXTENSIONS = ("admonition", "tables", "toc")
-
-
-def read(root: Path) -> dict[str, Any]:
-    """The repository's mkdocs.yml as a map (empty when there is none)."""
-    path = next((root / n for n in ("mkdocs.yml", "mkdocs.yaml") if (root / n).is_file()), None)
-    if path is None:
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BookError(f"{path.name}: cannot read it ({_first_line(exc)}); YAML tags such as "
-                        "!!python/name are not supported in the book's mkdocs.yml") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise BookError(f"{path.name}: expected a map of mkdocs settings, "
-                        f"got {type(data).__name__}")
-    return data
 
 
 def handwritten_folder(root: Path, user: dict[str, Any]) -> Path:
@@ -150,6 +131,3 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(str, lambda d, s: d.represent_scalar(
     "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
 
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,4 +1,4 @@
-"""What every page generator gets: the repository, its runs, and where each page lives."""
+"""What every page generator gets (the repository and its runs) and what it gives (a Page)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from runner.book.results import Run
-from runner.spec.models import LOCAL, Infrastructure, Repository
+from runner.declarations.models import LOCAL, Infrastructure, Repository
+from runner.results.records import Run
 
 
 @dataclass(frozen=True)
@@ -54,32 +54,3 @@ class Context:
         return tuple(sorted((r for runs in self.runs.values() for r in runs),
                             key=lambda r: (r.run_id, r.experiment)))
 
-
-def application_page(name: str) -> str:
-    """The page of an application."""
-    return f"applications/{name}.md"
-
-
-def dataset_page(name: str) -> str:
-    """The page of a dataset."""
-    return f"datasets/{name}.md"
-
-
-def infrastructure_page(name: str) -> str:
-    """The page of an infrastructure."""
-    return f"infrastructures/{name}.md"
-
-
-def experiment_page(name: str) -> str:
-    """The page of an experiment."""
-    return f"experiments/{name}.md"
-
-
-def run_folder(experiment: str, run_id: str) -> str:
-    """The docs folder of a run: its page and the files it links."""
-    return f"runs/{experiment}/{run_id}"
-
-
-def run_page(experiment: str, run_id: str) -> str:
-    """The page of a run."""
-    return f"{run_folder(experiment, run_id)}/index.md"

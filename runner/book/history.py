@@ -1,47 +1,18 @@
-"""Figures about a run that several pages show: task counts, start, wall time, task-hours."""
+"""A run history table, as the home page and each experiment page show it: its head and rows."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
+from runner.results import markdown as md
+from runner.results import summary
+from runner.results.book_paths import run_page
+from runner.results.records import Run
 
-from runner.book import markdown as md
-from runner.book.context import run_page
-from runner.book.results import Run
-
-
-@dataclass(frozen=True)
-class RunFacts:
-    """Counts and times of one run, from its record alone."""
-
-    total: int
-    succeeded: int
-    failed: int
-    started: str | None
-    wall_seconds: float | None
-    task_seconds: float
+HEAD = ("Run", "State", "Tasks ok / failed / all", "Started (UTC)", "Wall time", "Spec hash")
 
 
-def of(run: Run) -> RunFacts:
-    """The facts of a run."""
-    tasks = run.record.tasks
-    counts = Counter(t.state for t in tasks)
-    starts = sorted(t.started for t in tasks if t.started)
-    ends = sorted(t.ended for t in tasks if t.ended)
-    done = all(t.ended for t in tasks) and bool(tasks)
-    wall = md.seconds_between(starts[0], ends[-1]) if starts and ends and done else None
-    busy = sum(md.seconds_between(t.started, t.ended) or 0.0 for t in tasks)
-    return RunFacts(len(tasks), counts["succeeded"], counts["failed"],
-                    starts[0] if starts else run.record.created, wall, busy)
-
-
-HISTORY_HEAD = ("Run", "State", "Tasks ok / failed / all", "Started (UTC)", "Wall time",
-                "Spec hash")
-
-
-def history_row(run: Run, from_page: str) -> list[str]:
+def row(run: Run, from_page: str) -> list[str]:
     """One line of a run history table, linking to the run's page."""
-    f = of(run)
+    f = summary.of(run)
     target = md.rel(from_page, run_page(run.experiment, run.run_id))
     return [md.link(run.run_id, target), md.state(run.record.state),
             f"{f.succeeded} / {f.failed} / {f.total}", md.when(f.started),

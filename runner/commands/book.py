@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from runner.cli import common_options
+from runner.commands.common import common_options
 
 
 def add(sub: argparse._SubParsersAction) -> None:

@@ -29,7 +29,7 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner import secrets
+    from runner.secrets import Secrets
     from runner.publish import notify, report
 
     if args.token_env is not None and not ENV_NAME.match(args.token_env):
@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     notifier = notify.Notifier.from_env(root, _say, args.token_env)
     outcome = notifier.update(records, args.remark)
     if args.junit:
-        secrets.declare_env(args.token_env)
-        report.write_junit(args.junit, root / "results", records)
+        report.write_junit(args.junit, root / "results", records, Secrets().adding(args.token_env))
     if args.json:
         print(json.dumps({"ok": True, "runs": [{"experiment": r.experiment, "run_id": r.run_id,
                                                 "state": r.state} for r in records],
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def latest(results: Path, wanted: list[str]) -> list:
     """Each experiment's latest run record (those named, else every one with runs)."""
     from runner import state
-    from runner.spec.messages import did_you_mean
+    from runner.declarations.messages import did_you_mean
 
     found = {}
     for _, record in state.records(results):

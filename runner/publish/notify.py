@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from runner.book.context import experiment_page
-from runner.book.results import Run
 from runner.errors import MsoError
 from runner.publish import report
 from runner.publish.report import Links
+from runner.results import mkdocs_yml
+from runner.results.book_paths import experiment_page
+from runner.results.records import Run, run_of
 from runner.state import RunRecord
 
 DEFAULT_TOKEN_ENV = "MSO_GITLAB_TOKEN"
@@ -155,7 +156,7 @@ class Notifier:
         key = (run.run_id, run.record.state, run.record.reason, failed)
         if key not in self._errors:
             try:
-                self._errors[key] = report.first_error(report.run_of(self.results, run.record))
+                self._errors[key] = report.first_error(run_of(self.results, run.record))
             except OSError:   # files moved away meanwhile: the line is missing, not the note
                 return ""
         return self._errors[key]
@@ -199,8 +200,7 @@ def _transient(status: int | None) -> bool:
 
 def _directory_urls(root: Path) -> bool:
     """mkdocs' use_directory_urls, as the book is built (pages at `x/` rather than `x.html`)."""
-    from runner.book import config
     try:
-        return bool(config.read(root).get("use_directory_urls", True))
+        return bool(mkdocs_yml.read(root).get("use_directory_urls", True))
     except MsoError:
         return True

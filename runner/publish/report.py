@@ -1,9 +1,10 @@
 """What mso tells GitLab about runs, from run records and their files alone (no network here):
 the rows and Markdown of the merge-request note, commit-status states, and JUnit test cases.
 
-Cells go through the book's escapes (runner/book/markdown.py), so `|`, newlines, HTML and
-Markdown in log lines or reasons render literally in GitLab's Markdown too; the first error line
-and log tails are found with the same helpers that build the run pages.
+Cells go through the escapes the book uses (runner/results/markdown.py), so `|`, newlines, HTML
+and Markdown in log lines or reasons render literally in GitLab's Markdown too; the first error
+line and log tails are found with the same helpers that build the run pages
+(runner/results/task_logs.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Iterable, Sequence
 from urllib.parse import quote
 
 from runner import junit
-from runner.book import markdown as md
-from runner.book import summary
-from runner.book.context import experiment_page, run_page
-from runner.book.pages import tasks as task_pages
-from runner.book.results import Run, regular_files
+from runner.results import markdown as md
+from runner.results import summary, task_logs
+from runner.results.book_paths import experiment_page, run_page
+from runner.results.records import Run, run_of
+from runner.secrets import Secrets
 from runner.state import RunRecord, State
 
 # GitLab's commit-status states: pending, running, success, failed, canceled
@@ -81,13 +82,6 @@ class Row:
     error: str
 
 
-def run_of(results: Path, record: RunRecord) -> Run:
-    """The record with its folder (results/<experiment>/<run id>) and the files in it."""
-    folder = results / record.experiment / record.run_id
-    files = frozenset(regular_files(folder)) if folder.is_dir() else frozenset()
-    return Run(folder, record, files)
-
-
 def row(run: Run, error: str) -> Row:
     """The note's line for a run; `error` is its first_error (kept by the caller)."""
     facts, infra = summary.of(run), run.record.infrastructure
@@ -116,16 +110,16 @@ def _what_failed(run: Run, task) -> str:
 
 
 def _log_error(run: Run, task) -> str:
-    for rel in task_pages.classified_logs(run, task):
-        for entry in task_pages.entries(run.file(rel + ".jsonl")):
-            if entry.get("severity") in ERROR_SEVERITIES:
-                return str(entry.get("text", ""))
+    for rel in task_logs.classified_logs(run, task):
+        for entry in task_logs.entries(run, rel):
+            if entry.severity in ERROR_SEVERITIES:
+                return entry.text
     return ""
 
 
 def _last_line(run: Run, rel: str) -> str:
     path = run.file(rel)
-    lines = task_pages.tail(path, TAIL_LINES) if path else []
+    lines = task_logs.tail(path, TAIL_LINES) if path else []
     shown = [_PLAIN.sub("", ln).strip() for ln in lines]
     return next((ln for ln in reversed(shown) if ln), "")
 
@@ -203,9 +197,9 @@ def _not_run(task) -> str:
 def _tails(run: Run, task) -> str:
     """The last lines of each application log, then of stderr, as labelled blocks."""
     blocks = []
-    for rel in [*task_pages.classified_logs(run, task), task.stderr]:
+    for rel in [*task_logs.classified_logs(run, task), task.stderr]:
         path = run.file(rel)
-        lines = task_pages.tail(path, TAIL_LINES) if path else []
+        lines = task_logs.tail(path, TAIL_LINES) if path else []
         if lines:
             blocks.append(f"--- {rel} (last {len(lines)} lines)\n" + "\n".join(lines))
     if task.reason:
@@ -213,9 +207,8 @@ def _tails(run: Run, task) -> str:
     return "\n".join(blocks)
 
 
-def write_junit(path: Path, results: Path, records: Iterable[RunRecord]) -> None:
+def write_junit(path: Path, results: Path, records: Iterable[RunRecord], secrets: Secrets) -> None:
     """A JUnit file with a test case per task of these runs, every secret mso knows of masked."""
-    from runner import secrets
     cases = [c for r in records for c in junit_cases(run_of(results, r))]
     cases = [replace(c, **{k: secrets.mask(getattr(c, k))
                            for k in ("name", "failure", "details", "skipped")}) for c in cases]

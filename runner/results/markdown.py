@@ -1,4 +1,4 @@
-"""Markdown helpers: every piece of user text reaches a page through one of these escapes.
+"""Markdown helpers: every piece of user text reaches a page or a note through these escapes.
 
 Python-Markdown passes raw HTML through, and `[x](javascript:...)` or `{: onclick=...}` (attr_list)
 would make links and attributes out of plain text, so user text is HTML-escaped AND has the

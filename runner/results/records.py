@@ -1,4 +1,4 @@
-"""The runs the book shows: every valid run record under results/, checked before it is trusted.
+"""Run records under results/ with the files beside them, checked before they are trusted.
 
 A run record arrives through merge requests like any other file, so it is validated against the
 run schema and its names against the patterns that make them safe as paths and anchors; files it
@@ -19,11 +19,11 @@ from typing import Any, Iterator
 
 from runner import state
 from runner.errors import StateError
-from runner.spec import schema
+from runner.declarations import schema
 from runner.state import RunRecord
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}(-[0-9a-f]{8})?$")
 TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -71,7 +71,8 @@ class Run:
 
 
 def load(results: Path) -> tuple[dict[str, list[Run]], list[str]]:
-    """Runs by experiment (oldest first) and a warning per record left out."""
+    """Every valid run under results/ by experiment (oldest first), and a warning per record
+    left out (the book shows only these runs)."""
     runs: dict[str, list[Run]] = {}
     warnings: list[str] = []
     for path in sorted(results.glob(f"*/*/{state.RECORD}")):
@@ -85,11 +86,18 @@ def load(results: Path) -> tuple[dict[str, list[Run]], list[str]]:
         except StateError as exc:
             warnings.append(f"{shown}: {exc}; left out of the book")
             continue
-        run = Run(path.parent, record, frozenset(regular_files(path.parent)))
+        run = run_of(results, record)
         runs.setdefault(run.experiment, []).append(run)
     for found in runs.values():
         found.sort(key=lambda r: r.run_id)
     return runs, warnings
+
+
+def run_of(results: Path, record: RunRecord) -> Run:
+    """The record with its folder (results/<experiment>/<run id>) and the files in it."""
+    folder = results / record.experiment / record.run_id
+    files = frozenset(regular_files(folder)) if folder.is_dir() else frozenset()
+    return Run(folder, record, files)
 
 
 def regular_files(folder: Path, prefix: str = "") -> Iterator[str]:

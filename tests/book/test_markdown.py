@@ -6,9 +6,9 @@ import re
 
 import markdown
 
-from runner.book import markdown as md
 from runner.book.pages.applications import command_line
 from runner.book.schemainfo import bounds, type_of
+from runner.results import markdown as md
 
 EXTENSIONS = ["tables", "admonition", "toc", "attr_list", "md_in_html"]
 HOSTILE = ["<script>alert(1)</script>|x", "[click](javascript:alert(1))",

@@ -12,6 +12,7 @@ import pytest
 from runner import junit
 from runner.publish import report
 from runner.publish.report import Links, Row
+from runner.results.records import run_of
 from runner.state import RunRecord, TaskRecord
 from tests.conftest import counter_experiment, mso
 from tests.publish.gitlab_standin import CI_VARS, NOTE, NOTES, STATUSES, GitLabStandIn
@@ -75,16 +76,16 @@ def test_links_follow_the_published_book() -> None:
 def test_first_error_prefers_the_log_then_stderr_then_the_reason(tmp_path: Path) -> None:
     results = tmp_path / "results"
     rec = _record(["succeeded", "failed"], reason="exit code 3")
-    assert report.first_error(report.run_of(results, rec)) == "main-0001: exit code 3"
+    assert report.first_error(run_of(results, rec)) == "main-0001: exit code 3"
     _files(results, {"main-0001/stderr.txt": "Traceback\n  File x\nValueError: nu < 0\n\n"})
-    assert report.first_error(report.run_of(results, rec)) == "main-0001: ValueError: nu < 0"
+    assert report.first_error(run_of(results, rec)) == "main-0001: ValueError: nu < 0"
     _files(results, {"main-0001/heat.log": "step 1\nerror: diverged\nerror: again\n",
                      "main-0001/heat.log.jsonl": "\n".join(json.dumps(e) for e in [
                          {"line": 1, "severity": "INFO", "text": "step 1"},
                          {"line": 2, "severity": "ERROR", "text": "error: diverged"},
                          {"line": 3, "severity": "ERROR", "text": "error: again"}])})
-    assert report.first_error(report.run_of(results, rec)) == "main-0001: error: diverged"
-    assert report.first_error(report.run_of(results, _record(["succeeded"]))) == ""
+    assert report.first_error(run_of(results, rec)) == "main-0001: error: diverged"
+    assert report.first_error(run_of(results, _record(["succeeded"]))) == ""
 
 
 @pytest.mark.parametrize("states, expected", [
@@ -109,7 +110,7 @@ def test_junit_cases_fail_skip_and_time_tasks(tmp_path: Path) -> None:
     rec.tasks[0].started, rec.tasks[0].ended = "2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z"
     rec.tasks[1].reason, rec.tasks[2].reason = "exit code 2", "cancelled by ana"
     _files(results, {"main-0001/stderr.txt": "".join(f"line {i}\n" for i in range(40)) + "\x1b\x00"})
-    cases = report.junit_cases(report.run_of(results, rec))
+    cases = report.junit_cases(run_of(results, rec))
     path = tmp_path / "runs.xml"
     junit.write(path, "mso runs", cases)
     suite = ET.parse(path).getroot().find("testsuite")

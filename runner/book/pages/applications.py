@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
-from runner.book import markdown as md
 from runner.book import schemainfo
-from runner.book.context import Context, Page, application_page, experiment_page
-from runner.spec.models import Application
+from runner.book.context import Context, Page
+from runner.declarations.models import Application
+from runner.results import markdown as md
+from runner.results.book_paths import application_page, experiment_page
 
 INDEX = "applications/index.md"
 

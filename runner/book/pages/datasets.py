@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from runner.book import markdown as md
-from runner.book.context import Context, Page, dataset_page, experiment_page
-from runner.spec.models import Dataset
+from runner.book.context import Context, Page
+from runner.declarations.models import Dataset
+from runner.results import markdown as md
+from runner.results.book_paths import dataset_page, experiment_page
 
 INDEX = "datasets/index.md"
 PRIVATE = ("This dataset is **private**: the book shows only its name. "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from runner.book import markdown as md
-from runner.book import badges, summary
-from runner.book.context import (Context, Page, application_page, dataset_page, experiment_page,
-                                 infrastructure_page)
-from runner.spec import matrix
-from runner.spec.models import Experiment, InputBinding, Resources
+from runner.book import badges, history
+from runner.book.context import Context, Page
+from runner.declarations import matrix
+from runner.declarations.models import Experiment, InputBinding, Resources
+from runner.results import markdown as md
+from runner.results import summary
+from runner.results.book_paths import (application_page, dataset_page, experiment_page,
+                                       infrastructure_page)
 
 INDEX = "experiments/index.md"
 
@@ -42,18 +44,17 @@ def _page(ctx: Context, name: str) -> Page:
     path = experiment_page(name)
     exp = ctx.repo.experiments.get(name)
     runs = ctx.runs.get(name, [])
-    history = md.table(summary.HISTORY_HEAD,
-                       [summary.history_row(r, path) for r in reversed(runs)],
-                       f"No runs yet: `mso run {name}` starts one.")
+    runs_table = md.table(history.HEAD, [history.row(r, path) for r in reversed(runs)],
+                          f"No runs yet: `mso run {name}` starts one.")
     badge = f"![status of {md.text(name)}]({md.rel(path, badges.path(name))})"
     if exp is None:
         body = (f"{badge}\n\nThis experiment is no longer declared; its runs are kept.\n\n"
-                f"## Runs\n\n{history}")
+                f"## Runs\n\n{runs_table}")
         return Page(path, name, body)
     parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
              _parameters(exp), "## Matrix", _matrix(exp), "## Inputs", _inputs(exp.inputs, path),
              "## Resources", resources(exp.resources), *_steps(exp, path),
-             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", history]
+             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", runs_table]
     return Page(path, name, "\n\n".join(parts))
 
 

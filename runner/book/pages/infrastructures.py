@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from runner.book import markdown as md
-from runner.book.context import Context, Page, experiment_page, infrastructure_page
-from runner.spec.models import EnvRef, Infrastructure
+from runner.book.context import Context, Page
+from runner.declarations.models import EnvRef, Infrastructure
+from runner.results import markdown as md
+from runner.results.book_paths import experiment_page, infrastructure_page
 
 INDEX = "infrastructures/index.md"
 

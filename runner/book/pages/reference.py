@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from runner.book import markdown as md
 from runner.book import schemainfo
 from runner.book.context import Context, Page
-from runner.spec import schema
+from runner.declarations import schema
+from runner.results import markdown as md
 
 INDEX = "reference/index.md"
 KINDS = {"application": "applications/<name>.yaml", "dataset": "datasets/<name>.yaml",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from markdown.extensions.toc import slugify
 
-from runner.book import markdown as md
-from runner.book import summary
-from runner.book.context import (Context, Page, application_page, dataset_page, experiment_page,
-                                 infrastructure_page, run_folder, run_page)
+from runner.book.context import Context, Page
 from runner.book.pages import tasks
 from runner.book.pages.datasets import is_private
-from runner.book.results import Run
+from runner.results import markdown as md
+from runner.results import summary
+from runner.results.book_paths import (application_page, dataset_page, experiment_page,
+                                       infrastructure_page, run_folder, run_page)
+from runner.results.records import Run
 
 
 def pages(ctx: Context) -> list[Page]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.book import markdown as md
-from runner.book.results import Run
+from runner.logs.classify import Entry
+from runner.results import markdown as md
+from runner.results.records import Run
+from runner.results.task_logs import classified_logs, entries, tail
 from runner.state import TaskRecord
 
 TAIL_LINES = 20          # of stdout and stderr
@@ -84,34 +85,13 @@ def _outputs(run: Run, task: TaskRecord, files: Files) -> str:
     return md.table(("Output", "Size", "SHA-256", "Stored"), rows, "No outputs collected.")
 
 
-def classified_logs(run: Run, task: TaskRecord) -> list[str]:
-    """Run-relative paths of the task's application logs that have a classified `.jsonl` twin."""
-    outputs = {f"{task.id}/{o['path']}" for o in task.outputs}
-    return [rel[: -len(".jsonl")] for rel in run.listed(f"{task.id}/", ".jsonl")
-            if run.file(rel[: -len(".jsonl")]) and rel[: -len(".jsonl")] not in outputs]
-
-
-def entries(path: Path) -> list[dict]:
-    """The classified lines of a `.jsonl` file (unreadable lines are skipped)."""
-    found = []
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict):
-            found.append(item)
-    return found
-
-
 def _log(run: Run, rel: str, files: Files, unfold: bool) -> str:
-    items = entries(run.file(rel + ".jsonl"))
+    items = entries(run, rel)
     name = rel.split("/", 1)[1]
     parts = [_log_head(name, items, files.link(run, rel))]
-    notable = [e for e in items if e.get("severity") in ADMONITION][-NOTABLE_LINES:]
-    parts += [md.admonition(ADMONITION[e["severity"]],
-                            f"{e['severity']} · {name} line {e.get('line', '?')}",
-                            str(e.get("text", ""))) for e in notable]
+    notable = [e for e in items if e.severity in ADMONITION][-NOTABLE_LINES:]
+    parts += [md.admonition(ADMONITION[e.severity], f"{e.severity} · {name} line {e.line}",
+                            e.text) for e in notable]
     if items:
         shown = items[-LOG_LINES:]
         label = f"{name}: classified lines"
@@ -121,10 +101,10 @@ def _log(run: Run, rel: str, files: Files, unfold: bool) -> str:
     return "\n\n".join(parts)
 
 
-def _log_head(name: str, items: list[dict], target: str | None) -> str:
+def _log_head(name: str, items: list[Entry], target: str | None) -> str:
     """`Log heat.log: 29 classified lines (28 INFO, 1 OK); last progress 100 %.`"""
-    counts = Counter(str(e.get("severity", "?")) for e in items)
-    progress = [e["progress"] for e in items if isinstance(e.get("progress"), (int, float))]
+    counts = Counter(e.severity for e in items)
+    progress = [e.progress for e in items if e.progress is not None]
     shown = md.link(name, target) if target else md.code(name)
     text = f"**Log {shown}**: {len(items)} classified line{'s' * (len(items) != 1)}"
     if counts:
@@ -132,14 +112,12 @@ def _log_head(name: str, items: list[dict], target: str | None) -> str:
     return text + (f"; last progress **{progress[-1]:g} %**." if progress else ".")
 
 
-def _coloured(items: list[dict]) -> str:
+def _coloured(items: list[Entry]) -> str:
     lines = []
     for e in items:
-        sev = str(e.get("severity", ""))
-        css = "".join(c for c in sev.lower() if c.isalpha())
-        line = e.get("line") if isinstance(e.get("line"), int) else 0
-        lines.append(f'<span class="mso-sev mso-{css}">{md.escape_line(f"{sev:<8}")}</span> '
-                     f"{line:>6}  {md.escape_line(str(e.get('text', '')))}")
+        css = "".join(c for c in e.severity.lower() if c.isalpha())
+        lines.append(f'<span class="mso-sev mso-{css}">{md.escape_line(f"{e.severity:<8}")}</span> '
+                     f"{e.line:>6}  {md.escape_line(e.text)}")
     return '<pre class="mso-log">' + "\n".join(lines) + "</pre>"
 
 
@@ -155,10 +133,3 @@ def _tail(run: Run, label: str, rel: str, files: Files, unfold: bool) -> str:
     summary = f"{label}: last {len(lines)} line{'s' * (len(lines) != 1)}"
     return f"**{label}**{whole}\n\n" + md.details(summary, md.pre(lines), "quote", unfold)
 
-
-def tail(path: Path, n: int) -> list[str]:
-    """The last n lines of a file, reading at most its last 64 KiB."""
-    with open(path, "rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 65536))
-        data = fh.read().decode("utf-8", errors="replace")
-    return data.splitlines()[-n:]

@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
-from runner.book import markdown as md
-from runner.book import summary
-from runner.book.context import Context, Page, experiment_page, infrastructure_page
-from runner.book.results import Run
+from runner.book.context import Context, Page
+from runner.results import markdown as md
+from runner.results import summary
+from runner.results.book_paths import experiment_page, infrastructure_page
+from runner.results.records import Run
 
 PATH = "usage.md"
 HEAD = ("Runs", "Runs ok / failed", "Tasks", "Tasks ok / failed", "Task-hours")
