@@ -1,10 +1,11 @@
 """Commit results/ (and dataset entries) as the bot and push to the branch, race-safe.
 
-Each run writes only its own folder, so when someone pushed meanwhile a rebase never conflicts:
-fetch, rebase, push again, a bounded number of times with backoff. A rejection is read from
-`git push --porcelain` (GitPython's own push neither raises on one nor keeps git's message). A token comes from an environment variable through
-GIT_ASKPASS, so it is never in a command line, a remote URL, a config file or a log.
-"""
+When someone pushed meanwhile: fetch, rebase, push again, a bounded number of times with
+backoff. Runs write their own folders, so a rebase conflicts only when two runners published
+the same run; conflicts.py settles those, and refuses conflicts anywhere else. A rejection is
+read from `git push --porcelain` (GitPython's own push neither raises on one nor keeps git's
+message). A token comes from an environment variable through GIT_ASKPASS, so it is never in a
+command line, a remote URL, a config file or a log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import PublishError
+from runner.publish import conflicts
 
 PATHS = ("results", "datasets")
 BOT = ("mso bot", "mso-bot@localhost")
@@ -69,7 +71,7 @@ def publish(root: Path, remote: str, branch: str | None, message: str | None, re
     if commit is None and not _ahead(repo, remote, branch):
         return Published(None, 0, False)
     with _askpass(token_env) as env, repo.git.custom_environment(**env):
-        attempts = _push(repo, remote, branch, retries)
+        attempts = _push(repo, remote, branch, retries, _relative(repo, root / "results"))
     return Published(repo.head.commit.hexsha, attempts, True)
 
 
@@ -87,8 +89,7 @@ def _branch(repo) -> str:
 
 def _message(repo, root: Path) -> str:
     """`mso: results of <experiment>/<run>, ...` for the run folders with changes."""
-    top = Path(repo.working_tree_dir).resolve()
-    rel = (root / "results").resolve().relative_to(top).as_posix()
+    rel = _relative(repo, root / "results")
     changed = repo.git.status("--porcelain", "--untracked-files=all", "--", rel).splitlines()
     runs = sorted({"/".join(Path(line[3:].strip('"')).relative_to(rel).parts[:2])
                    for line in changed if line[3:].startswith(rel + "/")})
@@ -98,8 +99,12 @@ def _message(repo, root: Path) -> str:
 
 def _dirs(repo, root: Path) -> list[str]:
     """results/ and datasets/ (those that exist), relative to the top of the work tree."""
-    top = Path(repo.working_tree_dir).resolve()
-    return [str((root / p).resolve().relative_to(top)) for p in PATHS if (root / p).exists()]
+    return [_relative(repo, root / p) for p in PATHS if (root / p).exists()]
+
+
+def _relative(repo, path: Path) -> str:
+    """`path` relative to the top of the work tree, as git names it."""
+    return path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
 
 
 def _merged_result() -> bool:
@@ -111,16 +116,12 @@ def _onto_branch(repo, root: Path, remote: str, branch: str) -> list[str]:
     would merge the target into the branch. So HEAD moves to the branch's own tip (the files
     stay), and only what mso wrote in this job is committed: the files under results/ and
     datasets/ that differ from the pipeline's commit. Returns them."""
-    import git
     dirs = _dirs(repo, root)
     if not dirs:
         return []
     files = repo.git.diff("--name-only", "HEAD", "--", *dirs).splitlines()
     files += repo.git.ls_files("--others", "--exclude-standard", "--", *dirs).splitlines()
-    try:
-        repo.git.fetch(remote, branch)
-    except git.GitCommandError as exc:
-        raise PublishError(f"fetching {branch} from {remote} failed: {_clean(exc.stderr)}") from None
+    _fetch(repo, remote, branch)
     repo.git.reset("-q", "--mixed", "FETCH_HEAD")
     return sorted(set(files))
 
@@ -160,7 +161,7 @@ def _ahead(repo, remote: str, branch: str) -> bool:
         return True
 
 
-def _push(repo, remote: str, branch: str, retries: int) -> int:
+def _push(repo, remote: str, branch: str, retries: int, results: str) -> int:
     """Push; when rejected (someone pushed meanwhile) fetch, rebase and try again."""
     refspec = f"HEAD:refs/heads/{branch}"
     options = ["--push-option=ci.skip"]   # no pipeline for the results commit
@@ -174,7 +175,7 @@ def _push(repo, remote: str, branch: str, retries: int) -> int:
             continue
         if not _raced(code, out, err):
             raise PublishError(f"git push to {remote} failed (exit {code}): {_clean(err + ' ' + out)}")
-        _rebase(repo, remote, branch)
+        _rebase(repo, remote, branch, results)
         time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # racers: short
     raise PublishError(f"git push to {remote}/{branch} was rejected {retries} times (others "
                        "pushed meanwhile); run `mso publish` again")
@@ -187,17 +188,25 @@ def _raced(code: int, out: str, err: str) -> bool:
         any(word in err for word in _RACE)
 
 
-def _rebase(repo, remote: str, branch: str) -> None:
+def _rebase(repo, remote: str, branch: str, results: str) -> None:
+    """Rebase onto the remote branch; conflicts in run folders are settled (conflicts.py)."""
+    _fetch(repo, remote, branch)
+    code, _, err = repo.git.rebase("--autostash", "FETCH_HEAD", with_extended_output=True,
+                                   with_exceptions=False)
+    if code == 0:
+        return
+    if not conflicts.rebasing(repo):   # refused before starting (nothing to undo)
+        raise PublishError(f"rebasing onto {remote}/{branch} failed: {_clean(err)}")
+    conflicts.settle(repo, results, f"{remote}/{branch}")
+
+
+def _fetch(repo, remote: str, branch: str) -> None:
+    """Fetch the branch into FETCH_HEAD."""
     import git
     try:
         repo.git.fetch(remote, branch)
-        repo.git.rebase("--autostash", "FETCH_HEAD")
     except git.GitCommandError as exc:
-        try:
-            repo.git.rebase("--abort")
-        except git.GitCommandError:
-            pass
-        raise PublishError(f"rebasing onto {remote}/{branch} failed: {_clean(exc.stderr)}") from None
+        raise PublishError(f"fetching {branch} from {remote} failed: {_clean(exc.stderr)}") from None
 
 
 # what git says when another push won the race
