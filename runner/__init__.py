@@ -6,14 +6,14 @@ layers below it, never above (import-linter checks it: the contract in pyproject
     cli                 the `mso` command and its one error boundary (error_handler)
     commands            one module per verb
     publish | book      results back to git and GitLab | the book; neither imports the other:
-                        what both read (results/ records, their files, page paths, Markdown
-                        escapes) is in `results`, below both
-    results             reading results/ for the note, the statuses and the book
+                        what both read is in `results`, below
     monitor             the watcher: starts what is ready, asks each scheduler once per poll
     runs                a run in progress: create, resume, its one lifecycle, completion
     staging             work areas on hosts, stage-in of datasets, collection of outputs
     schedulers          one narrow backend per kind, the job wrapper, the Context that holds a
                         command's transports, schedulers and secret set
+    results             reading results/: run records and their files, summaries, the book's
+                        page paths, Markdown escapes (for the note, the statuses and the book)
     plan | logs         experiments resolved into frozen task plans | log-line classification
     declarations        YAML with line numbers, JSON Schemas, frozen records, cross-references
     transports          run commands and move files on a host (local, ssh); plain settings only

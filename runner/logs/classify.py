@@ -56,6 +56,9 @@ def classify(lines: Iterable[str], filters: Iterable[LogFilter],
             yield entry
 
 
+CLASSIFIED = ".jsonl"   # a log's classified entries sit beside it, as `<log>.jsonl`
+
+
 def to_jsonl(entries: Iterable[Entry]) -> str:
     return "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in entries)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.logs.classify import Entry, from_jsonl
+from runner.logs.classify import CLASSIFIED, Entry, from_jsonl
 from runner.results.records import Run
 from runner.state import TaskRecord
 
-CLASSIFIED = ".jsonl"   # a classified log's entries sit beside it, as `<log>.jsonl`
 
 
 def classified_logs(run: Run, task: TaskRecord) -> list[str]:

@@ -53,7 +53,7 @@ def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outpu
                 _copy_tail(path, dest / rel, secrets)
                 text = secrets.mask(path.read_text("utf-8", errors="replace")).splitlines()
                 entries = logs.classify(text, spec.filters, task.expected_steps)
-                (dest / f"{rel}.jsonl").write_text(logs.to_jsonl(entries), encoding="utf-8")
+                (dest / f"{rel}{logs.CLASSIFIED}").write_text(logs.to_jsonl(entries), encoding="utf-8")
     if with_outputs:
         _outputs(task, work, dest, c, list(large))
     return c
