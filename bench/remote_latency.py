@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.spec.models import EnvRef  # noqa: E402
+from runner.transports.settings import SSHSettings  # noqa: E402
 from runner.transports.ssh import SSHTransport  # noqa: E402
 
 ENV_FILE = Path("/var/lib/mso-test/env")
@@ -69,9 +69,9 @@ def main() -> None:
     env = cluster_env()
     os.environ["MSO_BENCH_SSH_KEY"] = env["MSO_TEST_SSH_KEY_FILE"]
     os.environ["MSO_BENCH_KNOWN_HOSTS"] = env["MSO_TEST_KNOWN_HOSTS_FILE"]
-    ssh = SSHTransport(env["MSO_TEST_SSH_HOST"], int(env["MSO_TEST_SSH_PORT"]),
-                       env["MSO_TEST_SSH_USER"], key=EnvRef("MSO_BENCH_SSH_KEY"),
-                       known_hosts=EnvRef("MSO_BENCH_KNOWN_HOSTS"))
+    ssh = SSHTransport(SSHSettings(env["MSO_TEST_SSH_HOST"], int(env["MSO_TEST_SSH_PORT"]),
+                                   env["MSO_TEST_SSH_USER"], key_var="MSO_BENCH_SSH_KEY",
+                                   known_hosts_var="MSO_BENCH_KNOWN_HOSTS"))
 
     def run_remote() -> None:
         ssh.run(COMMAND, timeout=60).check(f"remote `{COMMAND}`")

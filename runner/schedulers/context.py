@@ -39,8 +39,28 @@ def connect(infra: Infrastructure, secrets: Secrets) -> Transport:
         path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
         # tasks start without the tokens and credentials mso holds
         return LocalTransport(env={"PATH": path}, inherit=secrets.task_environment())
+    return _ssh(infra)
+
+
+def _ssh(infra: Infrastructure) -> Transport:
+    """The SSH transport an infrastructure declares. Secrets go by variable name only (their
+    values are read when the connection opens); a user given as `{env: NAME}` is read now."""
+    from runner.declarations.models import EnvRef
+    from runner.errors import TransportError
+    from runner.transports.settings import SSHSettings
+    # here, not at the top: paramiko is needed only by infrastructures reached over SSH
+    from runner.transports.credentials import env_value
     from runner.transports.ssh import SSHTransport
-    return SSHTransport.for_infrastructure(infra)
+    if not infra.host:
+        raise TransportError(f"{infra.path}: infrastructure '{infra.name}' has no host")
+    user = infra.user
+    if isinstance(user, EnvRef):
+        user = env_value(user.env, "SSH user name")
+    key, password, known = (ref.env if ref else None
+                            for ref in (infra.key, infra.password, infra.known_hosts))
+    return SSHTransport(SSHSettings(infra.host, infra.port, user, key_var=key,
+                                    password_var=password, known_hosts_var=known,
+                                    jump_host=infra.jump_host))
 
 
 class Context:

@@ -1,4 +1,4 @@
-"""Known host keys from an infrastructure's variable, and refusing every host not pinned there."""
+"""Known host keys from a variable named in the SSH settings, and refusing every host not pinned there."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import paramiko
 
-from runner.declarations.models import EnvRef
 from runner.transports.credentials import env_value
 from runner.transports.failures import UnknownHostKey, permanent
 
@@ -30,21 +29,21 @@ class KnownHosts:
     variable: str | None = None
 
 
-def load(ref: EnvRef | None) -> KnownHosts:
-    """The known hosts a variable holds (lines, or a file path); the user's files when none."""
-    if ref is None:
+def load(name: str | None) -> KnownHosts:
+    """The known hosts the variable `name` holds (lines, or a file path); the user's files when
+    no variable is named."""
+    if name is None:
         files = [Path(p).expanduser() for p in DEFAULT_FILES]
         text = "".join(p.read_text(errors="replace") + "\n" for p in files if p.is_file())
         return KnownHosts(text, "~/.ssh/known_hosts (the infrastructure declares no known_hosts)")
-    value = env_value(ref, "known host keys", allow_empty=True)
+    value = env_value(name, "known host keys", allow_empty=True)
     if not value.strip() or "\n" in value.strip() or LINE.match(value):
-        return KnownHosts(value, f"the variable {ref.env}", ref.env)
+        return KnownHosts(value, f"the variable {name}", name)
     path = Path(value.strip()).expanduser()
     try:
-        return KnownHosts(path.read_text(errors="replace"), f"{path} (named by {ref.env})",
-                          ref.env)
+        return KnownHosts(path.read_text(errors="replace"), f"{path} (named by {name})", name)
     except OSError as exc:
-        raise permanent(f"environment variable {ref.env} (known host keys) holds neither "
+        raise permanent(f"environment variable {name} (known host keys) holds neither "
                         f"known_hosts lines nor the path of a readable file: {path} "
                         f"({exc.strerror})") from None
 

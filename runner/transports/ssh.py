@@ -2,8 +2,9 @@
 
 Commands go through one remote `bash -l` (see shell.py: ~100x cheaper than a channel per
 command); files through one SFTP client, written to a temporary name and renamed. Host keys are
-checked against the infrastructure's known_hosts (never learnt); keys and passwords are read from
-the environment variables it names when a connection opens, and appear in no message or log.
+checked against the known hosts in the variable the settings name (never learnt); keys and
+passwords are read from the variables the settings name when a connection opens, and appear in
+no message or log.
 Transient failures are retried with exponential backoff and jitter on a new connection; what
 still fails raises TransportError with `transient` True (pause the run) or False (fix something).
 """
@@ -12,9 +13,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -22,75 +21,43 @@ import paramiko
 import tenacity
 
 from runner.errors import TransportError
-from runner.declarations.models import EnvRef, Infrastructure
 from runner.transports import credentials, hostkeys, sftp_ops
 from runner.transports.base import Result, Transport
 from runner.transports.failures import (UnknownHostKey, is_network_error, is_transient,
                                         permanent, reason, transient)
+from runner.transports.settings import Endpoint, SSHSettings, parse_jump
 from runner.transports.shell import CommandTimeout, Shell, ShellEnded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 KEEPALIVE_S = 30
-JUMP = re.compile(r"(?:(?P<user>[^@\s]+)@)?(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d+))?")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where to log in: host, port and user."""
-
-    host: str
-    port: int
-    user: str
-
-    def __str__(self) -> str:
-        return f"{self.user}@{self.host}:{self.port}"
-
-
-def parse_jump(spec: str, default_user: str) -> Endpoint:
-    """'user@host:port' (user and port optional) -> Endpoint."""
-    match = JUMP.fullmatch(spec.strip())
-    if not match:
-        raise permanent(f"jump_host '{spec}' is not of the form user@host:port")
-    return Endpoint(match["host"].strip("[]"), int(match["port"] or 22),
-                    match["user"] or default_user)
 
 
 class SSHTransport(Transport):
     """Commands through one remote login shell and files through SFTP, over one connection."""
 
-    def __init__(self, host: str, port: int = 22, user: str | None = None, *,
-                 key: EnvRef | None = None, password: EnvRef | None = None,
-                 known_hosts: EnvRef | None = None, jump_host: str | None = None,
-                 shell: str = "bash -l", attempts: int = 5, backoff: float = 0.5,
-                 max_backoff: float = 10.0, connect_timeout: float = 15.0) -> None:
-        self.target = Endpoint(host, port, user or getpass.getuser())
-        self.host = host
-        self.jump = parse_jump(jump_host, self.target.user) if jump_host else None
-        self.key, self.password, self.known_hosts = key, password, known_hosts
+    def __init__(self, settings: SSHSettings, *, shell: str = "bash -l", attempts: int = 5,
+                 backoff: float = 0.5, max_backoff: float = 10.0,
+                 connect_timeout: float = 15.0) -> None:
+        self.settings = settings
+        self.target = Endpoint(settings.host, settings.port, settings.user or getpass.getuser())
+        self.host = settings.host
+        self.jump = parse_jump(settings.jump_host, self.target.user) if settings.jump_host else None
         self.shell_command, self.connect_timeout = shell, connect_timeout
         self.attempts, self.backoff, self.max_backoff = max(1, attempts), backoff, max_backoff
-        if key is None and password is None:
-            raise permanent(f"ssh {self.target}: the infrastructure names neither a `key` nor a "
-                            f"`password` variable")
-        for ref, what in ((key, "SSH private key"), (password, "SSH password")):
-            if ref is not None:  # fail now, not at the first command
-                credentials.env_value(ref, what)
-        hostkeys.load(known_hosts)
+        if settings.key_var is None and settings.password_var is None:
+            raise permanent(f"ssh {self.target}: neither a `key` nor a `password` variable is "
+                            f"named, so there is no way to log in")
+        for name, what in ((settings.key_var, "SSH private key"),
+                           (settings.password_var, "SSH password")):
+            if name is not None:  # fail now, not at the first command (the value is not kept)
+                credentials.env_value(name, what)
+        hostkeys.load(settings.known_hosts_var)
         self._client: paramiko.SSHClient | None = None
         self._jump_client: paramiko.SSHClient | None = None
         self._shell: Shell | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._lock = threading.RLock()
-
-    @classmethod
-    def for_infrastructure(cls, infra: Infrastructure) -> "SSHTransport":
-        """The transport an infrastructure declares (its secrets by variable name only)."""
-        if not infra.host:
-            raise permanent(f"{infra.path}: infrastructure '{infra.name}' has no host")
-        return cls(infra.host, infra.port, credentials.resolve(infra.user, "SSH user name"),
-                   key=infra.key, password=infra.password, known_hosts=infra.known_hosts,
-                   jump_host=infra.jump_host)
 
     # --- the five methods ----------------------------------------------------------------
 
@@ -200,10 +167,10 @@ class SSHTransport(Transport):
 
     def _connect(self) -> None:
         """Log in (through the jump host when there is one), host keys checked."""
-        known = hostkeys.load(self.known_hosts)
-        secret = (credentials.env_value(self.password, "SSH password")
-                  if self.password else None)
-        pkey = credentials.private_key(self.key, secret) if self.key else None
+        known = hostkeys.load(self.settings.known_hosts_var)
+        password, key = self.settings.password_var, self.settings.key_var
+        secret = credentials.env_value(password, "SSH password") if password else None
+        pkey = credentials.private_key(key, secret) if key else None
         sock = None
         if self.jump:
             self._jump_client = self._login(self.jump, known, pkey, secret, None)
@@ -238,8 +205,9 @@ class SSHTransport(Transport):
         return client
 
     def _auth_refused(self, to: Endpoint) -> str:
-        tried = [f"{what} from {ref.env}" for what, ref in
-                 (("the key", self.key), ("the password", self.password)) if ref]
+        tried = [f"{what} from {name}" for what, name in
+                 (("the key", self.settings.key_var), ("the password", self.settings.password_var))
+                 if name]
         return (f"ssh {to}: authentication refused ({' and '.join(tried)} tried); check that "
                 f"the public key is in ~{to.user}/.ssh/authorized_keys on {to.host}")
 

@@ -60,12 +60,12 @@ def site() -> Iterator[tuple[Counting, Infrastructure, PurePosixPath]]:
         unavailable(f"{ENV_FILE} is absent: start the test cluster with `sudo .ci/services/cluster-up`")
     env = dict(line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line)
     os.environ[KEY_VAR], os.environ[KNOWN_VAR] = env["MSO_TEST_SSH_KEY_FILE"], env["MSO_TEST_KNOWN_HOSTS_FILE"]
-    from runner.transports.ssh import SSHTransport
+    from runner.schedulers.context import Context
     infra = Infrastructure(name="test-cluster", kind="slurm", host=env["MSO_TEST_SSH_HOST"],
                            port=int(env["MSO_TEST_SSH_PORT"]), user=env["MSO_TEST_SSH_USER"],
                            key=EnvRef(KEY_VAR), known_hosts=EnvRef(KNOWN_VAR), partition="debug",
                            account=env.get("MSO_TEST_SLURM_ACCOUNT"), max_parallel=3)
-    transport = Counting(SSHTransport.for_infrastructure(infra))
+    transport = Counting(Context().transport(infra))
     probe = transport.run("sinfo -h -o %a")
     if probe.code != 0 or "up" not in probe.stdout:
         unavailable(f"the test cluster does not answer: {probe}")

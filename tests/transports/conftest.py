@@ -6,6 +6,7 @@ answer; with CI=true they fail instead, so CI cannot go green without having run
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from runner.declarations.models import EnvRef
+from runner.transports.settings import SSHSettings
 from runner.transports.ssh import SSHTransport
 from tests.conftest import unavailable
 
@@ -66,16 +67,18 @@ def ssh_vars(cluster: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 @pytest.fixture
 def connect(ssh_vars: dict[str, str]) -> Iterator[Callable[..., SSHTransport]]:
-    """A factory of transports to the test sshd (keyword overrides allowed); all closed after."""
+    """A factory of transports to the test sshd (keyword overrides of the settings and of the
+    transport's own options allowed); all closed after."""
     made: list[SSHTransport] = []
+    base = SSHSettings(ssh_vars["MSO_TEST_SSH_HOST"], int(ssh_vars["MSO_TEST_SSH_PORT"]),
+                       ssh_vars["MSO_TEST_SSH_USER"], key_var=KEY_VAR, known_hosts_var=KNOWN_VAR)
+    settings_fields = {f.name for f in dataclasses.fields(SSHSettings)}
 
     def make(**overrides: object) -> SSHTransport:
-        args: dict = dict(host=ssh_vars["MSO_TEST_SSH_HOST"],
-                          port=int(ssh_vars["MSO_TEST_SSH_PORT"]),
-                          user=ssh_vars["MSO_TEST_SSH_USER"], key=EnvRef(KEY_VAR),
-                          known_hosts=EnvRef(KNOWN_VAR))
-        args.update(overrides)
-        transport = SSHTransport(**args)
+        settings = dataclasses.replace(base, **{k: v for k, v in overrides.items()
+                                                if k in settings_fields})
+        options: dict = {k: v for k, v in overrides.items() if k not in settings_fields}
+        transport = SSHTransport(settings, **options)
         made.append(transport)
         return transport
 

@@ -11,6 +11,9 @@ import pytest
 
 from runner.errors import TransportError
 from runner.declarations.models import EnvRef, Infrastructure
+from runner.schedulers.context import connect as connect_infrastructure
+from runner.secrets import Secrets
+from runner.transports.settings import SSHSettings
 from runner.transports.ssh import SSHTransport
 
 from .conftest import KEY_VAR, KNOWN_VAR, PASSWORD_VAR
@@ -74,7 +77,7 @@ def test_wrong_key_is_refused_at_once_without_key_material(
     private, _ = new_key()
     monkeypatch.setenv(KEY_VAR, private)
     monkeypatch.setenv(PASSWORD_VAR, SECRET_PASSWORD)
-    transport = connect(password=EnvRef(PASSWORD_VAR), attempts=5, backoff=5)
+    transport = connect(password_var=PASSWORD_VAR, attempts=5, backoff=5)
     with pytest.raises(TransportError, match="authentication refused") as err:
         transport.run("true")  # permanent: no retry, so no 5 s backoff either
     assert err.value.transient is False
@@ -92,7 +95,7 @@ def test_key_text_and_password_never_reach_a_log(connect: Callable[..., SSHTrans
     private = Path(ssh_vars["MSO_TEST_SSH_KEY_FILE"]).read_text()
     monkeypatch.setenv(KEY_VAR, private)  # the key's text this time, not its path
     monkeypatch.setenv(PASSWORD_VAR, SECRET_PASSWORD)
-    transport = connect(password=EnvRef(PASSWORD_VAR))
+    transport = connect(password_var=PASSWORD_VAR)
     assert transport.run("echo ok").stdout == "ok\n"
     transport.put(Path(__file__), "/tmp/mso-transport-test-secret-check.py")
     transport.run("rm -f /tmp/mso-transport-test-secret-check.py")
@@ -114,17 +117,26 @@ def test_missing_variable_is_named(connect: Callable[..., SSHTransport],
         connect().run("true")
 
 
-def test_for_infrastructure(monkeypatch: pytest.MonkeyPatch, ssh_vars: dict[str, str]) -> None:
-    monkeypatch.setenv("MSO_T_USER", ssh_vars["MSO_TEST_SSH_USER"])
-    infra = Infrastructure(name="c", kind="slurm", host=ssh_vars["MSO_TEST_SSH_HOST"],
-                           port=int(ssh_vars["MSO_TEST_SSH_PORT"]), user=EnvRef("MSO_T_USER"),
+def test_an_infrastructure_is_reached_with_its_secrets_named_only(
+        monkeypatch: pytest.MonkeyPatch, ssh_vars: dict[str, str]) -> None:
+    """The scheduler side maps a declaration to settings: a user read from its variable, the
+    key and the known hosts by the names of their variables (values read when connecting)."""
+    user, host, port = (ssh_vars["MSO_TEST_SSH_USER"], ssh_vars["MSO_TEST_SSH_HOST"],
+                        int(ssh_vars["MSO_TEST_SSH_PORT"]))
+    monkeypatch.setenv("MSO_T_USER", user)
+    infra = Infrastructure(name="c", kind="slurm", host=host, port=port, user=EnvRef("MSO_T_USER"),
                            key=EnvRef(KEY_VAR), known_hosts=EnvRef(KNOWN_VAR))
-    transport = SSHTransport.for_infrastructure(infra)
+    transport = connect_infrastructure(infra, Secrets())
     try:
-        assert transport.run("id -un").stdout.strip() == ssh_vars["MSO_TEST_SSH_USER"]
+        assert transport.settings == SSHSettings(host, port, user, key_var=KEY_VAR,
+                                                 known_hosts_var=KNOWN_VAR)
+        assert transport.run("id -un").stdout.strip() == user
         assert transport.run("squeue -h -o %i", timeout=30).code == 0  # Slurm behind the login
     finally:
         transport.close()
     monkeypatch.delenv("MSO_T_USER")
     with pytest.raises(TransportError, match="MSO_T_USER"):
-        SSHTransport.for_infrastructure(infra)
+        connect_infrastructure(infra, Secrets())
+    with pytest.raises(TransportError, match="infrastructure 'c' has no host"):
+        connect_infrastructure(Infrastructure(name="c", kind="ssh", key=EnvRef(KEY_VAR)),
+                               Secrets())

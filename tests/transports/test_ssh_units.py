@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from runner.errors import TransportError
-from runner.declarations.models import EnvRef
 from runner.transports import credentials, hostkeys
 from runner.transports.shell import _Stream, frame
-from runner.transports.ssh import Endpoint, SSHTransport, parse_jump
+from runner.transports.settings import Endpoint, SSHSettings, parse_jump
+from runner.transports.ssh import SSHTransport
 
 
 def new_key(passphrase: bytes | None = None) -> tuple[str, str]:
@@ -95,13 +95,13 @@ def test_parse_jump_refuses_garbage() -> None:
 def test_missing_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MSO_T_NOPE", raising=False)
     with pytest.raises(TransportError, match="MSO_T_NOPE") as err:
-        SSHTransport("h", key=EnvRef("MSO_T_NOPE"))
+        SSHTransport(SSHSettings("h", key_var="MSO_T_NOPE"))
     assert err.value.transient is False
 
 
 def test_neither_key_nor_password_is_refused() -> None:
     with pytest.raises(TransportError, match="neither a `key` nor a `password`"):
-        SSHTransport("h")
+        SSHTransport(SSHSettings("h"))
 
 
 def test_key_from_text_or_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,18 +109,18 @@ def test_key_from_text_or_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (tmp_path / "id").write_text(private)
     for value in (private, str(tmp_path / "id")):
         monkeypatch.setenv("MSO_T_K", value)
-        key = credentials.private_key(EnvRef("MSO_T_K"), None)
+        key = credentials.private_key("MSO_T_K", None)
         assert public.split()[1] == key.get_base64()
 
 
 def test_encrypted_key_needs_its_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
     private, public = new_key(b"pass phrase 1")
     monkeypatch.setenv("MSO_T_K", private)
-    assert credentials.private_key(EnvRef("MSO_T_K"), "pass phrase 1").get_base64() in public
+    assert credentials.private_key("MSO_T_K", "pass phrase 1").get_base64() in public
     with pytest.raises(TransportError, match="encrypted") as err:
-        credentials.private_key(EnvRef("MSO_T_K"), None)
+        credentials.private_key("MSO_T_K", None)
     with pytest.raises(TransportError, match="MSO_T_K") as wrong:
-        credentials.private_key(EnvRef("MSO_T_K"), "not it")
+        credentials.private_key("MSO_T_K", "not it")
     for exc in (err.value, wrong.value):
         assert not any(line in str(exc) for line in body_lines(private))
 
@@ -129,7 +129,7 @@ def test_a_key_variable_holding_garbage_never_echoes_it(monkeypatch: pytest.Monk
     secret = "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLW5vdC1hLXBhdGg"
     monkeypatch.setenv("MSO_T_K", secret)
     with pytest.raises(TransportError, match="MSO_T_K") as err:
-        credentials.private_key(EnvRef("MSO_T_K"), None)
+        credentials.private_key("MSO_T_K", None)
     assert secret not in str(err.value)
 
 
@@ -140,11 +140,11 @@ def test_known_hosts_from_lines_a_path_or_nothing(tmp_path: Path,
     (tmp_path / "kh").write_text(line + "\n")
     for value, source in ((line, "variable MSO_T_KH"), (str(tmp_path / "kh"), str(tmp_path))):
         monkeypatch.setenv("MSO_T_KH", value)
-        known = hostkeys.load(EnvRef("MSO_T_KH"))
+        known = hostkeys.load("MSO_T_KH")
         assert known.text.strip() == line and source in known.source
     monkeypatch.setenv("MSO_T_KH", str(tmp_path / "missing"))
     with pytest.raises(TransportError, match="neither known_hosts lines nor"):
-        hostkeys.load(EnvRef("MSO_T_KH"))
+        hostkeys.load("MSO_T_KH")
 
 
 def test_pin_hint_says_how_to_pin() -> None:
@@ -163,8 +163,8 @@ def test_refused_connection_is_retried_then_transient(monkeypatch: pytest.Monkey
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    t = SSHTransport("127.0.0.1", port, "u", key=EnvRef("MSO_T_K"),
-                     known_hosts=EnvRef("MSO_T_KH"), attempts=3, backoff=0.01)
+    t = SSHTransport(SSHSettings("127.0.0.1", port, "u", key_var="MSO_T_K",
+                                 known_hosts_var="MSO_T_KH"), attempts=3, backoff=0.01)
     with pytest.raises(TransportError, match="after 3 tries") as err:
         t.run("true")
     assert err.value.transient is True
@@ -185,8 +185,8 @@ def test_eof_before_the_banner_is_transient(monkeypatch: pytest.MonkeyPatch) -> 
             conn.close()
 
     threading.Thread(target=hang_up, daemon=True).start()
-    t = SSHTransport("127.0.0.1", server.getsockname()[1], "u", key=EnvRef("MSO_T_K"),
-                     known_hosts=EnvRef("MSO_T_KH"), attempts=2, backoff=0.01)
+    t = SSHTransport(SSHSettings("127.0.0.1", server.getsockname()[1], "u", key_var="MSO_T_K",
+                                 known_hosts_var="MSO_T_KH"), attempts=2, backoff=0.01)
     with pytest.raises(TransportError) as err:
         t.exists("/x")
     server.close()
