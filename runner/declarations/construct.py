@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
-                                InputBinding, InputSpec, Infrastructure, LogFilter, LogSpec,
-                                Resources, Step, freeze)
+                                ImageRegistry, InputBinding, InputSpec, Infrastructure, LogFilter,
+                                LogSpec, Resources, Step, freeze)
 from runner.declarations.yamlload import Document
 
 
@@ -22,12 +22,18 @@ def _env(raw: Any) -> Any:
     return EnvRef(raw["env"]) if isinstance(raw, Mapping) else raw
 
 
+def _container(c: Mapping[str, Any]) -> Container:
+    build = dict(c.get("build", {}))
+    build["args"] = freeze({k: str(v) for k, v in build.get("args", {}).items()})
+    reg = c.get("registry")
+    registry = ImageRegistry(reg["image"], _env(reg.get("username")),
+                             _env(reg.get("password"))) if reg else None
+    return Container(image=c.get("image"), registry=registry, **build)
+
+
 def application(doc: Document) -> Application:
     d = doc.data
-    container = None
-    if "container" in d:
-        c = d["container"]
-        container = Container(image=c.get("image"), **c.get("build", {}))
+    container = _container(d["container"]) if "container" in d else None
     logs = tuple(LogSpec(lg["path"], tuple(LogFilter(**f) for f in lg.get("filters", [])))
                  for lg in d.get("logs", []))
     inputs = {k: InputSpec(**v) for k, v in d.get("inputs", {}).items()}

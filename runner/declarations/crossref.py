@@ -102,19 +102,22 @@ def _placeholders(app: Application, doc: Document) -> list[SpecError]:
 
 
 def _container(app: Application, doc: Document, root: str) -> list[SpecError]:
-    """A recipe to build names files inside the repository that exist."""
+    """A recipe to build is a file, and its context a folder, inside the repository."""
     c = app.container
     errors = []
     for key in ("dockerfile", "definition", "context"):
         rel = getattr(c, key, None) if c else None
         if rel is None:
             continue
+        where = doc.where(("container", "build", key))
         if why := unsafe_path(rel):
-            errors.append(SpecError(doc.where(("container", "build", key)),
-                                    f"{key} {rel!r} leaves the repository: {why}"))
+            errors.append(SpecError(where, f"{key} {rel!r} leaves the repository: {why}"))
         elif why := outside(root, rel):
-            errors.append(SpecError(doc.where(("container", "build", key)), f"{rel!r} {why}",
+            errors.append(SpecError(where, f"{rel!r} {why}",
                                     "paths are relative to the repository's top folder"))
+        elif (key == "context") != os.path.isdir(os.path.join(root, rel)):
+            wanted = "a folder" if key == "context" else "a file"
+            errors.append(SpecError(where, f"{key} {rel!r} is not {wanted}"))
     return errors
 
 

@@ -82,11 +82,29 @@ class LogSpec:
 
 
 @dataclass(frozen=True)
+class ImageRegistry:
+    """Where images are pushed and pulled when not GitLab's own registry; secrets by name only."""
+
+    image: str                     # HOST[:PORT]/PATH; images go to <image>/<application>:<tag>
+    username: EnvRef | None = None
+    password: EnvRef | None = None
+
+
+@dataclass(frozen=True)
 class Container:
+    """A ready image (`image`), or a recipe to build (`dockerfile` or `definition`)."""
+
     image: str | None = None
     dockerfile: str | None = None
     definition: str | None = None
     context: str | None = None
+    args: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    registry: ImageRegistry | None = None
+
+    @property
+    def recipe(self) -> str | None:
+        """The recipe's path (relative to the repository), if the image is built."""
+        return self.dockerfile or self.definition
 
 
 @dataclass(frozen=True)
