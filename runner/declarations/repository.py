@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from runner.errors import Location, SpecError, SpecErrors
 from runner.declarations import construct, crossref, schema, yamlload
@@ -38,25 +36,9 @@ def declaration_files(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Loading makes many objects and no garbage cycles: the collector would only slow it down."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def load(root: Path) -> Loaded:
     """Load and check everything; never raises for bad input, collects errors instead."""
-    with _no_gc():
-        return _load(root)
-
-
-def _load(root: Path) -> Loaded:
+    reader = yamlload.Reader()  # this load's caches: the next load starts afresh
     records: dict[str, dict] = {kind: {} for kind in FOLDERS}
     broken: dict[str, set[str]] = {kind: set() for kind in FOLDERS}
     docs: dict[str, yamlload.Document] = {}
@@ -73,7 +55,7 @@ def _load(root: Path) -> Loaded:
                                     "declarations must be committed in the repository"))
             continue
         try:
-            doc = yamlload.load(path, display)
+            doc = reader.load(path, display)
         except SpecError as exc:
             errors.append(exc)
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import random
+import sys
 from pathlib import Path
 from types import MappingProxyType
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from runner.errors import SpecErrors
-from runner.declarations import repository
+from runner.declarations import repository, yamlload
 from runner.declarations.models import Application, EnvRef, Experiment, InputBinding
 
 
@@ -93,6 +94,51 @@ def test_symlinked_declaration_out_of_the_repository(example: Path, tmp_path: Pa
     (example / "infrastructures" / "x.yaml").symlink_to(tmp_path / "x.yaml")
     [err] = repository.load(example).errors
     assert err.render().startswith("infrastructures/x.yaml:1:1: the file is a symlink to ")
+
+
+def module_state() -> dict[str, int]:
+    """The size of every container the YAML loader keeps at module or class level."""
+    found = {}
+    for name, value in vars(yamlload).items():
+        if name.startswith("__"):
+            continue
+        found |= {name: len(value)} if isinstance(value, (dict, list, set)) else {}
+        if isinstance(value, type) and value.__module__ == yamlload.__name__:
+            found |= {f"{name}.{k}": len(v) for k, v in vars(value).items()
+                      if isinstance(v, (dict, list, set))}
+    return found
+
+
+def test_two_loads_share_no_loader_state(example: Path) -> None:
+    """Each load has caches of its own: nothing the loader keeps between loads grows, and a
+    second load of a changed file sees the change."""
+    path = example / "infrastructures" / "c.yaml"
+    text = ("name: c\nkind: slurm\nhost: h\nuser: u\nknown_hosts: {{env: K}}\nwork_root: /w\n"
+            "description: {word}\nlimits: {{max_parallel: {n}}}\n")
+    path.write_text(text.format(word="never-loaded-before-9d41", n=987651))
+    before = module_state()
+    first = repository.load_valid(example).infrastructures["c"]
+    assert module_state() == before
+    path.write_text(text.format(word="changed-9d41", n=987652))
+    second = repository.load_valid(example).infrastructures["c"]
+    assert (first.max_parallel, first.description) == (987651, "never-loaded-before-9d41")
+    assert (second.max_parallel, second.description) == (987652, "changed-9d41")
+
+
+def test_loading_never_switches_the_collector(example: Path) -> None:
+    """The collector is process-wide state: loading must not turn it off, even for a while."""
+    calls: list[str] = []
+
+    def watch(frame: object, event: str, arg: object) -> None:
+        if event == "c_call" and getattr(arg, "__module__", None) == "gc":
+            calls.append(arg.__name__)  # type: ignore[attr-defined]
+
+    sys.setprofile(watch)
+    try:
+        repository.load(example)
+    finally:
+        sys.setprofile(None)
+    assert calls == []
 
 
 def test_the_collector_is_back_on_after_loading(example: Path) -> None:

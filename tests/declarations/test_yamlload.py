@@ -36,8 +36,9 @@ def test_crumbs() -> None:
 
 
 def test_yaml_1_1_words_quoted_or_not_across_files() -> None:
-    first = parse('a: yes\nb: "yes"\nc: 010\nd: "1.10"\ne: 1.10\nf: ~\n', "x.yaml").data
-    again = parse('b: "yes"\na: yes\n', "y.yaml").data  # the tag cache must key on the quoting
+    reader = yamlload.Reader()  # one cache for both texts: it must key on the quoting
+    first = reader.parse('a: yes\nb: "yes"\nc: 010\nd: "1.10"\ne: 1.10\nf: ~\n', "x.yaml").data
+    again = reader.parse('b: "yes"\na: yes\n', "y.yaml").data
     assert first == {"a": True, "b": "yes", "c": 8, "d": "1.10", "e": 1.1, "f": None}
     assert again == {"a": True, "b": "yes"}
 
@@ -46,6 +47,16 @@ def test_dates_stay_text_and_merge_keys_work() -> None:
     data = parse("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nday: 2024-01-02\n", "x").data
     assert data["other"] == {"x": 1, "y": 3}
     assert data["day"] == "2024-01-02"
+
+
+def test_where_through_aliases_and_merges() -> None:
+    doc = parse("base: &b {x: 1, y: [2, 3]}\nalias: *b\nother:\n  <<: *b\n  y: 4\n", "x")
+    assert str(doc.where(("alias", "y", 1))) == "x:1:24: alias.y[1]"  # where the anchor's is
+    assert str(doc.where(("alias", "x"), on_key=True)) == "x:1:11: alias.x"
+    assert str(doc.where(("other", "x"))) == "x:4:3: other.x"  # merged: the map that merges
+    assert str(doc.where(("other", "y"))) == "x:5:6: other.y"  # its own key wins
+    assert str(doc.where(("other", "y"), on_key=True)) == "x:5:3: other.y"
+    assert str(doc.where(("base", "y", 7))) == "x:1:20: base.y[7]"
 
 
 def test_duplicate_key() -> None:
@@ -144,7 +155,7 @@ def test_syntax_error_position() -> None:
 
 def load_file(path: Path) -> SpecError:
     with pytest.raises(SpecError) as info:
-        yamlload.load(path, path.name)
+        yamlload.Reader().load(path, path.name)
     return info.value
 
 
