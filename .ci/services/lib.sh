@@ -118,3 +118,92 @@ wait_for() {
 require_root() {
     [[ $(id -u) == 0 ]] || die "must run as root (it installs packages and starts daemons)"
 }
+
+# --- the test registry and the base image (registry-up, base-image-up, registry-down) ----------
+# A real OCI registry (Debian's docker-registry, the CNCF distribution registry) on loopback with
+# TLS from a local CA and htpasswd auth; the base image is pushed to it as lab/debian-numpy:12.
+
+REGISTRY_DIR=$MSO_TEST_DIR/registry          # CA, certificate, htpasswd, config; data/ = blobs
+REGISTRY=127.0.0.1:5055
+REGISTRY_USER=mso
+REGISTRY_PASSWORD_FILE=$REGISTRY_DIR/password   # root-only (600); the env file names only the path
+REGISTRY_CA=$REGISTRY_DIR/ca.crt
+REGISTRY_CA_BUNDLE=$REGISTRY_DIR/ca-bundle.pem  # system roots + the local CA, for REQUESTS_CA_BUNDLE
+REGISTRY_PID_FILE=$RUN_DIR/registry.pid
+CH_STORAGE=$MSO_TEST_DIR/ch-image               # CH_IMAGE_STORAGE of the base-image builder
+BASE_CACHE_DIR=/var/cache/mso-test
+BASE_IMAGE_NAME=debian-numpy:12                 # its name in ch-image storage
+BASE_IMAGE=$REGISTRY/lab/$BASE_IMAGE_NAME       # its reference in the registry
+
+# write_if_changed FILE MODE OWNER < CONTENT: replace FILE only when CONTENT differs (so an
+# unchanged config never restarts a daemon); 0 when the file was (re)written. cluster-up keeps
+# an identical copy of its own.
+write_if_changed() {
+    local file=$1 mode=$2 owner=$3 tmp
+    tmp=$(mktemp "$file.XXXXXX")
+    cat >"$tmp"
+    if [[ -f $file ]] && cmp -s "$tmp" "$file"; then
+        rm -f "$tmp"
+        chmod "$mode" "$file"; chown "$owner" "$file"
+        return 1
+    fi
+    chmod "$mode" "$tmp"; chown "$owner" "$tmp"
+    mv -f "$tmp" "$file"
+    return 0
+}
+
+# env_file_set KEY=VALUE...: set these keys in $ENV_FILE, keeping every other line (other
+# scripts own them) in place; the file is rewritten only when something changed.
+env_file_set() {
+    local kv keys=()
+    for kv in "$@"; do keys+=("${kv%%=*}"); done
+    install -d -m 755 "$MSO_TEST_DIR"
+    {
+        if [[ -f $ENV_FILE ]]; then
+            awk -v keys="${keys[*]}" 'BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) drop[k[i]] = 1 }
+                { key = $0; sub(/=.*/, "", key); if (!(key in drop)) print }' "$ENV_FILE"
+        fi
+        printf '%s\n' "$@"
+    } | write_if_changed "$ENV_FILE" 644 root:root || true
+}
+
+# install_missing_debs PKG...: apt-get install the packages that are not installed yet, with no
+# recommends, and without letting their maintainer scripts start daemons (no systemd here, and a
+# daemon started by a postinst would not be ours to stop). Lists are refreshed only when needed.
+install_missing_debs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    log "installing: ${missing[*]}"
+    local own_policy=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
+    local apt=(env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -q --no-install-recommends
+               -o Dpkg::Options::=--force-confold)
+    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -q
+    if ! "${apt[@]}" "${missing[@]}"; then
+        log "install failed with the current package lists: apt-get update, then retry"
+        apt-get update -q
+        "${apt[@]}" "${missing[@]}" || { ((own_policy)) && rm -f /usr/sbin/policy-rc.d; return 1; }
+    fi
+    ((own_policy)) && rm -f /usr/sbin/policy-rc.d
+    return 0
+}
+
+# registry_status [CURL ARGS...] -> the HTTP status of GET https://$REGISTRY/v2/ (000: no answer)
+registry_status() {
+    curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$REGISTRY_CA" "$@" \
+        "https://$REGISTRY/v2/" 2>/dev/null || true
+}
+
+# registry_curl ARGS...: curl against the registry, verified against the local CA, with the
+# credentials passed on stdin (never on a command line that `ps` shows).
+registry_curl() {
+    printf 'user = "%s:%s"\n' "$REGISTRY_USER" "$(cat "$REGISTRY_PASSWORD_FILE")" |
+        curl -sS --max-time 30 --cacert "$REGISTRY_CA" -K - "$@"
+}
