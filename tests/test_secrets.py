@@ -1,14 +1,20 @@
 """Secrets stay out of what tasks see and out of what mso writes: a local task starts without
-the GitLab token and the declared credentials, and a secret a task prints anyway is masked in
-every log mso copies into results/, and so in the book, the merge-request note, the commit
-statuses and the JUnit report."""
+the GitLab token and the declared credentials, in a PID namespace of its own where no other
+process (not mso, not the shell that started it) can be read; mso writes no secret to a file;
+and a secret a task prints anyway is masked in every log mso copies into results/, and so in the
+book, the merge-request note, the commit statuses and the JUnit report."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import mso
+from tests.conftest import ROOT, mso
 from tests.publish.gitlab_standin import CI_VARS, NOTE, NOTES, GitLabStandIn
 
 CANARY = "canary-7f3e2b9d41c6a05e"
@@ -104,3 +110,104 @@ def test_a_failing_run_in_a_pipeline_tells_gitlab_without_the_canary(example: Pa
         bodies = tuple(f"{r.path}{r.query}{r.headers}{r.body}" for r in standin.requests)
     assert "token [MASKED]" in junit.read_text()
     assert_nowhere(example / "results", texts=(proc.stdout, proc.stderr, junit.read_text(), *bodies))
+
+
+# Looks for the canary (given hex-encoded: never as itself, its reverse or its base64), its
+# reverse and its base64 (at any alignment, as inside `user:token`) in every process's environ and
+# cmdline it can see and in every regular file up to 1 MiB under $HOME, /tmp and the repository.
+SCANNER = """\
+import base64, os, stat, sys
+canary = bytes.fromhex(sys.argv[1])
+needles = {"plain": [canary], "reversed": [canary[::-1]],
+           "base64": [base64.b64encode(bytes(k) + canary)[4:-4] for k in range(3)]}
+found, files = [], 0
+def look(where, data):
+    found.extend(f"{where} {how}" for how, ns in needles.items() if any(n in data for n in ns))
+def read(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+pids = [p for p in os.listdir("/proc") if p.isdigit()]
+for pid in pids:
+    for part in ("environ", "cmdline"):
+        try:
+            look(f"/proc/{pid}/{part}", read(f"/proc/{pid}/{part}"))
+        except OSError:
+            pass
+for root in (os.environ["HOME"], "/tmp", sys.argv[3]):
+    for folder, _, names in os.walk(root):
+        for path in (os.path.join(folder, n) for n in names):
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_size <= 1 << 20:
+                    look(path, read(path))
+                    files += 1
+            except OSError:
+                pass
+with open(sys.argv[2], "w") as fh:
+    fh.write(f"self {os.getpid()}\\nparent {os.getppid()}\\npids {len(pids)}\\nfiles {files}\\n")
+    fh.writelines(f"found {f}\\n" for f in found)
+"""
+SCAN_APP = """\
+name: scanner
+version: "1"
+description: Looks for a canary token everywhere a task can read.
+command: [python3, scan.py, "{canary_hex}", found.txt, "{repo}"]
+parameters:
+  type: object
+  properties:
+    canary_hex: {type: string}
+    repo: {type: string}
+outputs: [found.txt]
+"""
+SECRET_VARS = ("MSO_GITLAB_TOKEN", "DATA_PASS", "LAB_SECRET")   # GitLab's, a dataset's, listed
+
+
+def scan(path: Path) -> dict[str, list[str]]:
+    """The scanner's report: `key value` lines, by key."""
+    out: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(" ")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def test_a_local_task_cannot_find_the_runners_secrets(example: Path, tmp_path: Path) -> None:
+    """The canary sits in mso's environment and in the shell that started it (as in a CI job);
+    a task scanning every process and file it can read finds it nowhere. The control: the same
+    scanner started by that shell without mso (the canary taken out of its own environment)
+    finds it in the shell's environ, and in planted files, reversed and in base64."""
+    canary = "mso-canary-" + secrets.token_hex(12)   # new each run: files of earlier runs hold others
+    (example / "applications" / "scanner").mkdir()
+    (example / "applications" / "scanner.yaml").write_text(SCAN_APP)
+    (example / "applications" / "scanner" / "scan.py").write_text(SCANNER)
+    (example / "datasets" / "remote-data.yaml").write_text(DATASET)
+    (example / "experiments" / "scan.yaml").write_text(
+        f"name: scan\napplication: scanner@1\n"
+        f"parameters: {{canary_hex: '{canary.encode().hex()}', repo: '{example}'}}\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home), "MSO_SECRET_VARS": "LAB_SECRET",
+           **{v: canary for v in SECRET_VARS}}
+    # the shell stays the runner's parent (a second command follows), as a CI job's shell does
+    run = subprocess.run(["bash", "-c", '"$0" -m runner -C "$1" run scan --json; echo "exit $?" >&2',
+                          sys.executable, str(example)], env=env, capture_output=True, text=True, timeout=120)
+    assert run.stderr.endswith("exit 0\n"), run.stdout + run.stderr
+    [record] = json.loads(run.stdout)["runs"]
+    report = scan(example / "results" / "scan" / record["run_id"] / "main-0000" / "found.txt")
+    assert "found" not in report, report["found"]
+    assert int(report["pids"][0]) <= 8 and int(report["files"][0]) > 0, report   # it did look
+
+    (home / "notes.txt").write_text(canary[::-1])
+    (home / "auth.json").write_text(base64.b64encode(f"user:{canary}".encode()).decode())
+    out = tmp_path / "control.txt"
+    unset = [a for v in SECRET_VARS for a in ("-u", v)]
+    control = subprocess.run(["bash", "-c", '"$@"; echo "exit $?" >&2', "bash", "env", *unset,
+                              sys.executable, str(example / "applications" / "scanner" / "scan.py"),
+                              canary.encode().hex(), str(out), str(example)],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert control.stderr.endswith("exit 0\n"), control.stderr
+    report = scan(out)
+    shell = report["parent"][0]
+    assert f"/proc/{shell}/environ plain" in report["found"], report
+    assert f"/proc/{report['self'][0]}/environ plain" not in report["found"], report
+    assert {f"{home}/notes.txt reversed", f"{home}/auth.json base64"} <= set(report["found"]), report

@@ -1,6 +1,14 @@
 """Hosts without a scheduler (`local`, `ssh`): each task is a detached process in its own session,
-so it outlives the runner. Its state is the process table's only: RUNNING while its wrapper lives,
+so it outlives the runner. Its state is the process table's only: RUNNING while its launcher lives,
 else ended (`ENDED`); how it ended is the wrapper's exit-code file, which the caller reads.
+
+On `local` every task starts in a PID namespace of its own with a fresh /proc (util-linux's
+`unshare`), so it cannot see the runner, nor the CI job's shell that started it, nor their
+environments, which hold the tokens mso keeps from tasks. The launcher (`unshare`, outside the
+namespace) waits for the wrapper (the namespace's first process) and takes the whole namespace
+down with it (`--kill-child`): its host pid is the task's id, written to `.mso/pid` by the
+submitting shell from `$!` (inside the namespace the wrapper's `$$` is 1). Where no namespace can
+be made, submission fails: a local task never runs unisolated.
 
 Every operation is one shell command for all jobs (built here) and a pure parser of its output.
 """
@@ -9,10 +17,25 @@ from __future__ import annotations
 
 import shlex
 
+from runner.declarations.models import Infrastructure
 from runner.errors import SchedulerError
 from runner.schedulers import script
 from runner.schedulers.base import ENDED, Job, JobStatus, Scheduler
 from runner.state import State
+from runner.transports.base import Result
+
+PID = f"{script.META}/pid"   # the launcher's host pid, written by the submitting shell
+
+# The launchers tried in turn. As root a PID namespace needs no user namespace (and the task keeps
+# root's access to files of every owner); an ordinary user (or a root without CAP_SYS_ADMIN, as in
+# a container) needs one. --map-current-user, not --map-root-user: mapped to itself the task has no
+# capability after exec, so it cannot `umount /proc` to uncover the host's (as root in its user
+# namespace it could), and mpirun, pip and ssh see the user they expect. --propagation slave, not
+# unshare's default private: a mount the host makes later (autofs, NFS) still reaches the task,
+# while its own /proc stays in its namespace.
+NAMESPACE = "--pid --fork --kill-child --mount-proc --propagation slave"
+LAUNCHERS = (f"unshare {NAMESPACE}", f"unshare --user --map-current-user {NAMESPACE}")
+NO_NAMESPACE = 90   # the submit command's exit code when no launcher works on the host
 
 
 class ProcessScheduler(Scheduler):
@@ -25,8 +48,9 @@ class ProcessScheduler(Scheduler):
                              timeout=t.resources.walltime, label=job.name)
 
     def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
-        result = self.transport.run(submit_command(jobs)).check("starting tasks")
-        return parse_submit(result.stdout, len(jobs))
+        result = self.transport.run(submit_command(jobs, isolated(self.infra)))
+        check_namespace(result, self.infra.name)
+        return parse_submit(result.check("starting tasks").stdout, len(jobs))
 
     def find(self, jobs: list[Job]) -> dict[str, str]:
         result = self.transport.run(find_command(jobs)).check("looking for started tasks")
@@ -41,18 +65,64 @@ class ProcessScheduler(Scheduler):
     def cancel(self, job_ids: list[str]) -> None:
         pids = [j for j in job_ids if j.isdigit()]
         if pids:
-            # the whole session: `timeout` moves the command into a process group of its own
-            self.transport.run(" ; ".join(f"pkill -TERM -s {p}" for p in pids) + " ; true")
+            self.transport.run(cancel_command(pids, isolated(self.infra)))
 
 
-def submit_command(jobs: list[Job]) -> str:
-    """Start every job detached in its own session; print one pid a line, in order."""
+def isolated(infra: Infrastructure) -> bool:
+    """Whether tasks start in a PID namespace of their own: on `local` only. An `ssh` host is
+    another machine: mso does not run there, so no process on it holds mso's secrets (the
+    connection's own sshd and shell were started without them); its tasks start as before.
+    (An `ssh` infrastructure that points back at mso's own machine would undo this: don't.)"""
+    return infra.kind == "local"
+
+
+def submit_command(jobs: list[Job], isolated: bool) -> str:
+    """Start every job detached in its own session (in a PID namespace of its own when
+    `isolated`); print one pid a line, in order, and write each to the job's `.mso/pid`."""
     q = shlex.quote
     # only setsid goes to the background, with every stream redirected: nothing may hold the
-    # transport's pipes open
-    return " ; ".join(
-        f"cd {q(str(j.work_dir))} && {{ setsid bash {script.SCRIPT} </dev/null >/dev/null 2>&1 & "
-        f"echo $!; }}" for j in jobs)
+    # transport's pipes open. $! is setsid's pid, which execs unshare (or bash) in place.
+    start = "setsid $launch" if isolated else "setsid"
+    starts = " ; ".join(
+        f"cd {q(str(j.work_dir))} && {{ {start} bash {script.SCRIPT} </dev/null >/dev/null 2>&1 & "
+        f"echo $!; echo $! > {PID}.tmp && mv {PID}.tmp {PID}; }}" for j in jobs)
+    return f"{launcher_command()} ; {starts}" if isolated else starts
+
+
+def launcher_command() -> str:
+    """Set $launch to the first launcher that works here; else repeat the last one's complaint
+    on stderr and exit NO_NAMESPACE, before any task starts."""
+    tries = " ".join(shlex.quote(launcher) for launcher in LAUNCHERS)
+    return (f"launch= ; for l in {tries}; do if $l true 2>/dev/null; then launch=$l; break; fi; "
+            f"done ; [ -n \"$launch\" ] || {{ $l true; exit {NO_NAMESPACE}; }}")
+
+
+def check_namespace(result: Result, infra: str) -> None:
+    """A SchedulerError saying what to install or enable when no PID namespace could be made."""
+    if result.code != NO_NAMESPACE:
+        return
+    said = result.stderr.strip().splitlines()[-1:] or ["(nothing)"]
+    raise SchedulerError(
+        f"infrastructure '{infra}': cannot start tasks in a PID namespace of their own, and mso "
+        f"never starts a local task without one (it could read the runner's tokens in /proc); "
+        f"unshare said: {said[0]}\n"
+        "  install util-linux's unshare (Debian, Ubuntu: apt-get install util-linux; Alpine: "
+        "apk add util-linux-misc) and allow user namespaces (sysctl user.max_user_namespaces "
+        "above 0; Debian before 11: kernel.unprivileged_userns_clone=1; Ubuntu 24.04: "
+        "kernel.apparmor_restrict_unprivileged_userns=0); in a container, whose masked /proc "
+        "cannot be mounted again, make it privileged (a GitLab runner's Docker executor: "
+        "privileged = true) or unmask /proc (podman run --security-opt unmask=/proc/*), "
+        "or use a shell runner")
+
+
+def cancel_command(pids: list[str], isolated: bool) -> str:
+    """End every process of each task. In a namespace: SIGKILL to its session, for the launcher
+    blocks SIGTERM and the wrapper, the namespace's first process, ignores any signal but SIGKILL
+    sent from outside; once it dies the kernel kills every process left in the namespace, even
+    those that left the session. Without: SIGTERM to the session (`timeout` moves the command
+    into a process group of its own)."""
+    signal = "KILL" if isolated else "TERM"
+    return " ; ".join(f"pkill -{signal} -s {p}" for p in pids) + " ; true"
 
 
 def parse_submit(stdout: str, count: int) -> list[str]:
@@ -64,9 +134,9 @@ def parse_submit(stdout: str, count: int) -> list[str]:
 
 
 def find_command(jobs: list[Job]) -> str:
-    """The pid each job's wrapper wrote first thing (none: never started)."""
+    """The pid the submitting shell wrote for each job (none: never started)."""
     q = shlex.quote
-    return " ; ".join(f"printf '%s\\t%s\\n' {q(j.name)} \"$(cat {q(str(j.work_dir))}/{script.META}/pid "
+    return " ; ".join(f"printf '%s\\t%s\\n' {q(j.name)} \"$(cat {q(str(j.work_dir))}/{PID} "
                       "2>/dev/null)\"" for j in jobs)
 
 
@@ -82,10 +152,11 @@ def parse_find(stdout: str, jobs: list[Job]) -> dict[str, str]:
 
 
 def status_command(jobs: dict[str, Job]) -> str:
-    """Per job: `ID running` while its wrapper lives, else `ID ended`. A pid is taken for the
-    job's wrapper only when its command line runs job.sh AND its working folder is the job's
-    (pids are reused, by other tasks' wrappers too), and it is not a zombie (a dead wrapper
-    nobody reaped, as in a container without an init)."""
+    """Per job: `ID running` while its launcher lives, else `ID ended`. The launcher (unshare,
+    or on `ssh` the wrapper itself) lives exactly as long as the wrapper. A pid is taken for the
+    job's only when its command line runs job.sh AND its working folder is the job's (pids are
+    reused, by other tasks' launchers too), and it is not a zombie (a dead launcher nobody
+    reaped, as in a container without an init)."""
     q = shlex.quote
     parts = []
     for job_id, j in jobs.items():

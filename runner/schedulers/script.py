@@ -62,7 +62,6 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
     lines = ["#!/bin/bash", *header, f"# mso {__version__}: {label or task.id}", "set -u",
              f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}.tmp; mv {EXIT}.tmp {EXIT}; exit \"$1\"; }}",
              f"cd {q(str(work_dir))} || exit 97",
-             f'echo "$$" > {META}/pid',
              f"date -u +%Y-%m-%dT%H:%M:%SZ > {STARTED}"]
     lines += _step_inputs(task)
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]

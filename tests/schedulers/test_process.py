@@ -1,10 +1,15 @@
 """The process backend (`local`/`ssh` hosts without a scheduler) against real processes on this
-machine: submit, adopt by name, RUNNING while the wrapper lives and ENDED after, whatever the
-wrapper's exit-code file says, and a cancel that ends the task's whole session."""
+machine: submit, adopt by name, RUNNING while the launcher lives and ENDED after, whatever the
+wrapper's exit-code file says, a cancel that ends every process of the task, and on `local` a PID
+namespace per task: it sees only its own processes, and a host that cannot make one refuses to
+start the task."""
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import subprocess
 import time
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, TypeVar
@@ -44,6 +49,19 @@ def stat(pid: int) -> list[str] | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def in_folder(folder: PurePosixPath) -> dict[int, str]:
+    """The live processes whose working folder is `folder` (a task's are all there), by host pid."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        fields = stat(int(entry.name)) if entry.name.isdigit() else None
+        try:
+            if fields and fields[0] != "Z" and os.path.samefile(entry / "cwd", folder):
+                out[int(entry.name)] = (entry / "cmdline").read_text().replace("\0", " ").strip()
+        except OSError:
+            pass
+    return out
 
 
 def session(sid: int) -> dict[int, str]:
@@ -124,6 +142,84 @@ def test_cancel_ends_the_tasks_whole_session(local) -> None:
     until(lambda: not session(int(pid)), f"every process of session {pid} to end: {session(int(pid))}")
     assert sched.status({pid: job}) == {pid: ENDED}
     assert not (Path(job.work_dir) / script.EXIT).exists()   # killed before it could record one
+
+
+def test_cancel_ends_processes_that_left_the_session(local) -> None:
+    """A task's daemon (setsid) is outside the launcher's session but inside the namespace: when
+    the namespace's first process dies, the kernel ends it too."""
+    sched, make = local
+    job = make(0, ("sh", "-c", "setsid sleep 300 </dev/null >/dev/null 2>&1 & exec sleep 300"))
+    (pid,) = sched.submit([job])
+    members = until(lambda: (m := in_folder(job.work_dir)) and
+                    sum(c == "sleep 300" for c in m.values()) == 2 and m, "both sleeps to start")
+    assert not set(members) <= set(session(int(pid)))   # one of them left the session
+    sched.cancel([pid])
+    until(lambda: not in_folder(job.work_dir), f"every process of the task to end: {in_folder(job.work_dir)}")
+    assert sched.status({pid: job}) == {pid: ENDED}
+
+
+def test_a_local_task_sees_only_its_own_processes(local) -> None:
+    """In its PID namespace a task sees its wrapper and its own commands, under small pids: not
+    the runner, not the launcher, not the shell that started the runner."""
+    sched, make = local
+    job = make(0, ("sh", "-c", f"ls /proc | grep '^[0-9]' > seen; cat /proc/{os.getpid()}/environ > "
+                               "environ 2>&1; echo $$ > mine"))
+    (pid,) = sched.submit([job])
+    until(lambda: sched.status({pid: job}) == {pid: ENDED}, "the task to end")
+    work = Path(job.work_dir)
+    seen = (work / "seen").read_text().split()
+    assert 1 <= len(seen) <= 8 and all(int(p) < 100 for p in seen), seen
+    assert str(os.getpid()) not in seen and pid not in seen and str(os.getppid()) not in seen
+    assert "No such file" in (work / "environ").read_text()      # the runner's environment
+    assert int((work / "mine").read_text()) < 100                # a pid of the namespace
+    assert (work / script.EXIT).read_text().strip() == "0"
+    assert (work / process.PID).read_text().strip() == pid       # the host pid, not the wrapper's $$
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
+def test_an_ordinary_user_gets_a_namespace_it_cannot_undo() -> None:
+    """As an ordinary user the first launcher is refused and the user-namespace one is taken; mapped
+    to itself, the task has no capability to unmount its /proc and uncover the host's."""
+    probe = "umount /proc 2>/dev/null; ls /proc | grep -c '^[0-9]'"
+    shell = f"{process.launcher_command()} ; echo $launch; $launch sh -c {shlex.quote(probe)}"
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          "bash", "-c", shell], capture_output=True, text=True, cwd="/", timeout=30)
+    assert out.returncode == 0, out.stderr
+    launcher, count = out.stdout.splitlines()
+    assert launcher == process.LAUNCHERS[1] and int(count) <= 5, out.stdout
+
+
+@pytest.mark.parametrize("unshare", ["missing", "refused"])
+def test_a_host_without_namespaces_starts_no_task(local, tmp_path: Path, unshare: str) -> None:
+    """Without unshare, or where namespaces are forbidden, submission fails saying what to install
+    or enable, and nothing starts: a local task never runs unisolated."""
+    sched, make = local
+    job = make(0, ("touch", "ran"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bash").symlink_to(shutil.which("bash"))
+    path = str(bin_dir)
+    if unshare == "refused":
+        (bin_dir / "unshare").write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n")
+        (bin_dir / "unshare").chmod(0o755)
+        path += os.pathsep + os.environ["PATH"]
+    denied = ProcessScheduler(sched.infra, LocalTransport(env={"PATH": path}))
+    said = "Operation not permitted" if unshare == "refused" else "unshare: command not found"
+    with pytest.raises(SchedulerError, match=f"PID namespace(.|\n)*{said}(.|\n)*apt-get install util-linux"):
+        denied.submit([job])
+    time.sleep(0.2)
+    assert not any((Path(job.work_dir) / f).exists() for f in ("ran", script.STARTED, process.PID))
+
+
+def test_ssh_tasks_start_without_a_namespace() -> None:
+    """An ssh host is another machine, where no process holds mso's secrets (process.py says why)."""
+    job = Job(TaskPlan(id="main-0000", step="main", index=0, application="a@1", infrastructure="hpc",
+                       parameters=freeze({}), argv=("true",)), f"mso.{RUN}.main-0000", PurePosixPath("/w"))
+    assert not process.isolated(Infrastructure(name="hpc", kind="ssh", host="hpc"))
+    assert process.isolated(Infrastructure(name="local", kind="local"))
+    assert "unshare" not in process.submit_command([job], isolated=False)
+    assert process.cancel_command(["42"], isolated=False) == "pkill -TERM -s 42 ; true"
+    assert "unshare" in process.submit_command([job], isolated=True)
 
 
 def test_cancel_of_ended_or_unknown_jobs_is_quiet(local) -> None:

@@ -3,7 +3,6 @@
 set -u
 fail() { echo "mso: $2" >&2; echo "$1" > .mso/exit_code.tmp; mv .mso/exit_code.tmp .mso/exit_code; exit "$1"; }
 cd /scratch/mso/20261125T000000Z-abcdef12/main-0003 || exit 97
-echo "$$" > .mso/pid
 date -u +%Y-%m-%dT%H:%M:%SZ > .mso/started
 module load gcc/12 || fail 98 'module load gcc/12 failed'
 module load openmpi || fail 98 'module load openmpi failed'
