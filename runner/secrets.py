@@ -33,10 +33,14 @@ class Secrets:
     @classmethod
     def of(cls, repo: Any, *more: str | None) -> "Secrets":
         """The secrets a repository's declarations name (infrastructures' `key` and `password`,
-        datasets' `credentials`), plus the variables `more` names."""
+        datasets' `credentials`, applications' image registry `username` and `password`), plus
+        the variables `more` names."""
         found = {ref.env for infra in repo.infrastructures.values()
                  for ref in (infra.key, infra.password) if ref is not None}
         found |= {ref.env for ds in repo.datasets.values() for ref in ds.credentials.values()}
+        registries = [app.container.registry for app in repo.applications.values()
+                      if app.container is not None and app.container.registry is not None]
+        found |= {ref.env for r in registries for ref in (r.username, r.password) if ref is not None}
         return cls(frozenset(found | {m for m in more if m}))
 
     def adding(self, *names: str | None) -> "Secrets":

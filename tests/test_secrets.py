@@ -211,3 +211,19 @@ def test_a_local_task_cannot_find_the_runners_secrets(example: Path, tmp_path: P
     assert f"/proc/{shell}/environ plain" in report["found"], report
     assert f"/proc/{report['self'][0]}/environ plain" not in report["found"], report
     assert {f"{home}/notes.txt reversed", f"{home}/auth.json base64"} <= set(report["found"]), report
+
+
+def test_an_image_registry_s_credentials_are_secrets(example: Path) -> None:
+    """A private registry's username and password variables are kept from tasks and masked."""
+    from runner.declarations.repository import load_valid
+    from runner.secrets import Secrets
+    (example / "applications" / "private.yaml").write_text(
+        "name: private\nversion: '1'\ndescription: Runs in a private image.\ncommand: ['true']\n"
+        "container:\n  image: 127.0.0.1:5055/lab/private:1\n  registry:\n"
+        "    image: 127.0.0.1:5055/lab\n    username: {env: LAB_USER}\n"
+        "    password: {env: LAB_TOKEN}\n")
+    secrets = Secrets.of(load_valid(example), None)
+    assert {"LAB_USER", "LAB_TOKEN"} <= secrets.names()
+    env = Secrets(secrets.declared, {"LAB_TOKEN": "glpat-0123456789", "HOME": "/h"})
+    assert env.task_environment() == {"HOME": "/h"}
+    assert env.mask("token glpat-0123456789 used") == "token [MASKED] used"

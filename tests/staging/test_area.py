@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from runner import cli
+from runner.declarations.repository import load_valid
+from runner.monitor.watcher import Watcher
+from runner.plan import resolve
+from runner.runs import create, lifecycle
 from runner.plan.resolve import TaskPlan
-from runner.schedulers import base
+from runner.schedulers.context import Context
 from runner.secrets import Secrets
 from runner.declarations.models import LogSpec
 from runner.staging import area as area_mod
@@ -70,28 +75,26 @@ def test_fetch_globs_are_never_executed(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("pwned*"))
 
 
-def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture) -> None:
-    """The whole remote path (stage, upload, detached processes, batched status, fetch),
-    with the transport swapped for the local one."""
+def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole remote path (stage, upload, detached processes, batched status, fetch), with a
+    Context whose transport to the `ssh` host is the local one."""
     remote_root = example.parent / "remote-scratch"
     (example / "infrastructures" / "box.yaml").write_text(
         "name: box\nkind: ssh\nhost: box.invalid\nuser: ana\nknown_hosts: {env: BOX_KNOWN_HOSTS}\n"
         f"work_root: {remote_root}\nlimits: {{max_parallel: 3}}\npoll_interval: {{min: 0.2, max: 1}}\n")
     exp = example / "experiments" / "heat-sweep.yaml"
     exp.write_text(exp.read_text().replace("infrastructure: local", "infrastructure: box"))
-    import os
-    import sys
     path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
-    monkeypatch.setattr(base, "transport_for", lambda infra: LocalTransport(env={"PATH": path}))
     monkeypatch.setenv("BOX_KNOWN_HOSTS", "unused: the transport is the local one")
-    assert cli.main(["-C", str(example), "run", "--json", "heat-sweep"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    [run] = out["runs"]
-    assert run["state"] == "succeeded"
-    rec = json.loads((example / "results" / "heat-sweep" / run["run_id"] / "run.json").read_text())
+    repo = load_valid(example)
+    with Context(connect=lambda infra, secrets: LocalTransport(env={"PATH": path})) as ctx:
+        run = create.create(ctx, repo, resolve.plan(repo, repo.experiments["heat-sweep"]), {})
+        Watcher([run]).run()
+        lifecycle.close(run)
+    assert run.record.state == "succeeded"
+    rec = json.loads((run.results / "run.json").read_text())
     assert rec["infrastructure"] == {"name": "box", "kind": "ssh", "host": "box.invalid"}
     assert rec["work_dir"].startswith(str(remote_root))
     assert all(len(t["outputs"]) == 2 and t["exit_code"] == 0 for t in rec["tasks"])
     assert not any(remote_root.iterdir()), "the remote work dir is removed after collection"
-    assert not (example / ".mso" / "stage" / run["run_id"]).exists()
+    assert not (example / ".mso" / "stage" / run.record.run_id).exists()
