@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runner.declarations.models import Application, Repository
 
@@ -24,7 +24,7 @@ class Access:
     image: str | None            # HOST[:PORT]/PATH; None when no registry is known
     username: str | None = None  # the NAME of a variable, never its value
     password: str | None = None
-    source: str = ""             # where this came from, for messages
+    source: str = field(default="", compare=False)   # where this came from, for messages
 
     @property
     def host(self) -> str | None:

@@ -21,10 +21,19 @@ SIF_MEDIA_TYPE = "application/vnd.sylabs.sif.layer.v1.sif"   # what apptainer's 
 
 def _client(host: str, creds: tuple[str, str] | None):
     import oras.client   # here: only SIF images need it, and it takes a while to import
-    client = oras.client.OrasClient(hostname=host, tls_verify=True)
+    client = oras.client.OrasClient(hostname=host, tls_verify=True, auth_backend=_scheme(host))
     if creds:
         client.auth.set_basic_auth(*creds)
     return client
+
+
+def _scheme(host: str) -> str:
+    """oras's auth backend for the registry's challenge: its token backend hangs retrying a
+    Basic challenge (as a plain htpasswd registry sends), its basic one cannot do GitLab's."""
+    with _errors(f"asking {host} how to authenticate"):
+        res = requests.get(f"https://{host}/v2/", timeout=30)
+    challenge = res.headers.get("WWW-Authenticate", "")
+    return "token" if challenge.lower().startswith("bearer") else "basic"
 
 
 def push_file(path: Path, target: Reference, creds: tuple[str, str] | None,

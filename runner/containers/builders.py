@@ -14,10 +14,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from runner.containers import process
+from runner.containers import process, recipe
 from runner.containers.reference import Reference
 from runner.declarations.models import EMPTY
 from runner.errors import ContainerError
@@ -147,7 +147,8 @@ def build(name: str, job: Job, creds: tuple[str, str] | None, say: Callable[[str
     """Build `job` with the builder `name`; a ContainerError with its last lines if it fails."""
     env = dict(os.environ if environ is None else environ)
     if name == "ch-image":
-        process.run(chimage_build(job), chimage_env(env, creds if job.pull_auth else None),
+        process.run(chimage_build(_chimage_recipe(job)),
+                    chimage_env(env, creds if job.pull_auth else None),
                     f"ch-image build of {job.app}", say, hide=_hidden(creds))
     elif name == "buildah":
         process.run(buildah_build(job), env, f"buildah build of {job.app}", say)
@@ -164,6 +165,15 @@ def build(name: str, job: Job, creds: tuple[str, str] | None, say: Callable[[str
         # %files sources are relative to where the build runs: the context
         process.run(apptainer_build(name, job, definition), env, f"{name} build of {job.app}",
                     say, hide=_hidden(creds), cwd=str(job.context))
+
+
+def _chimage_recipe(job: Job) -> Job:
+    """The job with its Dockerfile's FROM lines resolved (see recipe.resolve_from)."""
+    text, args = recipe.resolve_from(job.recipe.read_text(), dict(job.args))
+    job.workdir.mkdir(parents=True, exist_ok=True)
+    derived = job.workdir / f"{job.app}.Dockerfile"
+    derived.write_text(text)
+    return replace(job, recipe=derived, args=args)
 
 
 def push(name: str, job: Job, creds: tuple[str, str] | None, say: Callable[[str], None],

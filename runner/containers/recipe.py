@@ -159,3 +159,26 @@ def base_images(path: Path, args: dict[str, str], definition: bool = False) -> l
         elif m := _FROM.match(line):
             found.append(_VAR.sub(lambda v: values.get(v[1], args.get(v[1], "")), m[1]))
     return found
+
+
+def resolve_from(text: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A Dockerfile with the ARGs before its first FROM filled into the FROM lines and dropped,
+    and the build args still used by the ARGs that remain. (ch-image 0.31 fails with a TypeError
+    on a FROM of a host:port reference when ARGs precede it, and refuses unused build args.)"""
+    values: dict[str, str] = {}
+    out, seen_from, passed = [], False, {}
+    for line in text.splitlines():
+        arg, base = _ARG.match(line), _FROM.match(line)
+        if arg and not seen_from:
+            values[arg[1]] = args.get(arg[1], arg[2] or "")
+            continue
+        if base:
+            seen_from = True
+            image = _VAR.sub(lambda v: values.get(v[1], args.get(v[1], "")), base[1])
+            line = line[:base.start(1)] + image + line[base.end(1):]
+        elif arg and arg[1] in args:
+            passed[arg[1]] = args[arg[1]]
+        elif arg and arg[2] is None and values.get(arg[1]):
+            passed[arg[1]] = values[arg[1]]   # `ARG X` in a stage takes the global default
+        out.append(line)
+    return "\n".join(out) + "\n", passed
