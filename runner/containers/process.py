@@ -11,10 +11,11 @@ from runner.errors import ContainerError
 TAIL = 20
 # What a registry client prints when the network or the registry failed, not the image:
 # worth another try. (ch-image and buildah print the underlying Python/Go error text.)
-TRANSIENT = ("Connection refused", "Max retries exceeded", "Connection reset", "timed out",
-             "RemoteDisconnected", "Temporary failure in name resolution", "502 Bad Gateway",
-             "503 Service Unavailable", "504 Gateway", "429 Too Many Requests",
-             "connection reset by peer", "i/o timeout", "EOF occurred")
+# The most telling first: the first one found in a line is the reason given.
+TRANSIENT = ("Connection refused", "Connection reset", "connection reset by peer", "timed out",
+             "i/o timeout", "RemoteDisconnected", "Temporary failure in name resolution",
+             "502 Bad Gateway", "503 Service Unavailable", "504 Gateway", "429 Too Many Requests",
+             "EOF occurred", "Max retries exceeded")
 MASK = "[MASKED]"
 
 
@@ -60,7 +61,7 @@ def _masked(line: str, hide: Sequence[str]) -> str:
 def _fail(what: str, code: int, tail: list[str]) -> None:
     body = "\n".join("    " + ln for ln in tail) or "    (no output)"
     message = f"{what} failed (exit code {code}); its last lines:\n{body}"
-    transient = [ln.strip() for ln in tail if any(marker in ln for marker in TRANSIENT)]
-    if transient:
-        raise Transient(message, transient[-1][:200])
+    found = [m for ln in tail for m in TRANSIENT if m in ln]
+    if found:
+        raise Transient(message, found[0])
     raise ContainerError(message)

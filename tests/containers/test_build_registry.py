@@ -231,6 +231,10 @@ class Proxy:
                     pass
 
     def stop(self) -> None:
+        try:   # wakes the thread blocked in accept(); a bare close() would leave it listening
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.server.close()
         for s in self.sockets:
             try:
