@@ -1,29 +1,24 @@
 """The project's real pipeline (.gitlab-ci.yml, which is the CI/CD component in templates/), run
-job by job by gitlab-ci-local: validate, plan, run on the local infrastructure, publish to a real
-bare git remote, book. One difference from GitLab, because no container engine runs here: the
-`image:` line of the component is dropped, so the jobs run in the shell, as on a shell runner.
-With --shell-isolation every job starts from its own copy of the checkout plus the artifacts of
-earlier jobs, as on GitLab."""
+job by job by gitlab-ci-local: validate, plan, build, run on the local infrastructure, publish to a
+real bare git remote, book. The fixtures and how the jobs run here are in conftest.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
-from tests.conftest import EXAMPLE, ROOT, add_counter, counter_experiment, require
+from tests.conftest import add_counter, counter_experiment
+from tests.containers.conftest import Registry
+from tests.pipeline.conftest import built, git, job_log, pipeline
 
 pytestmark = pytest.mark.integration
 
-GCL = Path(os.environ.get("MSO_GITLAB_CI_LOCAL", ROOT / ".ci/node/node_modules/.bin/gitlab-ci-local"))
-IMAGE_LINE = "  image: $[[ inputs.image ]]\n"
-PROJECT_URL = "https://gitlab.invalid/mso/mso.git"   # only names the project for gitlab-ci-local
 CLUSTER = """\
 name: cluster
 kind: slurm
@@ -35,66 +30,42 @@ work_root: /scratch/mso
 """
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout
+def registry_variables(registry: Registry, tmp_path: Path) -> tuple[dict, dict]:
+    """What GitLab gives every job about the project's registry (here the test registry, in a
+    namespace of this test's own): plain variables, and the credentials."""
+    image = f"{registry.host}/pipeline-{tmp_path.name.lower()}-{uuid.uuid4().hex[:8]}"
+    return ({"CI_REGISTRY": registry.host, "CI_REGISTRY_IMAGE": image,
+             "REQUESTS_CA_BUNDLE": str(registry.bundle)},
+            {"CI_REGISTRY_USER": registry.user, "CI_REGISTRY_PASSWORD": registry.password})
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> tuple[Path, Path]:
-    """A checkout of the example repository with mso's pipeline, and its bare remote."""
-    require(GCL.exists(), "gitlab-ci-local", ".ci/services/gitlab-ci-local-up")
-    require((ROOT / ".venv/bin/mso").exists(), "mso in .venv", "scripts/venv test")
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(bare, "config", "receive.advertisePushOptions", "true")
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text('#!/bin/sh\nenv | grep "^GIT_PUSH_OPTION_" >> "$GIT_DIR/push-options"\ncat >/dev/null\n')
-    hook.chmod(0o755)
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(bare), str(work))
-    for name in (*EXAMPLE, "book", "templates"):
-        shutil.copytree(ROOT / name, work / name)
-    for name in ("mkdocs.yml", ".gitlab-ci.yml"):
-        shutil.copy(ROOT / name, work / name)
-    component = work / "templates/pipeline/template.yml"
-    text = component.read_text()
-    assert text.count(IMAGE_LINE) == 1
-    component.write_text(text.replace(IMAGE_LINE, ""))
-    # the jobs find mso installed (the component's before_script installs it only when absent)
-    (work / ".mso-venv").symlink_to(ROOT / ".venv")
-    (work / ".gitignore").write_text(".gitlab-ci-local/\n.cache/\npublic/\n*.xml\nmso-plan.md\n"
-                                     "preview.env\n")
-    git(work, "add", "-A")
-    git(work, "-c", "user.name=ana", "-c", "user.email=ana@example.org", "commit", "-qm", "example")
-    git(work, "push", "-q", "origin", "main")
-    git(work, "remote", "add", "gcl-origin", PROJECT_URL)
-    git(work, "remote", "set-head", "origin", "main")
-    return work, bare
+def manifest_digest(registry: Registry, reference: str) -> str | None:
+    name, tag = reference.split("/", 1)[1].rsplit(":", 1)
+    res = requests.head(registry.url(f"{name}/manifests/{tag}"), timeout=30,
+                        auth=(registry.user, registry.password), verify=str(registry.bundle),
+                        headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                                           "application/vnd.docker.distribution.manifest.v2+json"})
+    return res.headers["Docker-Content-Digest"] if res.status_code == 200 else None
 
 
-def pipeline(work: Path, *args: str, variables: dict[str, str]) -> subprocess.CompletedProcess:
-    cmd = [str(GCL), "--shell-executor-no-image", "--shell-isolation", "--no-color",
-           *(f"--variable={k}={v}" for k, v in variables.items()), *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CI_", "GITLAB_", "MSO_"))}
-    return subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=300, env=env)
-
-
-def built(work: Path, job: str, name: str) -> Path:
-    return work / ".gitlab-ci-local/builds" / job / name
-
-
-def job_log(work: Path, job: str) -> str:
-    return (work / ".gitlab-ci-local/output" / f"{job}.log").read_text()
-
-
-def test_default_branch_pipeline_runs_publishes_and_builds_the_book(project) -> None:
+def test_default_branch_pipeline_runs_publishes_and_builds_the_book(project, registry,
+                                                                     tmp_path) -> None:
     work, bare = project
-    proc = pipeline(work, variables={"MSO_PUSH_URL": str(bare)})
+    variables, secrets = registry_variables(registry, tmp_path)
+    proc = pipeline(work, variables={"MSO_PUSH_URL": str(bare), **variables}, secrets=secrets)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    for job in ("mso-validate", "mso-plan", "mso-run", "mso-publish", "pages"):
+    for job in ("mso-validate", "mso-plan", "mso-build", "mso-run", "mso-publish", "pages"):
         assert f"PASS  {job}" in out, out
+    # the build job built heat's image, pushed it, and the run job got its digest (an artifact)
+    [image] = json.loads(built(work, "mso-build", ".mso/images.json").read_text())["images"].values()
+    assert image["reference"].startswith(variables["CI_REGISTRY_IMAGE"] + "/heat:1.2.0-")
+    assert image["digest"] == manifest_digest(registry, image["reference"]) is not None
+    assert f"heat  pushed      {image['reference']} {image['digest']}" in job_log(work, "mso-build")
+    handed = json.loads(built(work, "mso-run", ".mso/images.json").read_text())["images"]["heat"]
+    assert handed["pinned"] == image["reference"].rsplit(":", 1)[0] + "@" + image["digest"]
+    for log in (work / ".gitlab-ci-local/output").glob("*.log"):
+        assert registry.password not in log.read_text(), log.name
     # results came back to the branch as the bot's commit, pushed with ci.skip
     log = git(bare, "log", "--format=%an|%s", "main").splitlines()
     assert log[0].startswith("mso bot|mso: results of heat-sweep/"), log
@@ -126,12 +97,20 @@ def test_a_fork_merge_request_shows_the_dry_run_and_submits_nothing(project) -> 
     git(work, "-c", "user.name=bo", "-c", "user.email=bo@example.org", "commit", "-qm", "cluster")
     mr = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
           "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
-          "CI_COMMIT_REF_NAME": "feature", "CI_PAGES_DOMAIN": "pages.invalid"}
+          "CI_COMMIT_REF_NAME": "feature", "CI_PAGES_DOMAIN": "pages.invalid",
+          "CI_MERGE_REQUEST_PROJECT_ID": "1", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "2"}
     proc = pipeline(work, variables=mr)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    for job in ("mso-validate", "mso-plan", "mso-run", "mso-publish", "mso-book-preview"):
+    for job in ("mso-validate", "mso-plan", "mso-build", "mso-run", "mso-publish", "mso-book-preview"):
         assert f"PASS  {job}" in out, out
+    # the images are built, so the recipes are checked, and nothing is pushed
+    build = job_log(work, "mso-build")
+    assert "mso-build: a merge request from a fork: images are built to check their recipes, " \
+           "not pushed" in build
+    assert "\nheat  built       localhost/mso/heat:1.2.0-" in build and "pushing" not in build
+    handed = json.loads(built(work, "mso-run", ".mso/images.json").read_text())["images"]["heat"]
+    assert handed["digest"] is None and handed["builder"] == "ch-image"
     assert "PASS  pages" not in out    # Pages only from the default branch
     plan = (work / "mso-plan.md").read_text()
     assert "heat-cluster" in plan and "| heat-sweep |" not in plan   # only what changed
