@@ -32,6 +32,11 @@ _TOKEN = re.compile(r"\{\{mso:([a-z_]+)\}\}")
 # HOST/PROJECT/PATH/COMPONENT@VERSION, written as a plain YAML scalar: no quotes, spaces or '#'.
 _COMPONENT = re.compile(r"^[A-Za-z0-9$][^\s\"'\\#@]*/[^\s\"'\\#@/]+@[^\s\"'\\#@/]+$")
 _UNSAFE_IN_HTML = '<>"'  # mkdocs-material puts site_name unescaped into text and attributes
+# CODEOWNERS: the project's direct Maintainers and Owners (GitLab's roles as code owners, 17.9+)
+OWNERS = ("@@maintainer", "@@owner")
+_OWNER = re.compile(r"(@@(developer|maintainer|owner)s?"          # a role of direct members
+                    r"|@[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*"  # user, group
+                    r"|[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)")        # an email
 
 
 def add(sub) -> None:
@@ -40,14 +45,19 @@ def add(sub) -> None:
         "init", help="scaffold a new experiment repository",
         description="Write a new experiment repository into DIR (created when missing): one "
         "example application, dataset, infrastructure and experiment, the schemas for editors, "
-        "a README, the book's mkdocs.yml and a .gitlab-ci.yml that includes the mso CI/CD "
-        "component. A folder that already has any of these files is refused, unless --force.")
+        "a README, the book's mkdocs.yml, a .gitlab-ci.yml that includes the mso CI/CD "
+        "component and a CODEOWNERS for the applications and their recipes. A folder that already has any of these files is refused, unless --force.")
     p.add_argument("dir", nargs="?", default=Path("."), type=Path, metavar="DIR",
                    help="the new repository (default: the current folder)")
     p.add_argument("--name", help="its title, for the README and the book (default: DIR's name)")
     p.add_argument("--component", metavar="REF",
                    help="the CI/CD component to include (default: "
                         f"{COMPONENT.format(version=__version__)})")
+    p.add_argument("--owner", action="append", metavar="OWNER",
+                   help="who must approve changes to the applications and their container "
+                        "recipes, written into CODEOWNERS: @user, @group/subgroup, an email, or "
+                        "a role @@developer, @@maintainer, @@owner; repeat for more (default: "
+                        + " ".join(OWNERS) + ")")
     p.add_argument("--force", action="store_true",
                    help="in a folder that already has some of the files, write only the missing "
                         "ones; existing files are never overwritten")
@@ -62,14 +72,16 @@ def run(args: argparse.Namespace) -> int:
     name = checked_name(args.name) if args.name is not None else _name_of(target)
     default = COMPONENT.format(version=__version__)
     component = checked_component(default if args.component is None else args.component)
-    files = scaffold(name, component)
+    owners = tuple(dict.fromkeys(checked_owner(o) for o in args.owner)) if args.owner else OWNERS
+    files = scaffold(name, component, owners)
     kept = _check(target, files, args.force)
     written = [rel for rel in files if rel not in kept]
     _write(target, {rel: files[rel] for rel in written})
     git = ("skipped", "no git init (--no-git)") if args.no_git else _git_init(target)
     if args.json:
         print(json.dumps({"ok": True, "root": str(target), "name": name, "component": component,
-                          "files": written, "kept": kept, "git": git[0]}, indent=2))
+                          "owners": list(owners), "files": written, "kept": kept, "git": git[0]},
+                         indent=2))
     else:
         _report(target, written, kept, git)
     return 0
@@ -93,17 +105,26 @@ def _name_of(target: Path) -> str:
 
 def checked_component(ref: str) -> str:
     """A CI/CD component reference, HOST/PROJECT/COMPONENT@VERSION."""
-    if not _COMPONENT.match(ref):
+    if not _COMPONENT.fullmatch(ref):
         hint = " (in single quotes, or the shell expands $CI_SERVER_FQDN)" * ref.startswith("/")
         raise MsoError(f"--component {ref!r}: expected HOST/PROJECT/COMPONENT@VERSION, without "
                        f"spaces or quotes, e.g. '{COMPONENT.format(version=__version__)}'{hint}")
     return ref
 
 
-def scaffold(name: str, component: str) -> dict[str, bytes]:
+def checked_owner(owner: str) -> str:
+    """A code owner as GitLab's CODEOWNERS names one: @user, @group/sub, @@role or an email."""
+    if not _OWNER.fullmatch(owner):
+        raise MsoError(f"--owner {owner!r}: expected @user, @group/subgroup, an email address, or "
+                       "a role of the project's members (@@developer, @@maintainer, @@owner)")
+    return owner
+
+
+def scaffold(name: str, component: str, owners: tuple[str, ...] = OWNERS) -> dict[str, bytes]:
     """Every file of the new repository: its path (POSIX, relative) and its content."""
     project, version = component.rsplit("@", 1)
     values = {"name_yaml": json.dumps(name, ensure_ascii=False), "name_md": md.text(name),
+              "owners": " ".join(owners),
               "component": component, "project": project.rsplit("/", 1)[0],
               "ref_version": version, "version": __version__,
               # pip takes mso from the component's project at its version (~latest: the default branch)

@@ -17,7 +17,7 @@ import yaml
 
 from runner import __version__, cli
 from runner.commands import init
-from runner.spec.repository import KIND_OF_FOLDER
+from runner.declarations.repository import KIND_OF_FOLDER
 from tests.conftest import ROOT, mso
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
@@ -254,3 +254,54 @@ def test_the_wheel_ships_the_templates(tmp_path: Path) -> None:
     wanted = {p.relative_to(base).as_posix() for p in base.rglob("*")
               if p.is_file() and "__pycache__" not in p.parts}
     assert shipped == wanted
+
+
+def _owners(codeowners: str, path: str) -> list[str] | None:
+    """The owners GitLab reads for `path`: the last matching line wins (gitignore patterns)."""
+    import pathspec   # mkdocs's own dependency: gitignore-style matching, as GitLab documents
+
+    found = None
+    for line in codeowners.splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, *owners = line.split()
+            if pathspec.GitIgnoreSpec.from_lines([pattern]).match_file(path):
+                found = owners
+    return found
+
+
+@pytest.mark.parametrize("owners", [[], ["@ana", "@lab/hpc-team", "bo.smith@example.org",
+                                         "@@developer"]])
+def test_codeowners_gives_the_applications_and_every_recipe_to_the_owners(
+        tmp_path: Path, owners: list[str]) -> None:
+    args = [a for o in owners for a in ("--owner", o)]
+    proc = mso("init", "new", "--no-git", "--json", *args, repo=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    want = owners or ["@@maintainer", "@@owner"]
+    assert json.loads(proc.stdout)["owners"] == want and "CODEOWNERS" in json.loads(proc.stdout)["files"]
+    text = (tmp_path / "new" / "CODEOWNERS").read_text()
+    owned = ["applications/diffusion.yaml", "applications/diffusion/diffusion.py",
+             "applications/heat/Dockerfile", "applications/solver/solver.def",
+             "containers/Dockerfile", "recipes/solver.def", "lab/Containerfile",
+             "recipes/mpi.Dockerfile", ".gitlab-ci.yml", "CODEOWNERS"]
+    for path in owned:
+        assert _owners(text, path) == want, path
+    for path in ["experiments/diffusion-convergence.yaml", "datasets/sine-modes.yaml",
+                 "results/x/run.json", "README.md", "book/index.md"]:
+        assert _owners(text, path) is None, path
+
+
+@pytest.mark.parametrize("owner", ["ana", "@", "@@admin", "@ana @bo", "@ana\n", "#@ana",
+                                   "@ana/", "@{{mso:owners}}", "not an@email"])
+def test_an_owner_gitlab_cannot_read_is_refused(tmp_path: Path, owner: str) -> None:
+    proc = mso("init", "new", "--owner", "@ana", "--owner", owner, repo=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "--owner" in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_existing_codeowners_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "CODEOWNERS").write_text("* @me\n")
+    proc = mso("init", "--force", "--no-git", "--json", "--owner", "@ana", repo=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["kept"] == ["CODEOWNERS"]
+    assert (tmp_path / "CODEOWNERS").read_text() == "* @me\n"
