@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +26,7 @@ class Registry:
 
     host: str        # host:port, as in image references
     user: str
-    password: str
+    password: str = field(repr=False)   # kept out of failure tracebacks
     ca: Path         # the local CA that signed the registry's certificate
     bundle: Path     # system roots + that CA: what REQUESTS_CA_BUNDLE points at
 
