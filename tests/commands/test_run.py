@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 
-from runner.spec.schema import schema
+from runner.declarations.schema import schema
 from tests.conftest import ROOT, counter_experiment, mso
 
 

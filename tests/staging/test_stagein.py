@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import StagingError
-from runner.spec.models import Dataset, Repository
+from runner.declarations.models import Dataset, Repository
 from runner.staging import stagein
 
 
