@@ -95,6 +95,9 @@ class RunRecord:
     datasets: dict[str, str | None] = field(default_factory=dict)
     cancelled_by: str | None = None
     format: int = 1
+    # per application and infrastructure: the image the tasks ran in, pinned by digest, and
+    # whether this run pulled it (see runner/runs/images.py); left out of run.json when empty
+    images: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = State(self.state)
@@ -116,7 +119,7 @@ class RunRecord:
     def to_json(self) -> str:
         """Pretty at the top, one line per task: readable diffs in git, and json's C encoder
         (which `indent` would turn off) for big sweeps."""
-        head = {k: v for k, v in vars(self).items() if k != "tasks"}
+        head = {k: v for k, v in vars(self).items() if k != "tasks" and (k != "images" or v)}
         lines = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]
         tasks = ",\n".join(f"    {json.dumps(vars(t), ensure_ascii=False)}" for t in self.tasks)
         return "{\n" + "\n".join(lines) + f'\n  "tasks": [\n{tasks}\n  ]\n}}\n'

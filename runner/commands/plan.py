@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 
@@ -20,16 +21,21 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from runner.plan import changes
+    from runner.declarations import crossref
     from runner.declarations.repository import load_valid
 
     repo = load_valid(Path(args.repo).resolve())
     chosen = changes.select(repo, changes.named(repo, args.experiments), Path(args.repo), args.changed_since)
     entries = [_entry(repo, repo.experiments[name], why) for name, why in chosen.items()]
+    paths = {repo.experiments[name].path for name in chosen}
+    warnings = [w for w in crossref.warnings(repo) if w.split(":", 1)[0] in paths]
+    for line in warnings:
+        print(line, file=sys.stderr)
     if args.markdown:
         from runner.fsutil import write_atomic
         write_atomic(args.markdown, markdown(entries, args.changed_since))
     if args.json:
-        print(json.dumps({"ok": True, "experiments": entries}, indent=2))
+        print(json.dumps({"ok": True, "experiments": entries, "warnings": warnings}, indent=2))
     else:
         _table(entries)
     return 0

@@ -94,6 +94,7 @@ def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
             lifecycle.close(r)
             summary.append({"experiment": r.record.experiment, "run_id": r.record.run_id,
                             "state": r.record.state.value, "results": str(r.results),
+                            "image_pulls": sum(i["pulled"] for i in r.record.images),
                             "waiting": hooks.timed_out and r.paused})
         hooks.notify()
     if publisher is not None:
@@ -123,6 +124,9 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
             continue
         r = create.create(ctx, repo, p, gitinfo.describe(args.repo))
         ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
+        for image in r.record.images:
+            ui.line(f"{name}: image {image['reference']}@{image['digest']} on "
+                    f"{image['infrastructure']}: {'pulled' if image['pulled'] else 'cached'}")
         active.append(r)
     return active, summary
 

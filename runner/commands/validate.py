@@ -18,7 +18,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner.declarations import repository  # here, not at the top: `mso --help` stays fast
+    # here, not at the top: `mso --help` stays fast
+    from runner.declarations import crossref, repository
 
     root: Path = args.repo
     repository.require_root(root)
@@ -28,14 +29,17 @@ def run(args: argparse.Namespace) -> int:
         files, extra = _selected(args.paths, root)
         errors = [e for e in errors if e.where.path in files] + extra
     errors.sort(key=lambda e: (e.where.path, e.where.line, e.where.col))
+    warnings = [w for w in crossref.warnings(loaded.repo) if w.split(":", 1)[0] in files]
     if args.junit:
         _write_junit(args.junit, files, errors)
     if args.json:
         print(json.dumps({"ok": not errors, "files": len(files),
-                          "errors": [e.as_dict() for e in errors]}, indent=2))
+                          "errors": [e.as_dict() for e in errors], "warnings": warnings}, indent=2))
     else:
         for err in errors:
             print(err.render())
+        for line in warnings:
+            print(line, file=sys.stderr)
         verdict = f"{len(errors)} error{'s' * (len(errors) != 1)}" if errors else "all valid"
         print(f"mso: {len(files)} file{'s' * (len(files) != 1)} checked, {verdict}", file=sys.stderr)
     return 1 if errors else 0

@@ -60,6 +60,7 @@ def infrastructure(doc: Document) -> Infrastructure:
         if key in d:
             d[key] = _env(d[key])
     d["modules"] = tuple(d.get("modules", []))
+    d["volumes"] = tuple(d.get("volumes", []))
     d["environment"] = freeze(d.get("environment", {}))
     return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
                           max_array_size=limits.get("max_array_size"),

@@ -12,12 +12,13 @@ from typing import Iterator
 from runner.errors import SpecError
 from runner.declarations import matrix, parameters, scheduler_options
 from runner.declarations.messages import unique
-from runner.declarations.models import Application, Dataset, Experiment, Repository, Step, is_repo_path, plain
+from runner.declarations.models import (Application, Dataset, Experiment, Infrastructure, Repository,
+                                        Step, is_repo_path, plain)
 from runner.declarations.paths import links_out, outside, unsafe_path
 from runner.declarations.schema import UserSchema, did_you_mean, user_schema
 from runner.declarations.yamlload import Document
 
-__all__ = ["check", "unsafe_path"]
+__all__ = ["check", "unsafe_path", "warnings"]
 
 
 def check(repo: Repository, docs: Mapping[str, Document],
@@ -33,6 +34,8 @@ def check(repo: Repository, docs: Mapping[str, Document],
         errors += _application(app, docs[app.path], ctx)
     for ds in repo.datasets.values():
         errors += _dataset(ds, docs[ds.path], repo.root)
+    for infra in repo.infrastructures.values():
+        errors += _volumes(infra, docs[infra.path])
     for exp in repo.experiments.values():
         errors += list(_experiment(exp, ctx, docs[exp.path]))
     return errors
@@ -127,6 +130,35 @@ def _folder_links(app: Application, doc: Document, root: str) -> list[SpecError]
     return [SpecError(doc.where(("name",)), f"{os.path.relpath(link, root)} {why}",
                       "copy the file into the repository instead")
             for link, why in links_out(folder, root)]
+
+
+# --- infrastructures ----------------------------------------------------------------------------
+
+def _volumes(infra: Infrastructure, doc: Document) -> list[SpecError]:
+    """ch-run (Charliecloud 0.31) binds read-write only: a read-only volume would not be one."""
+    if infra.container_runtime != "charliecloud":
+        return []
+    return [SpecError(doc.where(("volumes", i)), f"{v!r}: charliecloud binds read-write only",
+                      "drop `:ro`, or use apptainer, singularity or podman")
+            for i, v in enumerate(infra.volumes) if v.endswith(":ro")]
+
+
+def warnings(repo: Repository) -> list[str]:
+    """What is valid but worth saying: an application with a container that runs on an
+    infrastructure with `container_runtime: none` (its tasks use the host's environment)."""
+    found = []
+    for exp in sorted(repo.experiments.values(), key=lambda e: e.path):
+        for step in exp.steps:
+            app = repo.applications.get(step.application)
+            if app is None or app.container is None or step.infrastructure not in \
+                    {"local", *repo.infrastructures}:
+                continue
+            if repo.infrastructure(step.infrastructure).container_runtime == "none":
+                found.append(f"{exp.path}: warning: {app.name} declares a container, but "
+                             f"infrastructure '{step.infrastructure}' has container_runtime: none, "
+                             "so its tasks run in the host's environment (its python, its "
+                             "libraries), not in the image")
+    return list(dict.fromkeys(found))
 
 
 # --- datasets ------------------------------------------------------------------------------------

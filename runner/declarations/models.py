@@ -185,6 +185,8 @@ class Infrastructure:
     account: str | None = None
     modules: tuple[str, ...] = ()
     container_runtime: str = "none"
+    volumes: tuple[str, ...] = ()     # host folders bound into containers: /SRC[:/DST][:ro]
+    gpu_vendor: str = "nvidia"
     max_parallel: int | None = None
     max_array_size: int | None = None
     max_walltime: str | None = None

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 from runner import hashing
+from runner.containers import recipe
 from runner.errors import SpecError, Location
 from runner.declarations import matrix
 from runner.declarations.construct import split_ref
@@ -190,6 +191,24 @@ def _strip(record: Any) -> dict[str, Any]:
     return {k: v for k, v in plain(record).items() if k not in _NOT_RESULT}
 
 
+def _image(repo: Repository, app: Application) -> dict[str, str]:
+    """What names the application's image: its recipe's content hash (recipe, build context and
+    args), or the declared reference; never the digest, so an unchanged application is reused."""
+    c = app.container
+    if c is None:
+        return {}
+    return {"image": recipe.recipe_hash(Path(repo.root), app) if c.recipe else c.image}
+
+
+# Settings added after runs were recorded, left out of the hash at their defaults, so that runs
+# of infrastructures that do not use them stay up to date
+_LATER_DEFAULTS = {"volumes": [], "gpu_vendor": "nvidia"}
+
+
+def _infrastructure(infra: Infrastructure) -> dict[str, Any]:
+    return {k: v for k, v in _strip(infra).items() if _LATER_DEFAULTS.get(k, ...) != v}
+
+
 def spec_hash(repo: Repository, exp: Experiment, tasks: list[TaskPlan],
               datasets: Mapping[str, str | None]) -> str:
     """SHA-256 over everything that changes a result, and nothing that does not."""
@@ -199,9 +218,10 @@ def spec_hash(repo: Repository, exp: Experiment, tasks: list[TaskPlan],
         "format": FORMAT,
         "experiment": _strip(exp),
         "applications": {a: {**_strip(repo.applications[a]),
-                             "files": hashing.tree(Path(repo.root) / "applications" / a)}
+                             "files": hashing.tree(Path(repo.root) / "applications" / a),
+                             **_image(repo, repo.applications[a])}
                          for a in apps},
-        "infrastructures": {i: _strip(repo.infrastructure(i)) for i in infras},
+        "infrastructures": {i: _infrastructure(repo.infrastructure(i)) for i in infras},
         "datasets": dict(datasets),
     }
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)

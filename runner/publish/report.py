@@ -80,6 +80,7 @@ class Row:
     total: int
     wall_seconds: float | None
     error: str
+    images: tuple[str, ...] = ()   # every image the run used: reference@digest
 
 
 def row(run: Run, error: str) -> Row:
@@ -87,8 +88,9 @@ def row(run: Run, error: str) -> Row:
     facts, infra = summary.of(run), run.record.infrastructure
     name, kind = str(infra.get("name") or ""), str(infra.get("kind") or "")
     target = f"{name} ({kind})" if kind and kind != name else name
+    images = tuple(dict.fromkeys(f"{i['reference']}@{i['digest']}" for i in run.record.images))
     return Row(run.experiment, run.run_id, target, run.record.state, facts.succeeded,
-               facts.failed, facts.total, facts.wall_seconds, error)
+               facts.failed, facts.total, facts.wall_seconds, error, images)
 
 
 def first_error(run: Run) -> str:
@@ -136,6 +138,10 @@ def note(rows: Sequence[Row], mark: str, links: Links, pipeline: tuple[str, str 
     title = _link(f"pipeline #{number}", url) if url else md.text(f"pipeline #{number}")
     table = md.table(HEAD, [_cells(r, links) for r in rows], "No runs in this pipeline.")
     parts = [mark, f"### mso: runs of {title}", table]
+    pinned = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.code(i)}" for r in rows
+              for i in r.images]
+    if pinned:
+        parts.append("**Images** (pinned by digest)\n\n" + "\n".join(pinned))
     if remarks:
         parts.append("**Remarks**\n\n" + "\n".join(f"- {md.text(r)}" for r in remarks))
     parts.append("<sub>Updated in place by mso when a state changes; each experiment also has "

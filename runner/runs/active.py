@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from runner import state
+from runner.containers.runtime import Image
 from runner.declarations.models import Infrastructure
 from runner.plan.resolve import TaskPlan
 from runner.schedulers.base import Job, Scheduler
@@ -42,6 +43,8 @@ class ActiveRun:
     places: dict[str, Place]    # by infrastructure name: a step may run somewhere else
     keep_workdir: bool = False
     secrets: Secrets = field(default_factory=Secrets)
+    # (infrastructure, application) -> the image its tasks run in (runner/runs/images.py)
+    images: dict[tuple[str, str], Image] = field(default_factory=dict)
     listen: Listener = field(default=_quiet, repr=False)
     dirty: bool = field(default=False, repr=False)
     _mtime: int = field(default=0, repr=False)
@@ -75,8 +78,9 @@ class ActiveRun:
         return self.places[self.tasks[task_id].infrastructure]
 
     def job(self, task_id: str) -> Job:
-        return Job(self.tasks[task_id], f"mso.{self.record.run_id}.{task_id}",
-                   self.place(task_id).area.task_dir(task_id))
+        t = self.tasks[task_id]
+        return Job(t, f"mso.{self.record.run_id}.{task_id}", self.place(task_id).area.task_dir(task_id),
+                   self.images.get((t.infrastructure, t.application.split("@")[0])))
 
     def changed(self, task: TaskRecord, text: str) -> None:
         """A task's record changed: save at the end of the tick, and tell the listener."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from runner.declarations.models import Repository, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
-from runner.runs import prepare
+from runner.runs import images, prepare
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers.context import Context
@@ -19,16 +19,21 @@ PLAN = "plan.json"   # in results/<exp>/<run-id>/: the fully resolved tasks, rea
 
 
 def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict) -> ActiveRun:
-    """Write the record and the plan, then stage what every task needs."""
+    """Resolve and fetch the run's images, write the record and the plan, then stage what every
+    task needs. An image the registry lacks, or a runtime a host lacks, stops it before anything
+    is written."""
+    resolved = images.resolve(repo, plan)
     run_id = plan.new_run_id()
     results = Path(repo.root) / "results" / plan.experiment / run_id
     infra = plan.infrastructure
     names = sorted({t.infrastructure for t in plan.tasks} | {infra.name})
     places = {n: place(ctx, repo, repo.infrastructure(n), run_id) for n in names}
+    fetched = images.fetch(repo, plan, places, resolved)
     record = _record(plan, run_id, git)
     record.work_dir = str(places[infra.name].area.root)
+    record.images = fetched
     run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir,
-                    ctx.secrets)
+                    ctx.secrets, images=images.for_jobs(fetched, places))
     run.save()
     write_atomic(results / PLAN, json.dumps({
         "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,

@@ -12,7 +12,7 @@ from runner import state
 from runner.declarations.models import Repository
 from runner.errors import StateError
 from runner.plan.resolve import TaskPlan
-from runner.runs import prepare
+from runner.runs import images, prepare
 from runner.runs.active import ActiveRun
 from runner.runs.create import PLAN
 from runner.runs.places import place
@@ -37,7 +37,8 @@ def load(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> Ac
     dirs = saved.get("work_dirs") or {saved["infrastructure"]: record.work_dir}
     places = {n: place(ctx, repo, repo.infrastructure(n), record.run_id, PurePosixPath(w))
               for n, w in dirs.items()}
-    return ActiveRun(record, tasks, results, places, saved["keep_workdir"], ctx.secrets)
+    return ActiveRun(record, tasks, results, places, saved["keep_workdir"], ctx.secrets,
+                     images=images.for_jobs(record.images, places))
 
 
 def resume(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> ActiveRun:

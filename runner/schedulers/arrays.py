@@ -210,7 +210,7 @@ class ArrayScheduler(Scheduler):
                   f"{out}{meta}/scheduler.out", f"{err}{meta}/scheduler.err"]
         return script.render(job.task, job.work_dir, header=[f"{self._PREFIX} {h}" for h in header],
                              modules=self.infra.modules, environment=dict(self.infra.environment),
-                             label=job.name)
+                             label=job.name, image=job.image)
 
     def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         if not jobs:

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from runner.containers.runtime import Image
 from runner.plan.resolve import TaskPlan
 from runner.declarations.models import Infrastructure
 from runner.state import State
@@ -24,6 +25,7 @@ class Job:
     task: TaskPlan
     name: str                   # mso.<run-id>.<task-id>: a job can always be found again
     work_dir: PurePosixPath     # the task's work dir on the infrastructure
+    image: Image | None = None  # the container the command runs in (None: on the host)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ class ProcessScheduler(Scheduler):
         t = job.task
         return script.render(t, job.work_dir, header=[], modules=self.infra.modules,
                              environment=dict(self.infra.environment),
-                             timeout=t.resources.walltime, label=job.name)
+                             timeout=t.resources.walltime, label=job.name, image=job.image)
 
     def submit(self, jobs: list[Job], after: dict[str, list[str]] | None = None) -> list[str]:
         result = self.transport.run(submit_command(jobs, isolated(self.infra)))

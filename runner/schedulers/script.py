@@ -9,6 +9,8 @@ import shlex
 from pathlib import PurePosixPath
 
 from runner import __version__
+from runner.containers import runtime
+from runner.containers.runtime import Image
 from runner.plan.resolve import TaskPlan
 
 META = ".mso"            # the wrapper's files, inside the task's work dir
@@ -53,12 +55,26 @@ def _step_inputs(task: TaskPlan) -> list[str]:
     return lines
 
 
+def command(task: TaskPlan, work_dir: PurePosixPath, image: Image | None = None) -> list[str]:
+    """The task's command: on the host, or through the image's runtime (a clean environment plus
+    the application's, the work dir bound and current, GPUs if asked, one container per MPI rank)."""
+    if image is None:
+        return list(task.argv)
+    res = task.resources
+    run = runtime.Task(task.argv, str(work_dir), task.environment, gpus=res.gpus or 0,
+                       ranks=res.tasks or res.nodes or 1)
+    return runtime.get(image.runtime).exec(image, run)
+
+
 def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: tuple[str, ...] = (),
            environment: dict[str, str] | None = None, timeout: str | None = None,
-           label: str = "") -> str:
-    """The whole job script; every value from a declaration is quoted."""
+           label: str = "", image: Image | None = None) -> str:
+    """The whole job script; every value from a declaration is quoted. With an image, the host
+    side (modules, the infrastructure's environment, timing, exit code, peak memory) stays
+    outside the container and only the command runs in it."""
     q = shlex.quote
-    env = {**dict(task.environment), **(environment or {})}
+    own = {} if image else dict(task.environment)   # in a container: the runtime passes it
+    env = {**own, **(environment or {})}
     lines = ["#!/bin/bash", *header, f"# mso {__version__}: {label or task.id}", "set -u",
              f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}.tmp; mv {EXIT}.tmp {EXIT}; exit \"$1\"; }}",
              f"cd {q(str(work_dir))} || exit 97",
@@ -66,16 +82,16 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
     lines += _step_inputs(task)
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
-    command = shlex.join(task.argv)
+    cmd = shlex.join(command(task, work_dir, image))
     if timeout:
-        command = f"timeout --kill-after=10 {walltime_seconds(timeout)} {command}"
+        cmd = f"timeout --kill-after=10 {walltime_seconds(timeout)} {cmd}"
     lines += [
         "if [ -x /usr/bin/time ]; then",
-        f"  /usr/bin/time -f %M -o {PEAK} {command} > {STDOUT} 2> {STDERR}",
+        f"  /usr/bin/time -f %M -o {PEAK} {cmd} > {STDOUT} 2> {STDERR}",
         "elif command -v python3 >/dev/null 2>&1; then",
-        f"  python3 -c {q(_MEASURE)} {command} > {STDOUT} 2> {STDERR}",
+        f"  python3 -c {q(_MEASURE)} {cmd} > {STDOUT} 2> {STDERR}",
         "else",
-        f"  {command} > {STDOUT} 2> {STDERR}",
+        f"  {cmd} > {STDOUT} 2> {STDERR}",
         "fi",
         "code=$?",
         f"date -u +%Y-%m-%dT%H:%M:%SZ > {ENDED}",

@@ -330,7 +330,10 @@ def test_json_output(example: Path) -> None:
 def test_json_output_when_valid(example: Path) -> None:
     result = validate(example, "--json")
     assert result.returncode == 0
-    assert json.loads(result.stdout) == {"ok": True, "files": 4, "errors": []}
+    out = json.loads(result.stdout)
+    assert {k: out[k] for k in ("ok", "files", "errors")} == {"ok": True, "files": 4, "errors": []}
+    # heat declares a container and `local` has container_runtime: none
+    assert [w.split(": warning: ")[0] for w in out["warnings"]] == ["experiments/heat-sweep.yaml"]
 
 
 def test_junit_report(example: Path, tmp_path: Path) -> None:

@@ -58,6 +58,8 @@ queue: q
 account: acc
 modules: [apptainer]
 container_runtime: apptainer
+volumes: [/data, "/ref:/mnt/ref:ro"]
+gpu_vendor: amd
 limits: {max_parallel: 2, max_array_size: 100, max_walltime: "1-00:00:00"}
 poll_interval: {min: 1, max: 30}
 keep_workdir: true
@@ -106,6 +108,7 @@ def test_built_values() -> None:
     assert dict(app.resources.slurm) == {"qos": "short"}
     infra = construct.infrastructure(parse(FULL["infrastructure"], "c.yaml"))
     assert (infra.max_parallel, infra.poll_min, infra.user) == (2, 1.0, EnvRef("U"))
+    assert (infra.volumes, infra.gpu_vendor) == (("/data", "/ref:/mnt/ref:ro"), "amd")
     exp = construct.experiment(parse(FULL["experiment"], "e.yaml"))
     assert (exp.application, exp.application_version) == ("a", "1.0")
     assert exp.matrix == (("n", (1, 2)),) and dict(exp.exclude[0]) == {"n": 2}

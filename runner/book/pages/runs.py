@@ -64,9 +64,17 @@ def _provenance(ctx: Context, run: Run, path: str) -> str:
     return md.facts([("Git commit", commit), ("Branch", md.text(git.get("branch") or "")),
                      ("Spec hash", md.code(r.spec_hash)), ("Application", app_cell),
                      ("Container image", md.code(app.get("image")) if app.get("image") else ""),
+                     ("Image digest", _images(r.images)),
                      ("Infrastructure", infra_cell),
                      ("Work dir", md.code(remote_dir) if remote_dir else ""),
                      ("mso version", md.text(r.mso_version))])
+
+
+def _images(images: list[dict]) -> str:
+    """Each image the run used, pinned by digest, and where (pulled by this run or cached)."""
+    return "<br>".join(f"{md.code(i['reference'] + '@' + i['digest'])} on "
+                       f"{md.text(i['infrastructure'])} ({md.text(i['runtime'])}, "
+                       f"{'pulled' if i['pulled'] else 'cached'})" for i in images)
 
 
 def _datasets(ctx: Context, run: Run, path: str) -> str:
