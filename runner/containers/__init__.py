@@ -13,5 +13,11 @@ The build side (the `mso build` and `mso recipe` verbs):
     images      .mso/images.json: what was built or resolved (read(root) for the run stage)
     build       `mso build`: ask the registry first, build what it lacks, push, read the digest
 
-Containers import declarations and the base modules only; the plan imports the recipe hash.
+The run side (runner/runs/images.py resolves a run's digests and calls these):
+
+    runtime     apptainer, singularity, charliecloud, podman: pure pull and exec command lines
+    cache       <work_root>/.images on a host: one fetch command (lock, pull, atomic mv) and its parser
+
+Containers import declarations, transports (the cache's one command) and the base modules only;
+the plan imports the recipe hash.
 """
