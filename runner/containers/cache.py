@@ -2,7 +2,8 @@
 login side, once per digest, before any job is submitted; compute nodes only read it.
 
 One shell command does it all (a builder and a pure parser of its answer, as for schedulers):
-load the infrastructure's modules, check that the runtime's tools exist (the first command on a
+load the infrastructure's modules and set its environment (the runtime's own settings: a CA
+bundle, a proxy, a cache folder), check that the runtime's tools exist (the first command on a
 host that lacks them says so, before anything is submitted), take a lock per digest (`flock`:
 two runners wanting the same image pull it once), and, unless the entry exists, pull into
 `<hex>.part/` and `mv` the finished image to its entry. A pull that is interrupted leaves only
@@ -15,7 +16,8 @@ own environment receives; they are never on a command line, in a file or in a me
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from runner.containers.reference import Reference
 from runner.containers.runtime import PASSWORD_VAR, USER_VAR, Runtime
@@ -27,6 +29,14 @@ PULLED, CACHED = "mso-image: pulled", "mso-image: cached"
 NO_TOOL, NO_MODULE, NO_FOLDER = 91, 98, 92   # the command's own exit codes
 TAIL = 12
 MASK = "[MASKED]"
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    """What the infrastructure declares for its host side: modules to load, variables to set."""
+
+    modules: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ def entry_path(work_root: str, runtime: Runtime, digest: str) -> str:
 
 
 def fetch_command(work_root: str, runtime: Runtime, ref: Reference, *, auth: bool,
-                  sif: bool = False, modules: tuple[str, ...] = (),
+                  sif: bool = False, setup: HostSetup = HostSetup(),
                   mount_points: tuple[str, ...] = ()) -> str:
     """The one command that makes the cache entry for `ref` (pinned by digest) exist."""
     q = shlex.quote
@@ -53,7 +63,8 @@ def fetch_command(work_root: str, runtime: Runtime, ref: Reference, *, auth: boo
     entry, part = f"{folder}/{runtime.entry(ref.digest)}", f"{folder}/{hexdigest}.part"
     pull = runtime.pull(ref.pinned, f"{part}/image", part, auth, sif)
     lines = [f"module load {q(m)} || {{ echo {q(f'mso: module load {m} failed')} >&2; "
-             f"exit {NO_MODULE}; }}" for m in modules]
+             f"exit {NO_MODULE}; }}" for m in setup.modules]
+    lines += [f"export {k}={q(v)}" for k, v in sorted(setup.environment.items())]
     lines += [f"for t in {' '.join(runtime.tools)}; do command -v \"$t\" >/dev/null 2>&1 || "
               f"{{ echo \"mso: $t: not found\" >&2; exit {NO_TOOL}; }}; done"]
     if auth:
@@ -98,9 +109,9 @@ def parse_fetch(res: Result, what: str, where: str, hide: tuple[str, ...] = ()) 
 
 def fetch(transport: Transport, work_root: str, runtime: Runtime, ref: Reference, where: str, *,
           creds: tuple[str, str] | None = None, sif: bool = False,
-          modules: tuple[str, ...] = (), mount_points: tuple[str, ...] = ()) -> Fetched:
+          setup: HostSetup = HostSetup(), mount_points: tuple[str, ...] = ()) -> Fetched:
     """Make the cache entry for `ref` exist on the host (pulling it at most once)."""
-    cmd = fetch_command(work_root, runtime, ref, auth=creds is not None, sif=sif, modules=modules,
+    cmd = fetch_command(work_root, runtime, ref, auth=creds is not None, sif=sif, setup=setup,
                         mount_points=mount_points)
     stdin = f"{creds[0]}\n{creds[1]}\n" if creds else ""   # never the runner's own stdin
     res = transport.run(cmd, stdin=stdin)

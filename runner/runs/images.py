@@ -130,11 +130,12 @@ def fetch(repo: Repository, plan: RunPlan, places: Mapping[str, Place],
         rt = runtime.get(place.infra.container_runtime)
         root = str(place.area.root.parent)
         mounts = rt.mount_points(_image(place.infra, rt, "", root))
+        setup = cache.HostSetup(place.infra.modules, place.infra.environment)
         for app in sorted(apps):
             r = resolved[app]
             got = cache.fetch(place.scheduler.transport, root, rt, r.reference, _where(place.infra),
                               creds=r.access.credentials(env), sif=r.sif,
-                              modules=place.infra.modules, mount_points=mounts)
+                              setup=setup, mount_points=mounts)
             entries.append({"application": app, "infrastructure": name, "runtime": rt.name,
                             "reference": _named(r.reference), "digest": r.reference.digest,
                             "path": rt.location(got.path, r.reference.pinned),

@@ -66,8 +66,9 @@ def test_runtime_lines(name: str) -> None:
 
 
 def test_the_fetch_command() -> None:
-    text = cache.fetch_command(ROOT, runtime.get("charliecloud"), REF, auth=True,
-                               modules=("charliecloud/0.31",), mount_points=(ROOT, "/site"))
+    setup = cache.HostSetup(("charliecloud/0.31",), {"REQUESTS_CA_BUNDLE": "/etc/site ca.pem"})
+    text = cache.fetch_command(ROOT, runtime.get("charliecloud"), REF, auth=True, setup=setup,
+                               mount_points=(ROOT, "/site"))
     check_golden(GOLDEN / "fetch-charliecloud.sh", text + "\n")
 
 
