@@ -1,11 +1,12 @@
-"""Load YAML declarations safely, noting where every value is so errors can name a line.
+"""Load YAML declarations safely, keeping their text so errors can name a line.
 
 libyaml composes the node tree (fast); this module turns nodes into plain values and refuses what
 a declaration must never contain: duplicate keys, non-standard tags, alias bombs, deep nesting.
 Files that are too big or not regular files (a FIFO, a device) are refused before being read.
-A Document keeps positions, not the node tree: held to the end of a load of 2000 files, the trees
-(570k objects) made the garbage collector's full passes cost 1.6 s, more than the loading itself.
-One Reader per repository load holds the caches of repeated scalars.
+A Document keeps its text, not its node tree: held to the end of a load of 2000 files, the trees
+(570k objects) made the garbage collector's full passes cost 1.6 s, more than the loading itself;
+the tree is composed again, once, if a position is asked for (an error, mostly). One Reader per
+repository load holds the caches of repeated scalars.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -30,10 +32,10 @@ _STR, _SEQ, _MAP, _MERGE = (f"{_TAG}{t}" for t in ("str", "seq", "map", "merge")
 _SCALARS = {f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str")}
 _KEY_TAGS = _SCALARS | {f"{_TAG}timestamp"}
 CACHE_LIMIT = 100_000        # entries per cache of a Reader
-Position = int               # 0-based line << 32 | column: an int, which the collector skips
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
     """The safe loader, with implicit tags remembered in its Reader (most scalars repeat)."""
 
     tags: dict[tuple, str]
@@ -57,25 +59,20 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 
 @dataclass(frozen=True, eq=False)
 class Document:
-    """A loaded declaration: its display path, its data, and where each value and key is."""
+    """A loaded declaration: its display path, its data, and its text for line numbers."""
 
     path: str
     data: dict[str, Any]
-    values_at: Mapping[tuple, Position]   # keys -> position of the value (() is the document)
-    keys_at: Mapping[tuple, Position]     # keys -> position of the last key
+    text: str
 
     def where(self, keys: tuple = (), on_key: bool = False) -> Location:
         """The location of the value at `keys` (or its key), else of the deepest part that exists."""
-        keys = tuple(keys)
-        at = self.keys_at.get(keys) if on_key else None
-        if at is None:
-            at = self._deepest(keys)
-        return Location(self.path, (at >> 32) + 1, (at & 0xFFFFFFFF) + 1, crumbs(keys))
+        mark = _find(self._root, keys, on_key).start_mark
+        return Location(self.path, mark.line + 1, mark.column + 1, crumbs(keys))
 
-    def _deepest(self, keys: tuple) -> Position:
-        while keys not in self.values_at:  # () always is: the document
-            keys = keys[:-1]
-        return self.values_at[keys]
+    @cached_property
+    def _root(self) -> Node:
+        return yaml.compose(self.text, Loader=_SAFE_LOADER)  # it composed once: it cannot fail
 
 
 def crumbs(keys: tuple) -> str:
@@ -84,6 +81,20 @@ def crumbs(keys: tuple) -> str:
     for k in keys:
         out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
     return out
+
+
+def _find(node: Node, keys: tuple, on_key: bool) -> Node:
+    for i, key in enumerate(keys):
+        child = None
+        if isinstance(node, MappingNode):
+            last = on_key and i == len(keys) - 1
+            child = next(((k if last else v) for k, v in node.value if k.value == key), None)
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        if child is None:
+            return node
+        node = child
+    return node
 
 
 class Reader:
@@ -112,7 +123,7 @@ class Reader:
             raise SpecError(_at(display, root), "expected a map of keys at the top level, got "
                             f"{_top_word(data)}", "a declaration is a map: `name: ...` on the "
                             "first line")
-        return Document(display, data, converter.values_at, converter.keys_at)
+        return Document(display, data, text)
 
     def _compose(self, text: str, display: str) -> Node | None:
         try:
@@ -201,14 +212,10 @@ def _tag_name(tag: str) -> str:
 
 
 class _Converter:
-    """Turns a node tree into dicts, lists and scalars, counting nodes as aliases expand and
-    noting where each value and key is."""
+    """Turns a node tree into dicts, lists and scalars, counting nodes as aliases expand."""
 
     def __init__(self, display: str, reader: Reader) -> None:
         self.display, self.reader, self.count, self.top = display, reader, 0, None
-        self.values_at: dict[tuple, Position] = {}
-        self.keys_at: dict[tuple, Position] = {}
-        self.noting = True
 
     def value(self, node: Node, depth: int, keys: tuple = ()) -> Any:
         self.count += 1
@@ -217,9 +224,6 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise SpecError(_at(self.display, node, _short_crumbs(keys)),
                             f"nested more than {MAX_DEPTH} levels deep")
-        if self.noting:
-            mark = node.start_mark
-            self.values_at[keys] = mark.line << 32 | mark.column
         cls = node.__class__
         if cls is ScalarNode:
             return self.scalar(node, keys)
@@ -265,31 +269,24 @@ class _Converter:
             if knode.tag != _STR and knode.tag not in _KEY_TAGS:
                 self._refuse_tag(knode, keys)
             key = knode.value
-            path = keys + (key,)
             if key in seen:
-                raise SpecError(_at(self.display, knode, crumbs(path)),
+                raise SpecError(_at(self.display, knode, crumbs(keys + (key,))),
                                 f"duplicate key '{key}' (first at line {seen[key]})",
                                 "remove one of them")
-            mark = knode.start_mark
-            seen[key] = mark.line + 1
+            seen[key] = knode.start_mark.line + 1
             if not depth:
                 self.top = knode
-            if self.noting:
-                self.keys_at[path] = mark.line << 32 | mark.column
-            out[key] = self.value(vnode, depth + 1, path)
+            out[key] = self.value(vnode, depth + 1, keys + (key,))
         return out
 
     def _merge(self, out: dict, vnode: Node, depth: int, keys: tuple) -> None:
         sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
-        # merged values are placed at the map that merges them: the map's own keys win there
-        noting, self.noting = self.noting, False
         for src in sources:
             merged = self.value(src, depth + 1, keys)
             if not isinstance(merged, dict):
                 raise SpecError(_at(self.display, src, crumbs(keys)), "`<<` must merge a map")
             for k, v in merged.items():
                 out.setdefault(k, v)
-        self.noting = noting
 
     def _bomb(self, node: Node, keys: tuple) -> None:
         at = self.top or node

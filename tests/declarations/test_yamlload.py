@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from yaml.nodes import Node
 
 from runner.errors import SpecError
 from runner.declarations import yamlload
@@ -47,6 +48,13 @@ def test_dates_stay_text_and_merge_keys_work() -> None:
     data = parse("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nday: 2024-01-02\n", "x").data
     assert data["other"] == {"x": 1, "y": 3}
     assert data["day"] == "2024-01-02"
+
+
+def test_a_document_holds_no_node_tree_until_a_position_is_asked_for() -> None:
+    """Node trees held for a whole load kept the garbage collector busy (see yamlload)."""
+    doc = parse("name: a\nmatrix: {nu: [1, 2]}\n", "x.yaml")
+    assert not any(isinstance(v, Node) for v in vars(doc).values())
+    assert str(doc.where(("matrix", "nu", 1))) == "x.yaml:2:18: matrix.nu[1]"
 
 
 def test_where_through_aliases_and_merges() -> None:
