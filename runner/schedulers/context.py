@@ -14,11 +14,12 @@ import os
 import sys
 from typing import Callable
 
-from runner.declarations.models import Infrastructure, plain
-from runner.errors import SchedulerError
+from runner.declarations.models import EnvRef, Infrastructure, plain
+from runner.errors import SchedulerError, TransportError
 from runner.schedulers.base import Scheduler
 from runner.secrets import Secrets
 from runner.transports.base import Offline, Transport
+from runner.transports.settings import SSHSettings
 
 REGISTRY = {
     "local": ("runner.schedulers.process:ProcessScheduler", ""),
@@ -45,9 +46,6 @@ def connect(infra: Infrastructure, secrets: Secrets) -> Transport:
 def _ssh(infra: Infrastructure) -> Transport:
     """The SSH transport an infrastructure declares. Secrets go by variable name only (their
     values are read when the connection opens); a user given as `{env: NAME}` is read now."""
-    from runner.declarations.models import EnvRef
-    from runner.errors import TransportError
-    from runner.transports.settings import SSHSettings
     # here, not at the top: paramiko is needed only by infrastructures reached over SSH
     from runner.transports.credentials import env_value
     from runner.transports.ssh import SSHTransport
