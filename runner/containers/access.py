@@ -72,3 +72,13 @@ def for_host(host: str, repo: Repository, environ: Mapping[str, str] | None = No
     if host in (ours.host, env.get("CI_REGISTRY", "").strip()):
         return ours
     return Access(None, source=f"anonymous access to {host}")
+
+
+def for_pull(app: Application, host: str, repo: Repository,
+             environ: Mapping[str, str] | None = None) -> Access:
+    """Credentials for pulling `app`'s image from `host`: the application's own registry when
+    the image is there, else whatever `for_host` finds."""
+    own = for_application(app, environ)
+    if app.container and app.container.registry and own.host == host:
+        return own
+    return for_host(host, repo, environ)

@@ -103,19 +103,13 @@ def run(session: Session, apps: list[Application], push: bool) -> list[Outcome]:
 def resolve(session: Session, app: Application) -> Outcome:
     """A declared image reference and its digest, from the registry."""
     ref = _parsed(session, app, app.container.image, ("container", "image"))
-    found = session.registry(ref.registry, _pull_access(session, app, ref)).digest(ref)
+    access = accesses.for_pull(app, ref.registry, session.repo, session.environ)
+    found = session.registry(ref.registry, access).digest(ref)
     if found is None:
         raise _declared(session, app, ("container", "image"),
                         f"{ref} is not in the registry (no such tag or digest)",
                         "push it first, or correct the reference")
     return Outcome(app.name, "resolved", str(ref), ref.tag, found, source="image")
-
-
-def _pull_access(session: Session, app: Application, ref: Reference) -> Access:
-    own = accesses.for_application(app, session.environ)
-    if app.container.registry and own.host == ref.registry:
-        return own
-    return accesses.for_host(ref.registry, session.repo, session.environ)
 
 
 # --- build: a recipe -------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def _resolve(repo: Repository, app: Application, rec: built.Image | None,
     c = app.container
     if c.image:
         ref = _parsed(app, c.image, "container.image")
-        access = _pull_access(repo, app, ref, env)
+        access = accesses.for_pull(app, ref.registry, repo, env)
         if ref.digest:
             return Resolved(app.name, ref, access)
         if rec and rec.source == "image" and rec.reference == str(ref) and rec.digest:
@@ -99,15 +99,6 @@ def _ask(ref: Reference, access: Access, env: Mapping[str, str], missing: str) -
     if digest is None:
         raise ContainerError(missing)
     return ref.with_digest(digest)
-
-
-def _pull_access(repo: Repository, app: Application, ref: Reference,
-                 env: Mapping[str, str]) -> Access:
-    """The application's own registry credentials when the image is there, else the host's."""
-    own = accesses.for_application(app, env)
-    if app.container.registry and own.host == ref.registry:
-        return own
-    return accesses.for_host(ref.registry, repo, env)
 
 
 def _parsed(app: Application, text: str, key: str) -> Reference:
