@@ -127,8 +127,8 @@ def render(header: list[str], jobs: list[Job], index_vars: tuple[str, ...], labe
              f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', 'case "$i" in']
     lines += [f"  {j.task.index}) dir={q(str(j.work_dir))} ;;" for j in sorted(jobs, key=lambda j: j.task.index)]
     lines += ['  *) echo "mso: no task for array index $i in this batch" >&2; exit 0 ;;', "esac",
-              f'exec bash "$dir/{script.SCRIPT}" >> "$dir/{script.META}/scheduler.out" '
-              f'2>> "$dir/{script.META}/scheduler.err"']
+              # the wrapper's own messages go to the element's scheduler log (_array_logs)
+              f'exec bash "$dir/{script.SCRIPT}"']
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,10 @@ _MEASURE = (
     "sys.exit(p.returncode if p.returncode>=0 else 128-p.returncode)"
 )
 
+# The shell's own clock (printf's %(...)T, bash >= 4.2): no `date` process per task. Seconds since
+# the epoch, whatever the host's TZ; collection writes them as UTC ISO 8601.
+_NOW = "printf '%(%s)T\\n' -1"
+
 _TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d\d):(\d\d)$")
 
 
@@ -76,9 +80,9 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
     own = {} if image else dict(task.environment)   # in a container: the runtime passes it
     env = {**own, **(environment or {})}
     lines = ["#!/bin/bash", *header, f"# mso {__version__}: {label or task.id}", "set -u",
-             f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}.tmp; mv {EXIT}.tmp {EXIT}; exit \"$1\"; }}",
+             f"fail() {{ echo \"mso: $2\" >&2; echo \"$1\" > {EXIT}; exit \"$1\"; }}",
              f"cd {q(str(work_dir))} || exit 97",
-             f"date -u +%Y-%m-%dT%H:%M:%SZ > {STARTED}"]
+             f"{_NOW} > {STARTED}"]
     lines += _step_inputs(task)
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
@@ -94,8 +98,9 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
         f"  {cmd} > {STDOUT} 2> {STDERR}",
         "fi",
         "code=$?",
-        f"date -u +%Y-%m-%dT%H:%M:%SZ > {ENDED}",
-        f'echo "$code" > {EXIT}.tmp && mv {EXIT}.tmp {EXIT}',
+        f"{_NOW} > {ENDED}",
+        # one short write: the file counts once it is not empty (`[ -s ]`), so no rename
+        f'echo "$code" > {EXIT}',
         'exit "$code"',
     ]
     return "\n".join(lines) + "\n"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # mso VERSION: mso.run.main-0003
 set -u
-fail() { echo "mso: $2" >&2; echo "$1" > .mso/exit_code.tmp; mv .mso/exit_code.tmp .mso/exit_code; exit "$1"; }
+fail() { echo "mso: $2" >&2; echo "$1" > .mso/exit_code; exit "$1"; }
 cd /scratch/mso/20261125T000000Z-abcdef12/main-0003 || exit 97
-date -u +%Y-%m-%dT%H:%M:%SZ > .mso/started
+printf '%(%s)T\n' -1 > .mso/started
 module load gcc/12 || fail 98 'module load gcc/12 failed'
 module load openmpi || fail 98 'module load openmpi failed'
 export OMP_NUM_THREADS=1
@@ -18,6 +18,6 @@ else
   timeout --kill-after=10 600 python heat.py --nu 0.1 --out out > .mso/stdout 2> .mso/stderr
 fi
 code=$?
-date -u +%Y-%m-%dT%H:%M:%SZ > .mso/ended
-echo "$code" > .mso/exit_code.tmp && mv .mso/exit_code.tmp .mso/exit_code
+printf '%(%s)T\n' -1 > .mso/ended
+echo "$code" > .mso/exit_code
 exit "$code"
