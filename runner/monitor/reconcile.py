@@ -23,25 +23,23 @@ def record_ended(r: ActiveRun, batch: Ended) -> None:
     for name, items in by_place.items():
         area = r.places[name].area
         try:
-            large = area.fetch([r.tasks[t.id] for t, _ in items])
+            left = area.fetch([r.tasks[t.id] for t, _ in items])
         except MsoError as exc:  # the next poll tries again
             r.warn(items[0][0], f"fetching results failed: {exc}")
             continue
         for t, seen in items:
-            _reconcile(r, t, seen, large.get(t.id, []))
+            _reconcile(r, t, seen, left[t.id])
             failpoints.hit("while-collecting")
 
 
-def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, large: list[dict]) -> None:
-    work = r.place(t.id).area.stage / t.id
-    code = collect.wrapper_files(work).exit_code
+def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collect.Left) -> None:
     need_failed = any(r.task(n).state in (State.FAILED, State.CANCELLED) for n in t.needs)
-    to, reason = completion.outcome(seen, code, need_failed)
+    to, reason = completion.outcome(seen, left.records.exit_code, need_failed)
     if to == State.CANCELLED:   # its command never ran: nothing to collect
         lifecycle.ended(r, t, to, reason, {})
         return
-    got = collect.collect(r.tasks[t.id], work, r.results / t.id, r.secrets,
-                          with_outputs=to == State.SUCCEEDED, large=large)
+    got = collect.collect(r.tasks[t.id], r.place(t.id).area.stage / t.id, r.results / t.id,
+                          r.secrets, with_outputs=to == State.SUCCEEDED, left=left)
     if to == State.SUCCEEDED and (got.missing or got.refused):
         to, reason = State.FAILED, _output_problem(got)
     lifecycle.ended(r, t, to, reason, {

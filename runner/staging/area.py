@@ -1,8 +1,9 @@
 """A run's work dir on its infrastructure, seen through a local staging folder.
 
-Task trees (application files, inputs, job scripts) are built in the staging folder; a remote
-area uploads them as one archive and fetches finished tasks' small files back as one archive,
-so the rest of mso reads and writes local files only.
+A local area is its own staging folder. A remote area sends task trees (application files,
+inputs, job scripts) as one archive, and fetches finished tasks' small files back as one archive:
+the wrapper's records are read from it, logs and outputs land in the staging folder, so the rest
+of mso reads local files only.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from pathlib import Path, PurePosixPath
 from runner.errors import StagingError
 from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
-from runner.staging import stagein
-from runner.staging.collect import SMALL
+from runner.staging import collect, stagein, tree
+from runner.staging.collect import SMALL, Left
+from runner.staging.tree import Tree
 from runner.transports.base import Transport
+
+PREPARED = ".prepared"   # in the staging folder: the tasks whose trees are in place, one a line
 
 
 class WorkArea(ABC):
@@ -30,18 +34,31 @@ class WorkArea(ABC):
         """A task's work dir on the infrastructure."""
         return self.root / task_id
 
+    def prepared(self) -> set[str]:
+        """The tasks whose trees are in place (a line may be cut short by a crash: not counted)."""
+        try:
+            text = (self.stage / PREPARED).read_text()
+        except FileNotFoundError:
+            return set()
+        return set(text[: text.rfind("\n") + 1].split())
+
+    def _prepared(self, task_ids: list[str]) -> None:
+        self.stage.mkdir(parents=True, exist_ok=True)
+        with open(self.stage / PREPARED, "a") as fh:
+            fh.write("".join(f"{t}\n" for t in task_ids))
+
     @abstractmethod
-    def upload(self, task_ids: list[str]) -> None:
-        """Make the staged task trees exist on the infrastructure."""
+    def upload(self, trees: dict[str, Tree]) -> None:
+        """Make the tasks' trees exist in their work dirs on the infrastructure."""
 
     @abstractmethod
     def put(self, local: Path, rel: str) -> None:
         """Copy a local file to a path relative to the work dir (for inputs from another host)."""
 
     @abstractmethod
-    def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
-        """Bring finished tasks' wrapper files, logs and small outputs into the staging folder;
-        return, per task id, the outputs too large to fetch (path, size, sha256)."""
+    def fetch(self, tasks: list[TaskPlan]) -> dict[str, Left]:
+        """What finished tasks left, per task id: what the wrapper recorded and the outputs too
+        large to fetch; their logs and small outputs are brought into the staging folder."""
 
     @abstractmethod
     def remove(self) -> None:
@@ -58,17 +75,19 @@ class LocalArea(WorkArea):
     def __init__(self, root: Path) -> None:
         super().__init__(root, PurePosixPath(root))
 
-    def upload(self, task_ids: list[str]) -> None:
-        pass
+    def upload(self, trees: dict[str, Tree]) -> None:
+        for tid, t in trees.items():
+            t.write(self.stage / tid)
+        self._prepared(list(trees))
 
     def put(self, local: Path, rel: str) -> None:
         stagein.place_path(local, self.stage / rel)
 
-    def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
-        return {}
+    def fetch(self, tasks: list[TaskPlan]) -> dict[str, Left]:
+        return {t.id: Left(collect.wrapper_files(self.stage / t.id)) for t in tasks}
 
     def ended(self, task_ids: list[str]) -> set[str]:
-        return {t for t in task_ids if (self.stage / t / script.EXIT).exists()}
+        return {t for t in task_ids if _written(self.stage / t / script.EXIT)}
 
     def remove(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -81,42 +100,52 @@ class RemoteArea(WorkArea):
         super().__init__(stage, root)
         self.transport = transport
 
-    def upload(self, task_ids: list[str]) -> None:
-        if not task_ids:
+    def upload(self, trees: dict[str, Tree]) -> None:
+        if not trees:
             return
+        q = shlex.quote
+        remote = f"{self.root}/.upload-{next(iter(trees))}.tgz"
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "tasks.tgz"
-            with tarfile.open(archive, "w:gz") as tar:
-                for tid in task_ids:
-                    tar.add(self.stage / tid, arcname=tid)
-            remote = f"{self.root}/.upload-{task_ids[0]}.tgz"
-            q = shlex.quote
+            with open(archive, "wb") as fh:
+                tree.archive(trees, fh)
             self.transport.run(f"mkdir -p {q(str(self.root))}").check("creating the work dir")
             self.transport.put(archive, remote)
-            self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)}"
-                               ).check("unpacking the task dirs")
+        self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)}"
+                           ).check("unpacking the task dirs")
+        self._prepared(list(trees))
 
     def put(self, local: Path, rel: str) -> None:
         target = self.root / rel
         self.transport.run(f"mkdir -p {shlex.quote(str(target.parent))}").check("making a folder")
         self.transport.put(local, str(target))
 
-    def fetch(self, tasks: list[TaskPlan]) -> dict[str, list[dict]]:
+    def fetch(self, tasks: list[TaskPlan]) -> dict[str, Left]:
         listing = self._list(tasks)
-        small = [p for p, size in listing.items() if size <= SMALL]
+        # an empty stdout or stderr is not kept: nothing to fetch
+        small = [p for p, size in listing.items() if size <= SMALL
+                 and (size or p.partition("/")[2] not in (script.STDOUT, script.STDERR))]
         large = {p: size for p, size in listing.items() if size > SMALL}
+        left = {t.id: Left(collect.Collected()) for t in tasks}
         if small:
-            self._download(small)
-        return self._large_manifest(large)
+            self._download(small, left)
+        for tid, entries in self._large_manifest(large).items():
+            left[tid].large = entries
+        return left
 
     def ended(self, task_ids: list[str]) -> set[str]:
         cmd = (f"cd {shlex.quote(str(self.root))} && while read -r t; do "
-               f"if [ -e \"$t/{script.EXIT}\" ]; then echo \"$t\"; fi; done")
+               f"if [ -s \"$t/{script.EXIT}\" ]; then echo \"$t\"; fi; done")
         result = self.transport.run(cmd, stdin="\n".join(task_ids) + "\n").check("checking tasks")
         return set(result.stdout.split()) & set(task_ids)
 
     def remove(self) -> None:
-        self.transport.run(f"rm -rf {shlex.quote(str(self.root))}")
+        # renamed at once, deleted in the background: a 1000-task work dir takes seconds to
+        # delete, and nothing waits for it (a name that ends in .removing-PID is never reused)
+        q = shlex.quote
+        root, gone = q(str(self.root)), q(f"{self.root.parent}/.{self.root.name}.removing-") + "$$"
+        self.transport.run(f"if [ -e {root} ]; then mv -- {root} {gone} && "
+                           f"{{ rm -rf -- {gone} </dev/null >/dev/null 2>&1 & }}; fi")
         shutil.rmtree(self.stage, ignore_errors=True)
         try:
             self.stage.parent.rmdir()  # the run's staging folder, once its last host is gone
@@ -141,7 +170,9 @@ class RemoteArea(WorkArea):
                 sizes[path] = int(size)
         return sizes
 
-    def _download(self, paths: list[str]) -> None:
+    def _download(self, paths: list[str], left: dict[str, Left]) -> None:
+        """One archive of the files; the wrapper's records are read from it, the rest (logs,
+        outputs) go into the staging folder."""
         q = shlex.quote
         remote = f"{self.root}/.collect.tgz"
         listing = "\n".join(paths) + "\n"
@@ -152,7 +183,21 @@ class RemoteArea(WorkArea):
             self.transport.get(remote, local)
             self.transport.run(f"rm -f {q(remote)}")
             with tarfile.open(local) as tar:
-                tar.extractall(self.stage, filter="data")
+                texts: dict[str, dict[str, str | None]] = {}
+                for member in tar:
+                    tid, _, rel = member.name.partition("/")
+                    if tid not in left:
+                        continue
+                    if rel in collect.RECORDS and member.isreg():
+                        data = tar.extractfile(member).read().decode(errors="replace")
+                        texts.setdefault(tid, {})[rel] = data.strip() or None
+                        continue
+                    try:
+                        tar.extract(member, self.stage, filter="data")
+                    except tarfile.FilterError:   # a link out of the work dir
+                        left[tid].refused.append(rel)
+        for tid, found in texts.items():
+            left[tid].records = collect.records(found)
 
     def _large_manifest(self, large: dict[str, int]) -> dict[str, list[dict]]:
         if not large:
@@ -167,6 +212,14 @@ class RemoteArea(WorkArea):
             out.setdefault(tid, []).append({"path": rel, "size": large[path], "sha256": digest,
                                             "stored": "workdir"})
         return out
+
+
+def _written(path: Path) -> bool:
+    """The wrapper's exit code is there: the file is not empty (it is written in one go)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def for_run(stage: Path, root: PurePosixPath, transport: Transport | None) -> WorkArea:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from runner.fsutil import inside, sha256_file
@@ -28,22 +29,35 @@ class Collected:
     peak_memory_kb: int | None = None
 
 
+RECORDS = (script.EXIT, script.STARTED, script.ENDED, script.PEAK)   # the wrapper's, besides logs
+
+@dataclass
+class Left:
+    """What a finished task left, as its work area tells before collection: what the wrapper
+    recorded, the outputs too large to fetch (hashed where they are), the files that could not be
+    fetched because they point outside the work dir."""
+
+    records: Collected
+    large: list[dict] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
 def wrapper_files(work: Path) -> Collected:
-    """What the job wrapper recorded: exit code, start and end time, peak memory."""
-    c = Collected()
-    c.exit_code = _int(work / script.EXIT)
-    c.started = _text(work / script.STARTED)
-    c.ended = _text(work / script.ENDED)
-    c.peak_memory_kb = _int(work / script.PEAK)
-    return c
+    """What the job wrapper recorded in a work dir: exit code, start and end time, peak memory."""
+    return records({rel: _text(work / rel) for rel in RECORDS})
+
+
+def records(texts: dict[str, str | None]) -> Collected:
+    """The wrapper's records from their texts, by path in the work dir (script.RECORDED)."""
+    return Collected(exit_code=_int(texts.get(script.EXIT)), started=_when(texts.get(script.STARTED)),
+                     ended=_when(texts.get(script.ENDED)), peak_memory_kb=_int(texts.get(script.PEAK)))
 
 
 def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outputs: bool,
-            large: list[dict] = ()) -> Collected:
-    """Copy logs (always, every secret value masked) and outputs (when the task succeeded) from a
-    work dir into `dest`; `large` lists outputs left on the infrastructure, already hashed there."""
-    c = wrapper_files(work)
-    dest.mkdir(parents=True, exist_ok=True)
+            left: Left) -> Collected:
+    """Copy logs (always, every secret value masked; empty ones are not kept) and outputs (when
+    the task succeeded) from a work dir into `dest`."""
+    c = replace(left.records, outputs=[], missing=[], refused=[])
     _copy_tail(work / script.STDOUT, dest / "stdout.txt", secrets)
     _copy_tail(work / script.STDERR, dest / "stderr.txt", secrets)
     for spec in task.logs:
@@ -53,17 +67,20 @@ def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outpu
                 _copy_tail(path, dest / rel, secrets)
                 text = secrets.mask(path.read_text("utf-8", errors="replace")).splitlines()
                 entries = logs.classify(text, spec.filters, task.expected_steps)
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 (dest / f"{rel}{logs.CLASSIFIED}").write_text(logs.to_jsonl(entries), encoding="utf-8")
     if with_outputs:
-        _outputs(task, work, dest, c, list(large))
+        _outputs(task, work, dest, c, left)
     return c
 
 
-def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, large: list[dict]) -> None:
-    c.outputs.extend(large)
+def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, left: Left) -> None:
+    c.outputs.extend(left.large)
+    elsewhere = [o["path"] for o in left.large] + left.refused   # matched, but not fetched
     for pattern in task.outputs:
         matches = [p for p in sorted(work.glob(pattern)) if p.is_file() or p.is_symlink()]
-        if not matches and not any(fnmatch.fnmatch(o["path"], pattern) for o in large):
+        c.refused += [rel for rel in left.refused if fnmatch.fnmatch(rel, pattern)]
+        if not matches and not any(fnmatch.fnmatch(rel, pattern) for rel in elsewhere):
             c.missing.append(pattern)
         for path in matches:
             rel = path.relative_to(work).as_posix()
@@ -80,10 +97,10 @@ def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, large: list[d
 
 
 def _copy_tail(src: Path, dst: Path, secrets: Secrets) -> None:
-    if not src.is_file():
+    size = src.stat().st_size if src.is_file() else 0
+    if not size:
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
-    size = src.stat().st_size
     with open(src, "rb") as fh:
         if size > LOG_TAIL:
             fh.seek(size - LOG_TAIL)
@@ -101,9 +118,17 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _int(path: Path) -> int | None:
-    """The integer on the file's last line (GNU time may write a note before it)."""
-    text = (_text(path) or "").splitlines()[-1:]
+def _when(text: str | None) -> str | None:
+    """A time the wrapper wrote, as UTC ISO 8601: seconds since the epoch (or already ISO, from
+    a wrapper staged by an earlier mso and still running)."""
+    if text is None or not text.isdigit():
+        return text
+    return datetime.fromtimestamp(int(text), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _int(text: str | None) -> int | None:
+    """The integer on the text's last line (GNU time may write a note before it)."""
+    text = (text or "").splitlines()[-1:]
     text = text[0] if text else None
     try:
         return int(text) if text is not None else None

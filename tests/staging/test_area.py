@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -21,6 +22,7 @@ from runner.secrets import Secrets
 from runner.declarations.models import LogSpec
 from runner.staging import area as area_mod
 from runner.staging import collect
+from runner.staging.tree import Tree
 from runner.transports.local import LocalTransport
 
 
@@ -32,13 +34,11 @@ def _task(tid: str) -> TaskPlan:
 
 def test_upload_copy_fetch_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stage, remote = tmp_path / "stage", tmp_path / "remote" / "run1"
-    for tid in ("t1", "t2"):
-        (stage / tid / ".mso").mkdir(parents=True)
-        (stage / tid / ".mso" / "job.sh").write_text("#!/bin/bash\n")
-        (stage / tid / "input name with spaces.txt").write_text(tid)
     area = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport())
-    area.upload(["t1", "t2"])
+    area.upload({tid: Tree(texts=[(".mso/job.sh", "#!/bin/bash\n"),
+                                  ("input name with spaces.txt", tid)]) for tid in ("t1", "t2")})
     assert (remote / "t2" / "input name with spaces.txt").read_text() == "t2"
+    assert area.prepared() == {"t1", "t2"} and not list(stage.glob("t*")), "no local copy per task"
 
     # what the tasks leave on the host
     (remote / "t1" / "out").mkdir()
@@ -46,21 +46,30 @@ def test_upload_copy_fetch_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (remote / "t1" / "big.bin").write_bytes(b"x" * 5000)
     (remote / "t1" / "app.log").write_text("line\n")
     (remote / "t1" / ".mso" / "exit_code").write_text("0\n")
+    (remote / "t1" / ".mso" / "started").write_text("1796051908\n")
+    (remote / "t1" / ".mso" / "stdout").write_text("")
+    (remote / "t1" / ".mso" / "stderr").write_text("a warning\n")
     (remote / "t1" / "unrelated.tmp").write_text("not collected")
     (tmp_path / "local.dat").write_text("small")
     area.put(tmp_path / "local.dat", "t2/inputs/prev/a b.dat")
     assert (remote / "t2" / "inputs" / "prev" / "a b.dat").read_text() == "small"
 
     monkeypatch.setattr(area_mod, "SMALL", 1000)
-    large = area.fetch([_task("t1")])
+    left = area.fetch([_task("t1")])["t1"]
     assert (stage / "t1" / "out" / "a b.dat").read_text() == "small"
-    assert (stage / "t1" / "app.log").exists() and (stage / "t1" / ".mso" / "exit_code").exists()
+    assert (stage / "t1" / "app.log").exists() and (stage / "t1" / ".mso" / "stderr").exists()
+    # the wrapper's records are read from the archive, an empty stdout is not fetched
+    assert left.records.exit_code == 0 and left.records.started == "2026-11-30T15:18:28Z"
+    assert not (stage / "t1" / ".mso" / "exit_code").exists()
+    assert not (stage / "t1" / ".mso" / "stdout").exists()
     assert not (stage / "t1" / "big.bin").exists() and not (stage / "t1" / "unrelated.tmp").exists()
-    assert large == {"t1": [{"path": "big.bin", "size": 5000, "stored": "workdir",
-                             "sha256": hashlib.sha256(b"x" * 5000).hexdigest()}]}
-    got = collect.collect(_task("t1"), stage / "t1", tmp_path / "results", Secrets(), True,
-                          large["t1"])
+    assert left.large == [{"path": "big.bin", "size": 5000, "stored": "workdir",
+                           "sha256": hashlib.sha256(b"x" * 5000).hexdigest()}]
+    results = tmp_path / "results"
+    got = collect.collect(_task("t1"), stage / "t1", results, Secrets(), True, left)
     assert not got.missing and {o["path"] for o in got.outputs} == {"out/a b.dat", "big.bin"}
+    assert (results / "stderr.txt").read_text() == "a warning\n"
+    assert not (results / "stdout.txt").exists(), "an empty log is not kept"
 
     area.remove()
     assert not remote.exists() and not stage.exists()
@@ -96,5 +105,48 @@ def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.
     assert rec["infrastructure"] == {"name": "box", "kind": "ssh", "host": "box.invalid"}
     assert rec["work_dir"].startswith(str(remote_root))
     assert all(len(t["outputs"]) == 2 and t["exit_code"] == 0 for t in rec["tasks"])
-    assert not any(remote_root.iterdir()), "the remote work dir is removed after collection"
+    assert not (remote_root / run.record.run_id).exists(), "the work dir is gone at once"
+    deadline = time.monotonic() + 30
+    while any(remote_root.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(remote_root.iterdir()), "and deleted in the background"
     assert not (example / ".mso" / "stage" / run.record.run_id).exists()
+
+
+def test_a_shared_input_is_sent_once_and_hard_linked(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "field.bin").write_bytes(os.urandom(200_000))   # does not compress
+    stage, remote = tmp_path / "stage", tmp_path / "remote"
+    area = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport())
+    sent = []
+    area.transport.put = lambda local, path, put=area.transport.put: (
+        sent.append(local.stat().st_size), put(local, path))
+    area.upload({f"t{i}": Tree(shared=[("inputs/data", data)]) for i in range(5)})
+    copies = [remote / f"t{i}" / "inputs" / "data" / "sub" / "field.bin" for i in range(5)]
+    assert all(c.read_bytes() == (data / "sub" / "field.bin").read_bytes() for c in copies)
+    assert len({c.stat().st_ino for c in copies}) == 1, "one file, hard-linked into each task"
+    assert sent[0] < 2 * 200_000, f"the archive holds the input once ({sent[0]} bytes)"
+
+
+def test_prepared_tasks_survive_a_line_cut_by_a_crash(tmp_path: Path) -> None:
+    area = area_mod.LocalArea(tmp_path / "run")
+    area.upload({"main-0000": Tree(texts=[(".mso/job.sh", "true\n")])})
+    with open(tmp_path / "run" / area_mod.PREPARED, "a") as fh:
+        fh.write("main-00")   # the crash came in the middle of the line
+    assert area.prepared() == {"main-0000"}
+    assert (tmp_path / "run" / "main-0000" / ".mso" / "job.sh").read_text() == "true\n"
+
+
+def test_an_output_linking_out_of_the_work_dir_is_refused(tmp_path: Path) -> None:
+    stage, remote = tmp_path / "stage", tmp_path / "remote"
+    (remote / "t1" / "out").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("not the task's")
+    (remote / "t1" / "out" / "x.dat").symlink_to(tmp_path / "secret.txt")
+    (remote / "t1" / ".mso").mkdir()
+    (remote / "t1" / ".mso" / "exit_code").write_text("0\n")
+    left = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport()).fetch([_task("t1")])
+    assert left["t1"].refused == ["out/x.dat"] and left["t1"].records.exit_code == 0
+    got = collect.collect(_task("t1"), stage / "t1", tmp_path / "results", Secrets(), True, left["t1"])
+    assert got.refused == ["out/x.dat"] and "out/*.dat" not in got.missing
+    assert not (tmp_path / "results" / "out").exists()
