@@ -65,6 +65,10 @@ def test_run_page_has_provenance_tasks_outputs_and_logs(built: Path) -> None:
             assert copied.is_file() and copied.stat().st_size == out["size"]
     assert page.count("last progress **100 %**") == len(rec["tasks"])
     assert page.count('class="admonition success"') == len(rec["tasks"])   # the `done` lines
+    # heat writes nothing to stderr: no file is kept, and the page says so
+    assert page.count("**stderr**: empty.") == len(rec["tasks"])
+    assert not any((built / "results/heat-sweep" / rec["run_id"] / t["id"] / "stderr.txt").exists()
+                   for t in rec["tasks"])
     site = built / "site/runs/heat-sweep" / rec["run_id"]
     assert (site / rec["tasks"][0]["id"] / "out/summary.json").is_file()
     assert (site / rec["tasks"][0]["id"] / "heat.log").is_file()

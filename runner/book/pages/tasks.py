@@ -53,7 +53,7 @@ def section(run: Run, task: TaskRecord, files: Files) -> str:
     for rel in classified_logs(run, task):
         parts.append(_log(run, rel, files, unhappy))
     for label, rel in (("stdout", task.stdout), ("stderr", task.stderr)):
-        parts.append(_tail(run, label, rel, files, unhappy and label == "stderr"))
+        parts.append(_tail(run, label, rel, files, unhappy and label == "stderr", bool(task.started)))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -121,10 +121,10 @@ def _coloured(items: list[Entry]) -> str:
     return '<pre class="mso-log">' + "\n".join(lines) + "</pre>"
 
 
-def _tail(run: Run, label: str, rel: str, files: Files, unfold: bool) -> str:
+def _tail(run: Run, label: str, rel: str, files: Files, unfold: bool, ran: bool) -> str:
     path = run.file(rel)
-    if path is None:
-        return ""
+    if path is None:   # an empty log is not kept
+        return f"**{label}**: empty." if ran else ""
     lines = tail(path, TAIL_LINES)
     target = files.link(run, rel)
     whole = f" ({md.link('whole file', target)})" if target else ""
