@@ -134,7 +134,7 @@ def test_a_sweep_runs_in_the_image_with_one_pull_and_a_killed_pull_leaves_nothin
     assert "fetching 127.0.0.1:5055/mso-tests/run/probe@sha256:" in err and "failed" in err
     assert not (in_image / "results").exists(), "no run was started"
     home = cluster_shell("cd && pwd").stdout.strip()
-    images = f"{home}/{_work_root(in_image)}/.images"
+    images = f"{home}/{work_root(in_image)}/.images"
     listing = cluster_shell(f"ls -A {images}").stdout.split()
     assert listing == [f"{built['digest'].split(':')[1]}.lock"], "no half image, no .part left"
 
@@ -179,8 +179,9 @@ def test_a_runtime_the_host_lacks_is_one_line_before_anything_is_submitted(
     assert not (in_image / "results").exists()
 
 
-def _work_root(repo: Path) -> str:
-    line = next(ln for ln in (repo / "infrastructures" / "cluster.yaml").read_text().splitlines()
+def work_root(repo: Path, infra: str = "cluster") -> str:
+    """The `work_root:` written in a repository's infrastructures/<infra>.yaml."""
+    line = next(ln for ln in (repo / "infrastructures" / f"{infra}.yaml").read_text().splitlines()
                 if ln.startswith("work_root:"))
     return line.split(":", 1)[1].strip()
 
@@ -191,4 +192,4 @@ def _clean_work_root(request):
     yield
     repo = request.node.funcargs.get("in_image")
     if repo is not None:
-        cluster_shell(f"rm -rf ~/{_work_root(repo)}")
+        cluster_shell(f"rm -rf ~/{work_root(repo)}")
