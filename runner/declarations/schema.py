@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import SpecError
 from runner.declarations import fastcheck
+from runner.declarations.models import plain
 from runner.declarations.messages import COMMON, Ctx, Keys, did_you_mean, explain, type_word
 from runner.declarations.yamlload import Document
 
@@ -124,6 +125,7 @@ class UserSchema:
 
     def errors(self, value: Any, doc: Document, to_keys: Keys) -> list[SpecError]:
         """The errors of `value`, each placed where `to_keys(error path)` says in `doc`."""
+        value = plain(value)   # the loaded declarations are frozen (mapping proxies, tuples)
         if self.invalid or (self._fast is not None and self._fast(value)):
             return []
         if self._slow is None:

@@ -199,3 +199,13 @@ def test_mangled_values_never_raise(example: Path) -> None:
                 doc = mutate(doc, rng, keys, pool)
             path.write_text(yaml.safe_dump(doc))
         repository.load(example)
+
+
+def test_a_mapping_where_a_parameter_value_goes_is_an_error(example: Path) -> None:
+    """The loaded declarations are frozen: the error names a map, not Python's mappingproxy (and
+    the compiled checker, which refuses such types, never sees one)."""
+    exp = example / "experiments" / "heat-sweep.yaml"
+    exp.write_text(exp.read_text().replace("parameters: {t_end: 0.1}", "parameters: {t_end: {image: i}}"))
+    errors = [e.render() for e in repository.load(example).errors]
+    assert len(errors) == 1 and "experiments/heat-sweep.yaml:" in errors[0], errors
+    assert "parameters.t_end: expected a number, got a map" in errors[0], errors
