@@ -44,7 +44,7 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from runner.plan import changes
-    from runner.commands.run_hooks import missing_secrets, no_credentials_line
+    from runner.commands.run_hooks import no_credentials_line
     from runner.publish.notify import Notifier
     from runner.declarations.repository import load_valid
     from runner.commands.ui import Reporter
@@ -54,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
                                 args.changed_since))
     if args.dry_run:
         return _dry_run(repo, names, args.json)
-    blocked = {n: m for n in names if (m := missing_secrets(repo, n))}
-    if blocked and args.without_credentials == "fail":
-        raise MsoError("; ".join(f"{n} needs {', '.join(m)}" for n, m in blocked.items()) +
+    blocked = _blocked(repo, names, args)
+    refused = {n: m for n, m in blocked.items() if n in (args.experiments or ())}
+    if refused and args.without_credentials == "fail":
+        raise MsoError("; ".join(f"{n} needs {', '.join(m)}" for n, m in refused.items()) +
                        ": set these environment variables (or use --without-credentials dry-run)")
     remarks = [no_credentials_line(n, m) for n, m in blocked.items()]
     with Reporter(quiet=args.json) as ui:
@@ -73,6 +74,18 @@ def run(args: argparse.Namespace) -> int:
     if blocked and not args.json:
         _dry_run(repo, list(blocked), False)
     return _report(summary, args.json, stats)
+
+
+def _blocked(repo, names: list[str], args: argparse.Namespace) -> dict[str, list[str]]:
+    """The experiments whose credentials this environment lacks (by the variables missing), among
+    those that would do something: with --resume-only, the ones with an unfinished run. Named
+    ones fail without them (unless --without-credentials dry-run); the others are dry runs."""
+    from runner.commands.run_hooks import missing_secrets
+    from runner.runs import resume
+    blocked = {n: m for n in names if (m := missing_secrets(repo, n))}
+    if args.resume_only:
+        blocked = {n: m for n, m in blocked.items() if resume.unfinished(repo, n)}
+    return blocked
 
 
 def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,

@@ -19,9 +19,11 @@ def _texts(path: Path) -> list[str]:
 
 def test_each_experiment_has_a_badge_with_its_latest_state(built: Path) -> None:
     site = built / "site" / "badges"
-    assert sorted(p.name for p in site.iterdir()) == ["heat-sweep.svg", "noisy.svg"]
+    assert sorted(p.name for p in site.iterdir()) == ["heat-sweep-cluster.svg", "heat-sweep.svg",
+                                                      "noisy.svg"]
     assert set(_texts(site / "heat-sweep.svg")) == {"heat-sweep", "succeeded"}
     assert set(_texts(site / "noisy.svg")) == {"noisy", "failed"}
+    assert set(_texts(site / "heat-sweep-cluster.svg")) == {"heat-sweep-cluster", "no runs"}
     assert badges.COLORS["failed"].lower() in (site / "noisy.svg").read_text().lower()
 
 

@@ -51,6 +51,20 @@ def test_without_its_credentials_the_example_is_one_line_or_a_dry_run(example: P
     assert not (example / "results").exists() and not (example / ".mso").exists()
 
 
+def test_a_bare_run_shows_it_as_a_dry_run_and_a_resume_never_asks(example: Path) -> None:
+    """Not named, it does not stop the others: a bare `mso run` shows its dry run with a line
+    naming the variables; `--resume-only` needs credentials only for an unfinished run."""
+    (example / "experiments" / "heat-sweep.yaml").unlink()   # the rest of the bare run
+    bare = mso("run", repo=example, env=NO_CREDENTIALS)
+    assert bare.returncode == 0, bare.stderr
+    assert f"{EXPERIMENT}: dry run only, HPC_KNOWN_HOSTS, HPC_SSH_KEY, HPC_USER not set" \
+        in bare.stderr
+    assert bare.stdout.count("\n## main-") == 6 and " ch-run " in bare.stdout
+    resume = mso("run", "--resume-only", repo=example, env=NO_CREDENTIALS)
+    assert resume.returncode == 0 and "dry run" not in resume.stderr + resume.stdout, resume.stderr
+    assert not (example / "results").exists() and not (example / ".mso").exists()
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace `old`, which must be there, by `new` (what a fork edits by hand)."""
     text = path.read_text()

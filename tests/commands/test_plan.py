@@ -35,7 +35,7 @@ def _plan(repo: Path, *args: str) -> dict:
 def test_new_then_up_to_date_then_changed_then_failed(gitrepo: Path) -> None:
     first = _plan(gitrepo)
     assert {n: (e["runs"], e["reason"]) for n, e in first.items()} == {
-        "heat-sweep": (True, "new"), "count": (True, "new")}
+        "heat-sweep": (True, "new"), "heat-sweep-cluster": (True, "new"), "count": (True, "new")}
     assert first["heat-sweep"]["tasks"] == 6 and first["heat-sweep"]["infrastructures"] == ["local"]
     assert "#!/bin/bash" in first["count"]["scripts"][0]["script"]
     assert mso("run", "count", repo=gitrepo).returncode == 0
@@ -60,7 +60,7 @@ def test_changed_since_selects_what_the_changed_files_touch(gitrepo: Path) -> No
     (gitrepo / "datasets" / "gaussian-bump.yaml").write_text(
         (gitrepo / "datasets" / "gaussian-bump.yaml").read_text().replace("Initial", "The initial"))
     both = _plan(gitrepo, "--changed-since", "HEAD")
-    assert set(both) == {"count", "heat-sweep"}
+    assert set(both) == {"count", "heat-sweep", "heat-sweep-cluster"}   # both use the dataset
     assert both["heat-sweep"]["changed_files"] == ["datasets/gaussian-bump.yaml"]
 
 

@@ -331,8 +331,9 @@ def test_json_output_when_valid(example: Path) -> None:
     result = validate(example, "--json")
     assert result.returncode == 0
     out = json.loads(result.stdout)
-    assert {k: out[k] for k in ("ok", "files", "errors")} == {"ok": True, "files": 4, "errors": []}
-    # heat declares a container and `local` has container_runtime: none
+    assert {k: out[k] for k in ("ok", "files", "errors")} == {"ok": True, "files": 6, "errors": []}
+    # heat declares a container and `local` has container_runtime: none (slurm-cluster runs it
+    # in its image: no warning for heat-sweep-cluster)
     assert [w.split(": warning: ")[0] for w in out["warnings"]] == ["experiments/heat-sweep.yaml"]
 
 
