@@ -65,6 +65,8 @@ def fetch_command(work_root: str, runtime: Runtime, ref: Reference, *, auth: boo
     lines = [f"module load {q(m)} || {{ echo {q(f'mso: module load {m} failed')} >&2; "
              f"exit {NO_MODULE}; }}" for m in setup.modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(setup.environment.items())]
+    # ch-image refuses to work without USER, which a CI job or a service may not set
+    lines.append('export USER="${USER:-$(id -un)}"')
     lines += [f"for t in {' '.join(runtime.tools)}; do command -v \"$t\" >/dev/null 2>&1 || "
               f"{{ echo \"mso: $t: not found\" >&2; exit {NO_TOOL}; }}; done"]
     if auth:

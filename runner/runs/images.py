@@ -12,6 +12,7 @@ infrastructure with a container runtime are resolved: with `none` the host runs 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,8 @@ def fetch(repo: Repository, plan: RunPlan, places: Mapping[str, Place],
         rt = runtime.get(place.infra.container_runtime)
         root = str(place.area.root.parent)
         mounts = rt.mount_points(_image(place.infra, rt, "", root))
-        setup = cache.HostSetup(place.infra.modules, place.infra.environment)
+        host = _host_path(env) if place.infra.kind == "local" else {}
+        setup = cache.HostSetup(place.infra.modules, {**host, **place.infra.environment})
         for app in sorted(apps):
             r = resolved[app]
             got = cache.fetch(place.scheduler.transport, root, rt, r.reference, _where(place.infra),
@@ -132,6 +134,14 @@ def fetch(repo: Repository, plan: RunPlan, places: Mapping[str, Place],
                             "path": rt.location(got.path, r.reference.pinned),
                             "pulled": got.pulled})
     return entries
+
+
+def _host_path(env: Mapping[str, str]) -> dict[str, str]:
+    """PATH for the image tools on this machine: the runner's, without its own interpreter's
+    folder, which a local task gets first (ch-image is a script for the system's python3)."""
+    own = os.path.realpath(os.path.dirname(sys.executable))
+    kept = [d for d in env.get("PATH", "").split(os.pathsep) if d and os.path.realpath(d) != own]
+    return {"PATH": os.pathsep.join(kept)}
 
 
 def for_jobs(entries: list[dict], places: Mapping[str, Place]) -> dict[tuple[str, str], runtime.Image]:

@@ -86,6 +86,8 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
     lines += _step_inputs(task)
     lines += [f"module load {q(m)} || fail 98 {q('module load ' + m + ' failed')}" for m in modules]
     lines += [f"export {k}={q(v)}" for k, v in sorted(env.items())]
+    if image:   # the runtimes refuse to work without USER, which a CI job may not set
+        lines.append('export USER="${USER:-$(id -un)}"')
     cmd = shlex.join(command(task, work_dir, image))
     if timeout:
         cmd = f"timeout --kill-after=10 {walltime_seconds(timeout)} {cmd}"

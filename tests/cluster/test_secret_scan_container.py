@@ -17,9 +17,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pwd
 import secrets
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -116,18 +116,19 @@ def outside_tmp() -> Iterator[Path]:
 
 def test_a_task_in_an_image_on_local_cannot_find_the_runners_secrets(
         example: Path, base_image: BaseImage, registry: Registry, tmp_path: Path,
-        outside_tmp: Path) -> None:
+        outside_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     canary, marker = (f"mso-{what}-{secrets.token_hex(12)}" for what in ("canary", "marker"))
     (example / "infrastructures" / "local.yaml").write_text(
         f"name: local\nkind: local\nwork_root: {outside_tmp}\n")
-    # PATH: ch-image is a Python script run by `env python3`, which must be the host's (with
-    # lark), not the runner's own interpreter, which mso puts first on a local task's PATH
-    add_scan(example, base_image.reference, "local", marker, canary, PATH=CH_PATH)
+    add_scan(example, base_image.reference, "local", marker, canary)
     tmp_marker = tmp_path / "marker.txt"
     tmp_marker.write_text(hidden(marker))
-    user = pwd.getpwuid(os.getuid()).pw_name   # ch-image refuses to work without $USER
+    # as a CI job may start it: without USER (ch-image refuses to work without it), and with the
+    # runner's interpreter first on PATH (ch-image is a script for the system's python3)
+    monkeypatch.delenv("USER", raising=False)
     proc = mso("run", "scan", "--json", repo=example, timeout=300,
-               env={**registry_env(registry), **canary_env(canary), "USER": user})
+               env={**registry_env(registry), **canary_env(canary),
+                    "PATH": os.path.dirname(sys.executable) + os.pathsep + CH_PATH})
     canary_scan, marker_scan = reports(example, proc)
     # a PID namespace of its own: the runner and the shell that started it are not there
     assert int(canary_scan["pids"][0]) <= 8, canary_scan
