@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 from typing import Iterable, Mapping, NamedTuple
 
 from runner.errors import SchedulerError, command_failed
+from runner.plan.resolve import task_id
 from runner.schedulers import script
 from runner.schedulers.base import Job, Scheduler
 from runner.declarations.models import Resources
@@ -122,14 +123,28 @@ def render(header: list[str], jobs: list[Job], index_vars: tuple[str, ...], labe
     index = "0"
     for var in reversed(index_vars):
         index = f"${{{var}:-{index}}}"
-    q = shlex.quote
     lines = ["#!/bin/bash", *header, f"# {label}: {len(jobs)} tasks", "set -u",
-             f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', 'case "$i" in']
-    lines += [f"  {j.task.index}) dir={q(str(j.work_dir))} ;;" for j in sorted(jobs, key=lambda j: j.task.index)]
-    lines += ['  *) echo "mso: no task for array index $i in this batch" >&2; exit 0 ;;', "esac",
-              # the wrapper's own messages go to the element's scheduler log (_array_logs)
-              f'exec bash "$dir/{script.SCRIPT}"']
+             f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', *_lookup(jobs),
+             # the wrapper's own messages go to the element's scheduler log (_array_logs)
+             f'exec bash "$dir/{script.SCRIPT}"']
     return "\n".join(lines) + "\n"
+
+
+def _lookup(jobs: list[Job]) -> list[str]:
+    """Index -> `dir`, the task's work dir, or exit. Every element gets the whole script, so a
+    batch of consecutive tasks in their usual dirs (STEP-NNNN) computes it; others list each."""
+    q = shlex.quote
+    ordered = sorted(jobs, key=lambda j: j.task.index)
+    first, last, step = ordered[0].task.index, ordered[-1].task.index, ordered[0].task.step
+    parent = ordered[0].work_dir.parent
+    none = 'echo "mso: no task for array index $i in this batch" >&2; exit 0'
+    if last - first + 1 == len(ordered) and all(
+            j.work_dir == parent / task_id(step, j.task.index) for j in ordered):
+        return [f"(( i >= {first} && i <= {last} )) || {{ {none}; }}",
+                f"printf -v dir '%s/%s-%04d' {q(str(parent))} {q(step)} \"$i\""]
+    return ['case "$i" in',
+            *(f"  {j.task.index}) dir={q(str(j.work_dir))} ;;" for j in ordered),
+            f"  *) {none} ;;", "esac"]
 
 
 def write(transport: Transport, path: PurePosixPath, text: str) -> None:

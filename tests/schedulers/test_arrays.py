@@ -3,10 +3,14 @@ by array name, and the narrow surface every backend keeps."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+
 import pytest
 
 from runner.schedulers import arrays
-from runner.schedulers.base import Scheduler
+from runner.schedulers.base import Job, Scheduler
 from runner.schedulers.pbs import PbsScheduler
 from runner.schedulers.process import ProcessScheduler
 from runner.schedulers.slurm import SlurmScheduler
@@ -77,3 +81,31 @@ def test_every_per_scheduler_hook_is_abstract_and_private() -> None:
 
     with pytest.raises(TypeError, match="_listed"):
         Partial(None, None)
+
+
+# ---- the batch script: array index -> the task's wrapper, run for real by bash ---------------
+
+def _run_element(script_text: str, index: int) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", script_text, "batch"], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "SLURM_ARRAY_TASK_ID": str(index)})
+
+
+@pytest.mark.parametrize("indices,computed", [
+    (range(0, 12), True),          # consecutive, in their usual dirs: computed, a short script
+    ((0, 1, 2, 7, 8), False),      # a gap (a resumed run): every task listed
+])
+def test_each_element_runs_its_own_tasks_wrapper(tmp_path: Path, indices, computed: bool) -> None:
+    batch = [Job(j.task, j.name, PurePosixPath(tmp_path) / j.task.id)
+             for i in indices for j in jobs(1, start=i)]
+    for j in batch:
+        (Path(j.work_dir) / ".mso").mkdir(parents=True)
+        (Path(j.work_dir) / ".mso" / "job.sh").write_text('echo "ran $PWD $(basename "$BASH_SOURCE")"\n')
+    text = arrays.render([], batch, ("SLURM_ARRAY_TASK_ID",), "mso.run.main")
+    assert ("case" not in text) == computed and len(text.splitlines()) < (10 if computed else 20)
+    for j in batch:
+        done = _run_element(text.replace('exec bash "$dir', 'cd "$dir" && exec bash "$dir'), j.task.index)
+        assert done.returncode == 0 and done.stdout == f"ran {j.work_dir} job.sh\n", done
+    for outside in (max(indices) + 1, 3 if not computed else 99):
+        done = _run_element(text, outside)
+        assert done.returncode == 0 and done.stdout == ""
+        assert f"no task for array index {outside} in this batch" in done.stderr

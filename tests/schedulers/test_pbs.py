@@ -207,7 +207,7 @@ def test_pbspro_submit_one_throttled_array() -> None:
     t = Fake([(r"^qsub", (0, "1234[].pbs01\n", ""))])
     ids = pbs.PbsScheduler(infra(max_parallel=2), t).submit(jobs(6))
     assert ids == [f"1234[{i}].pbs01" for i in range(6)]
-    assert t.commands[0].startswith("mkdir -p /scratch/mso/") and "main-0005" in t.stdins[0]
+    assert t.commands[0].startswith("mkdir -p /scratch/mso/") and "(( i >= 0 && i <= 5 ))" in t.stdins[0]
     assert t.commands[1].startswith(f"qsub -N mso.{RUN}.main -J 0-5 -W max_run_subjobs=2 /scratch/mso/")
 
 

@@ -294,7 +294,7 @@ def test_submit_writes_one_script_and_submits_one_throttled_array() -> None:
     assert ids == [f"123_{i}" for i in range(6)]
     write, sbatch = t.commands
     assert write.startswith(f"mkdir -p {ROOT}/.mso && cat > {ROOT}/.mso/main.")
-    assert "main-0005" in t.stdins[0] and "--array=0-5%2" in sbatch
+    assert "(( i >= 0 && i <= 5 ))" in t.stdins[0] and "--array=0-5%2" in sbatch
     assert f"--job-name=mso.{RUN}.main" in sbatch and sbatch.endswith(".sbatch")
 
 

@@ -157,7 +157,9 @@ def test_a_job_cancelled_from_outside_is_cancelled(site) -> None:
     for job_id in ids:
         assert final[job_id].state == State.CANCELLED
         assert final[job_id].reason.startswith("cancelled by the scheduler or a user")
-    assert cat(site, jobs[0], script.EXIT) == ""   # the wrapper was killed before recording one
+    # the wrapper was killed with its command, or outlived it by the instant it takes to record
+    # the command's SIGTERM (143); the scheduler's verdict above is what counts either way
+    assert cat(site, jobs[0], script.EXIT) in ("", "143")
 
 
 def test_find_adopts_a_submitted_array_by_name(site) -> None:
