@@ -125,8 +125,9 @@ def render(header: list[str], jobs: list[Job], index_vars: tuple[str, ...], labe
         index = f"${{{var}:-{index}}}"
     lines = ["#!/bin/bash", *header, f"# {label}: {len(jobs)} tasks", "set -u",
              f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', *_lookup(jobs),
-             # the wrapper's own messages go to the element's scheduler log (_array_logs)
-             f'exec bash "$dir/{script.SCRIPT}"']
+             # read by this shell, not a second one (a process less per task); the wrapper's
+             # own messages go to the element's scheduler log (_array_logs)
+             f'. "$dir/{script.SCRIPT}"']
     return "\n".join(lines) + "\n"
 
 

@@ -103,7 +103,7 @@ def test_each_element_runs_its_own_tasks_wrapper(tmp_path: Path, indices, comput
     text = arrays.render([], batch, ("SLURM_ARRAY_TASK_ID",), "mso.run.main")
     assert ("case" not in text) == computed and len(text.splitlines()) < (10 if computed else 20)
     for j in batch:
-        done = _run_element(text.replace('exec bash "$dir', 'cd "$dir" && exec bash "$dir'), j.task.index)
+        done = _run_element(text.replace('. "$dir', 'cd "$dir" && . "$dir'), j.task.index)
         assert done.returncode == 0 and done.stdout == f"ran {j.work_dir} job.sh\n", done
     for outside in (max(indices) + 1, 3 if not computed else 99):
         done = _run_element(text, outside)
