@@ -22,7 +22,8 @@ STARTED, ENDED = f"{META}/started", f"{META}/ended"
 # The largest resident set of the command and its descendants (kB on Linux) goes to PEAK: GNU
 # time costs ~2 ms a task; the Python fallback ~100 ms; without either the command runs unmeasured.
 PEAK = f"{META}/peak_memory_kb"
-RECORDED = (EXIT, STARTED, ENDED, PEAK, STDOUT, STDERR)  # what collection fetches back
+RECORDS = (EXIT, STARTED, ENDED, PEAK)    # the wrapper's records of the task
+RECORDED = (*RECORDS, STDOUT, STDERR)    # what collection fetches back
 _MEASURE = (
     "import os,resource,subprocess,sys\n"
     "p=subprocess.run(sys.argv[1:])\n"

@@ -182,20 +182,23 @@ class RemoteArea(WorkArea):
             local = Path(tmp) / "collect.tgz"
             self.transport.get(remote, local)
             self.transport.run(f"rm -f {q(remote)}")
-            with tarfile.open(local) as tar:
-                texts: dict[str, dict[str, str | None]] = {}
-                for member in tar:
-                    tid, _, rel = member.name.partition("/")
-                    if tid not in left:
-                        continue
-                    if rel in collect.RECORDS and member.isreg():
-                        data = tar.extractfile(member).read().decode(errors="replace")
-                        texts.setdefault(tid, {})[rel] = data.strip() or None
-                        continue
-                    try:
-                        tar.extract(member, self.stage, filter="data")
-                    except tarfile.FilterError:   # a link out of the work dir
-                        left[tid].refused.append(rel)
+            self._unpack(local, left)
+
+    def _unpack(self, archive: Path, left: dict[str, Left]) -> None:
+        texts: dict[str, dict[str, str]] = {}
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                tid, _, rel = member.name.partition("/")
+                if tid not in left:
+                    continue
+                if rel in script.RECORDS and member.isreg():
+                    data = tar.extractfile(member).read()
+                    texts.setdefault(tid, {})[rel] = data.decode(errors="replace")
+                    continue
+                try:
+                    tar.extract(member, self.stage, filter="data")
+                except tarfile.FilterError:   # a link out of the work dir
+                    left[tid].refused.append(rel)
         for tid, found in texts.items():
             left[tid].records = collect.records(found)
 

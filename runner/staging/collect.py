@@ -29,8 +29,6 @@ class Collected:
     peak_memory_kb: int | None = None
 
 
-RECORDS = (script.EXIT, script.STARTED, script.ENDED, script.PEAK)   # the wrapper's, besides logs
-
 @dataclass
 class Left:
     """What a finished task left, as its work area tells before collection: what the wrapper
@@ -44,11 +42,12 @@ class Left:
 
 def wrapper_files(work: Path) -> Collected:
     """What the job wrapper recorded in a work dir: exit code, start and end time, peak memory."""
-    return records({rel: _text(work / rel) for rel in RECORDS})
+    return records({rel: _text(work / rel) for rel in script.RECORDS})
 
 
-def records(texts: dict[str, str | None]) -> Collected:
-    """The wrapper's records from their texts, by path in the work dir (script.RECORDED)."""
+def records(raw: dict[str, str | None]) -> Collected:
+    """The wrapper's records from their texts, by path in the work dir (script.RECORDS)."""
+    texts = {rel: (text or "").strip() or None for rel, text in raw.items()}
     return Collected(exit_code=_int(texts.get(script.EXIT)), started=_when(texts.get(script.STARTED)),
                      ended=_when(texts.get(script.ENDED)), peak_memory_kb=_int(texts.get(script.PEAK)))
 
