@@ -65,6 +65,11 @@ class TaskRecord:
     stdout: str = ""
     stderr: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    # what determines the task's result (runner/plan/identity.py): a task of a later run with the
+    # same identity reuses this one's result when it succeeded
+    identity: str | None = None
+    # a task not run but taken over from an earlier run: {"run": RUN-ID, "task": TASK-ID}
+    reused: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)   # run.json holds the value; memory holds the enum
@@ -98,6 +103,8 @@ class RunRecord:
     # per application and infrastructure: the image the tasks ran in, pinned by digest, and
     # whether this run pulled it (see runner/runs/images.py); left out of run.json when empty
     images: list[dict[str, Any]] = field(default_factory=list)
+    # `mso rerun`: the run this one re-executes exactly as recorded
+    rerun_of: str | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)
@@ -119,10 +126,19 @@ class RunRecord:
     def to_json(self) -> str:
         """Pretty at the top, one line per task: readable diffs in git, and json's C encoder
         (which `indent` would turn off) for big sweeps."""
-        head = {k: v for k, v in vars(self).items() if k != "tasks" and (k != "images" or v)}
+        head = _kept({k: v for k, v in vars(self).items() if k != "tasks"})
         lines = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]
-        tasks = ",\n".join(f"    {json.dumps(vars(t), ensure_ascii=False)}" for t in self.tasks)
+        tasks = ",\n".join(f"    {json.dumps(_kept(vars(t)), ensure_ascii=False)}" for t in self.tasks)
         return "{\n" + "\n".join(lines) + f'\n  "tasks": [\n{tasks}\n  ]\n}}\n'
+
+
+# fields added after runs were recorded: left out of run.json while unset, so that a record
+# written before them reads and writes back byte for byte
+_UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused"})
+
+
+def _kept(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v or k not in _UNSET_LEFT_OUT}
 
 
 def save(record: RunRecord, folder: Path) -> None:
