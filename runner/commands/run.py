@@ -153,12 +153,22 @@ def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
 
 
 def _watch(active, ui, cancel_on_interrupt: bool, hooks) -> dict:
+    from runner.commands import tasklines
     from runner.monitor.watcher import Watcher
     if not active:
         return {}
 
+    axes: dict[str, list[str]] = {}   # by run: the parameters that tell its tasks apart
+
     def event(r, t, text: str) -> None:
-        ui.line(f"{r.record.experiment} {t.id}: {text}")
+        if r.record.run_id not in axes:
+            axes[r.record.run_id] = tasklines.distinguishing([x.parameters for x in r.record.tasks])
+        label = "" if text.startswith("paused:") else tasklines.params_text(
+            t.parameters, axes[r.record.run_id])
+        ui.line(tasklines.task_line(r.record.experiment, t.id, label, text))
+        if not ui.quiet and t.state == State.FAILED and text.startswith("failed"):
+            for line in tasklines.failure(r, t, Path.cwd()):
+                ui.line(line)
         if ui.progress and t.state.terminal:
             ui.advance(r.record.run_id, sum(x.state.terminal for x in r.record.tasks))
 
