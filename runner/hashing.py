@@ -14,9 +14,21 @@ def tree(path: Path) -> str | None:
         return sha256_file(path)
     if not path.is_dir():
         return None
+    return of_files(files(path))
+
+
+def files(folder: Path) -> dict[str, str]:
+    """A folder's files (relative POSIX path -> SHA-256), sorted by path; empty if missing."""
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def of_files(found: dict[str, str]) -> str:
+    """The folder hash of `tree` from its `files`."""
     h = hashlib.sha256()
-    for p in sorted(path.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            h.update(p.relative_to(path).as_posix().encode() + b"\0")
-            h.update(sha256_file(p).encode() + b"\n")
+    for name, digest in found.items():
+        h.update(name.encode() + b"\0")
+        h.update(digest.encode() + b"\n")
     return h.hexdigest()

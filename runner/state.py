@@ -14,6 +14,7 @@ from runner.errors import StateError
 from runner.fsutil import write_atomic
 
 RECORD = "run.json"
+PLAN = "plan.json"     # beside it: the fully resolved tasks (read back on resume) and the spec
 
 
 class State(StrEnum):

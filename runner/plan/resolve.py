@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import string
 import time
@@ -13,14 +11,12 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 from runner import hashing
-from runner.containers import recipe
 from runner.errors import SpecError, Location
 from runner.declarations import matrix
 from runner.declarations.construct import split_ref
 from runner.declarations.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
                                 LogFilter, LogSpec, Repository, Resources, Step, freeze, plain)
-
-FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
+from runner.plan import identity, spec
 
 
 @dataclass(frozen=True)
@@ -51,6 +47,7 @@ class TaskPlan:
     expected_steps: int | None = None
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     resources: Resources = Resources()
+    identity: str = ""            # runner/plan/identity.py: what determines its result
 
     @staticmethod
     def from_plain(d: dict[str, Any]) -> "TaskPlan":
@@ -75,6 +72,7 @@ class RunPlan:
     tasks: tuple[TaskPlan, ...]
     datasets: Mapping[str, str | None]
     keep_workdir: bool = False
+    spec: Mapping[str, Any] = field(default_factory=dict, compare=False)   # spec.snapshot
 
     def new_run_id(self) -> str:
         """`<UTC time>-<spec hash[:8]>-<8 random hex>`: sorts by time; the random part keeps
@@ -95,10 +93,11 @@ def plan(repo: Repository, exp: Experiment) -> RunPlan:
             tasks.append(_task(exp, shared, i, point, repo.datasets, places))
     infra = repo.infrastructure(exp.infrastructure)
     datasets = _datasets(repo, tasks)
-    digest = spec_hash(repo, exp, tasks, datasets)
+    snap = spec.snapshot(repo, exp, {split_ref(t.application)[0] for t in tasks},
+                         {t.infrastructure for t in tasks}, datasets)
     keep = exp.keep_workdir if exp.keep_workdir is not None else infra.keep_workdir
-    return RunPlan(exp.name, digest, repo.applications[exp.application], infra, tuple(tasks),
-                   freeze(datasets), keep)
+    return RunPlan(exp.name, spec.digest(snap), repo.applications[exp.application], infra,
+                   identity.assign(tasks, snap), freeze(datasets), keep, snap)
 
 
 def task_id(step: str, index: int) -> str:
@@ -181,48 +180,3 @@ def _content_hash(repo: Repository, name: str) -> str | None:
     if not ds.in_repository:
         return None
     return hashing.tree(Path(repo.root) / ds.location)
-
-
-_NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
-               "poll_min", "poll_max", "max_parallel"}
-
-
-def _strip(record: Any) -> dict[str, Any]:
-    return {k: v for k, v in plain(record).items() if k not in _NOT_RESULT}
-
-
-def _image(repo: Repository, app: Application) -> dict[str, str]:
-    """What names the application's image: its recipe's content hash (recipe, build context and
-    args), or the declared reference; never the digest, so an unchanged application is reused."""
-    c = app.container
-    if c is None:
-        return {}
-    return {"image": recipe.recipe_hash(Path(repo.root), app) if c.recipe else c.image}
-
-
-# Settings added after runs were recorded, left out of the hash at their defaults, so that runs
-# of infrastructures that do not use them stay up to date
-_LATER_DEFAULTS = {"volumes": [], "gpu_vendor": "nvidia"}
-
-
-def _infrastructure(infra: Infrastructure) -> dict[str, Any]:
-    return {k: v for k, v in _strip(infra).items() if _LATER_DEFAULTS.get(k, ...) != v}
-
-
-def spec_hash(repo: Repository, exp: Experiment, tasks: list[TaskPlan],
-              datasets: Mapping[str, str | None]) -> str:
-    """SHA-256 over everything that changes a result, and nothing that does not."""
-    apps = sorted({split_ref(t.application)[0] for t in tasks})
-    infras = sorted({t.infrastructure for t in tasks})
-    content = {
-        "format": FORMAT,
-        "experiment": _strip(exp),
-        "applications": {a: {**_strip(repo.applications[a]),
-                             "files": hashing.tree(Path(repo.root) / "applications" / a),
-                             **_image(repo, repo.applications[a])}
-                         for a in apps},
-        "infrastructures": {i: _infrastructure(repo.infrastructure(i)) for i in infras},
-        "datasets": dict(datasets),
-    }
-    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()

@@ -4,43 +4,63 @@ staged; nothing starts here (the watcher submits what is ready)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
+from runner.declarations.construct import split_ref
 from runner.declarations.models import Repository, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
-from runner.runs import images, prepare
+from runner.plan.reuse import Source
+from runner.runs import images, prepare, reused
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers.context import Context
-from runner.state import RunRecord, TaskRecord
-
-PLAN = "plan.json"   # in results/<exp>/<run-id>/: the fully resolved tasks, read back on resume
+from runner.state import PLAN, RunRecord, TaskRecord
 
 
-def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict) -> ActiveRun:
+def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
+           reuse: Mapping[str, Source] | None = None) -> ActiveRun:
     """Resolve and fetch the run's images, write the record and the plan, then stage what every
     task needs. An image the registry lacks, or a runtime a host lacks, stops it before anything
-    is written."""
+    is written. `reuse` (task id -> an earlier success with its identity) is taken over, not run,
+    where the earlier task ran in the image digest this run resolves; no host is contacted for
+    an infrastructure whose tasks are all reused."""
     resolved = images.resolve(repo, plan)
+    reuse = _same_images(plan, reuse or {}, resolved)
     run_id = plan.new_run_id()
     results = Path(repo.root) / "results" / plan.experiment / run_id
     infra = plan.infrastructure
-    names = sorted({t.infrastructure for t in plan.tasks} | {infra.name})
+    names = sorted({t.infrastructure for t in plan.tasks if t.id not in reuse})
     places = {n: place(ctx, repo, repo.infrastructure(n), run_id) for n in names}
     fetched = images.fetch(repo, plan, places, resolved)
     record = _record(plan, run_id, git)
-    record.work_dir = str(places[infra.name].area.root)
+    record.work_dir = str(places[infra.name].area.root) if infra.name in places else ""
     record.images = fetched
+    reused.take_over(record, reuse, results)
     run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir,
                     ctx.secrets, images=images.for_jobs(fetched, places))
     run.save()
     write_atomic(results / PLAN, json.dumps({
         "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,
         "work_dirs": {n: str(p.area.root) for n, p in places.items()},
-        "tasks": [plain(t) for t in plan.tasks]}, indent=1))
+        "tasks": [plain(t) for t in plan.tasks], "spec": plan.spec}, indent=1))
     prepare.prepare(run, repo)
     return run
+
+
+def _same_images(plan: RunPlan, reuse: Mapping[str, Source],
+                 resolved: Mapping[str, images.Resolved]) -> dict[str, Source]:
+    """The reusable tasks whose earlier run used the image digest this run resolves (or none)."""
+    tasks = {t.id: t for t in plan.tasks}
+    kept = {}
+    for tid, source in reuse.items():
+        t = tasks[tid]
+        app = split_ref(t.application)[0]
+        now = resolved[app].reference.digest if app in resolved else None
+        if source.images.get((t.infrastructure, app)) == now:
+            kept[tid] = source
+    return kept
 
 
 def _record(plan: RunPlan, run_id: str, git: dict) -> RunRecord:
@@ -51,6 +71,7 @@ def _record(plan: RunPlan, run_id: str, git: dict) -> RunRecord:
                      "image": app.container.image if app.container else None},
         infrastructure={"name": infra.name, "kind": infra.kind, "host": infra.host},
         tasks=[TaskRecord(t.id, t.step, t.index, plain(t.parameters), list(t.needs),
-                          stdout=f"{t.id}/stdout.txt", stderr=f"{t.id}/stderr.txt")
+                          stdout=f"{t.id}/stdout.txt", stderr=f"{t.id}/stderr.txt",
+                          identity=t.identity or None)
                for t in plan.tasks],
         git=git, datasets=dict(plan.datasets))

@@ -114,11 +114,14 @@ def _parsed(app: Application, text: str, key: str) -> Reference:
 def fetch(repo: Repository, plan: RunPlan, places: Mapping[str, Place],
           resolved: Mapping[str, Resolved], environ: Mapping[str, str] | None = None) -> list[dict]:
     """Make every image the run needs exist in each infrastructure's cache (a pull only when it
-    is not there); the entries for run.json's `images`."""
+    is not there); the entries for run.json's `images`. Only infrastructures with a place (where
+    some task runs) are asked."""
     env = os.environ if environ is None else environ
     entries = []
     for name, apps in sorted(uses(repo, plan).items()):
-        place = places[name]
+        place = places.get(name)
+        if place is None:
+            continue
         rt = runtime.get(place.infra.container_runtime)
         root = str(place.area.root.parent)
         mounts = rt.mount_points(_image(place.infra, rt, "", root))

@@ -129,7 +129,8 @@ def close(run: ActiveRun, discard: bool = False) -> None:
     outputs (`discard`: remove them whatever they hold, for a cancelled run)."""
     if not run.finished:
         return  # paused: the next `mso run` goes on from the work dir
-    holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks for o in t.outputs)
+    holds_outputs = any(o["stored"] == "workdir" for t in run.record.tasks if not t.reused
+                        for o in t.outputs)
     if discard or (not run.keep_workdir and not holds_outputs):
         for place in run.places.values():
             place.area.remove()

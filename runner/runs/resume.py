@@ -14,10 +14,9 @@ from runner.errors import StateError
 from runner.plan.resolve import TaskPlan
 from runner.runs import images, prepare
 from runner.runs.active import ActiveRun
-from runner.runs.create import PLAN
 from runner.runs.places import place
 from runner.schedulers.context import Context
-from runner.state import RunRecord, State
+from runner.state import PLAN, RunRecord, State
 
 
 def unfinished(repo: Repository, experiment: str) -> list[tuple[Path, RunRecord]]:
