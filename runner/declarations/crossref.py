@@ -6,7 +6,7 @@ import graphlib
 import os
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Iterator
 
 from runner.errors import SpecError
@@ -22,21 +22,24 @@ __all__ = ["check", "unsafe_path", "warnings"]
 
 
 def check(repo: Repository, docs: Mapping[str, Document],
-          broken: Mapping[str, set[str]] | None = None) -> list[SpecError]:
+          broken: Mapping[str, set[str]] | None = None,
+          only: Collection[str] | None = None) -> list[SpecError]:
     """All cross-file errors; `docs` maps each declaration's display path to its document.
 
     `broken` names, per kind, declarations that exist but failed their own checks: a reference
-    to one is not reported again (its file's errors say what is wrong).
+    to one is not reported again (its file's errors say what is wrong). `only`: check just the
+    declarations of these files (the others are still there to be referred to).
     """
     ctx = _Context(repo, broken or {})
+    mine = (lambda record: True) if only is None else (lambda record: record.path in only)
     errors: list[SpecError] = []
-    for app in repo.applications.values():
+    for app in filter(mine, repo.applications.values()):
         errors += _application(app, docs[app.path], ctx)
-    for ds in repo.datasets.values():
+    for ds in filter(mine, repo.datasets.values()):
         errors += _dataset(ds, docs[ds.path], repo.root)
-    for infra in repo.infrastructures.values():
+    for infra in filter(mine, repo.infrastructures.values()):
         errors += _volumes(infra, docs[infra.path])
-    for exp in repo.experiments.values():
+    for exp in filter(mine, repo.experiments.values()):
         errors += list(_experiment(exp, ctx, docs[exp.path]))
     return errors
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from runner.errors import Location, SpecError, SpecErrors
-from runner.declarations import construct, crossref, schema, yamlload
+from runner.declarations import construct, crossref, salvage, schema, yamlload
 from runner.declarations.models import Repository
 
 FOLDERS = {"application": "applications", "dataset": "datasets",
@@ -38,42 +39,78 @@ def declaration_files(root: Path) -> list[tuple[str, Path]]:
 
 def load(root: Path) -> Loaded:
     """Load and check everything; never raises for bad input, collects errors instead."""
-    reader = yamlload.Reader()  # this load's caches: the next load starts afresh
-    records: dict[str, dict] = {kind: {} for kind in FOLDERS}
-    broken: dict[str, set[str]] = {kind: set() for kind in FOLDERS}
-    docs: dict[str, yamlload.Document] = {}
-    errors: list[SpecError] = []
-    files = []
-    top = root.resolve()
+    loading = _Loading(root)
     for kind, path in declaration_files(root):
-        display = path.relative_to(root).as_posix()
-        files.append(display)
-        broken[kind].add(path.stem)  # until it proves valid
-        if path.is_symlink() and not path.resolve().is_relative_to(top):
-            errors.append(SpecError(Location(display, 1, 1), "the file is a symlink to "
-                                    f"{path.resolve()}, outside the repository",
-                                    "declarations must be committed in the repository"))
-            continue
+        loading.add(kind, path)
+    return loading.finish()
+
+
+class _Loading:
+    """One load: the records that proved valid, the names that did not, every error so far."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.top = root, root.resolve()
+        self.reader = yamlload.Reader()  # this load's caches: the next load starts afresh
+        self.records: dict[str, dict] = {kind: {} for kind in FOLDERS}
+        self.broken: dict[str, set[str]] = {kind: set() for kind in FOLDERS}
+        self.docs: dict[str, yamlload.Document] = {}
+        self.salvaged: list[tuple[str, salvage.Salvaged]] = []
+        self.errors: list[SpecError] = []
+        self.files: list[str] = []
+
+    def add(self, kind: str, path: Path) -> None:
+        display = path.relative_to(self.root).as_posix()
+        self.files.append(display)
+        self.broken[kind].add(path.stem)  # until it proves valid
+        if path.is_symlink() and not path.resolve().is_relative_to(self.top):
+            self.errors.append(SpecError(Location(display, 1, 1), "the file is a symlink to "
+                                         f"{path.resolve()}, outside the repository",
+                                         "declarations must be committed in the repository"))
+            return
         try:
-            doc = reader.load(path, display)
+            doc = self.reader.load(path, display)
         except SpecError as exc:
-            errors.append(exc)
-            continue
-        problems = schema.check(doc, kind) + _name_matches_file(doc, path)
-        if problems:
-            errors += problems
-            continue
+            self.errors.append(exc)
+            return
+        problems = schema.check(doc, kind)
+        misnamed = _name_matches_file(doc, path)
+        if problems or misnamed:
+            self.errors += problems + misnamed
+            part = salvage.salvage(doc, kind) if problems else salvage.Salvaged(doc)
+            if part is not None:
+                self.salvaged.append((kind, part))
+            return
         record = construct.BUILDERS[kind](doc)
-        if record.name in records[kind]:
-            errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is declared "
-                                    f"twice (also in {records[kind][record.name].path})"))
-            continue
-        records[kind][record.name] = record
-        broken[kind].discard(record.name)
-        docs[display] = doc
-    repo = Repository(root=str(top), **{FOLDERS[k]: v for k, v in records.items()})
-    errors += crossref.check(repo, docs, broken)
-    return Loaded(repo, _unique(errors), files)
+        if record.name in self.records[kind]:
+            self.errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is "
+                                         "declared twice (also in "
+                                         f"{self.records[kind][record.name].path})"))
+            return
+        self.records[kind][record.name] = record
+        self.broken[kind].discard(record.name)
+        self.docs[display] = doc
+
+    def finish(self) -> Loaded:
+        repo = Repository(root=str(self.top), **{FOLDERS[k]: v for k, v in self.records.items()})
+        errors = self.errors + crossref.check(repo, self.docs, self.broken)
+        for kind, part in self.salvaged:
+            errors += self._cross_errors(repo, kind, part)
+        return Loaded(repo, _unique(errors), self.files)
+
+    def _cross_errors(self, repo: Repository, kind: str, part: salvage.Salvaged) -> list[SpecError]:
+        """The cross-file errors of a file that broke its schema, as far as it can be checked:
+        the others see it as broken (it is not in `repo`), so only its own checks run."""
+        try:
+            record = construct.BUILDERS[kind](part.doc)
+        except (KeyError, TypeError, ValueError):  # what was cut leaves too little to build
+            return []
+        folder = FOLDERS[kind]
+        if record.name in getattr(repo, folder):
+            return []  # another file declares that name: this one's errors are said already
+        alone = dataclasses.replace(repo, **{folder: {**getattr(repo, folder), record.name: record}})
+        found = crossref.check(alone, {**self.docs, record.path: part.doc}, self.broken,
+                               only={record.path})
+        return [e for e in found if part.keeps(e)]
 
 
 def _name_matches_file(doc: yamlload.Document, path: Path) -> list[SpecError]:
