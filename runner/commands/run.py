@@ -20,7 +20,11 @@ def add(sub) -> None:
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT")
     p.add_argument("--dry-run", action="store_true",
                    help="print the tasks and each job script; run nothing")
-    p.add_argument("--force", action="store_true", help="run again even when up to date")
+    p.add_argument("--force", action="store_true",
+                   help="run every point again, even those that succeeded before")
+    p.add_argument("--rerun-failed", action="store_true",
+                   help="run only the points that failed before (reusing the rest); new or "
+                        "changed points are left for a plain `mso run`")
     p.add_argument("--cancel-on-interrupt", action="store_true",
                    help="on SIGINT/SIGTERM cancel the jobs (default: leave them running)")
     p.add_argument("--changed-since", metavar="REF",
@@ -116,7 +120,8 @@ def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
 
 
 def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[list, list[dict]]:
-    """Resume each experiment's unfinished runs, then create what is not up to date."""
+    """Resume each experiment's unfinished runs, then create what is not up to date, taking over
+    the points that succeeded before (unless --force)."""
     from runner import gitinfo
     from runner.plan import resolve as planning
     from runner.runs import create, resume
@@ -130,13 +135,13 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
         p = planning.plan(repo, repo.experiments[name])
         if any(r.record.spec_hash == p.spec_hash for r in active if r.record.experiment == name):
             continue
-        done = _up_to_date(repo, name, p.spec_hash)
-        if done and not args.force:
-            ui.line(f"{name}: up to date ({done})")
-            summary.append({"experiment": name, "run_id": done, "state": "up to date"})
+        decision, skip = _decide(repo, p, args)
+        if skip:
+            ui.line(f"{name}: {skip[1]}")
+            summary.append({"experiment": name, "run_id": skip[0], "state": skip[1].split(" (")[0]})
             continue
-        r = create.create(ctx, repo, p, gitinfo.describe(args.repo))
-        ui.line(f"{name}: run {r.record.run_id}, {len(r.tasks)} tasks on {p.infrastructure.name}")
+        r = create.create(ctx, repo, p, gitinfo.describe(args.repo), decision.reused)
+        ui.line(f"{name}: run {r.record.run_id} on {p.infrastructure.name}: {decision.counts()}")
         for image in r.record.images:
             ui.line(f"{name}: image {image['reference']}@{image['digest']} on "
                     f"{image['infrastructure']}: {'pulled' if image['pulled'] else 'cached'}")
@@ -144,7 +149,27 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
     return active, summary
 
 
+def _decide(repo, p, args: argparse.Namespace):
+    """What a new run of the plan does with each point, and (run id, why) when none is started:
+    up to date, or (with --rerun-failed) nothing failed before or new points left alone."""
+    from runner.plan import reuse
+    from runner.words import plural
+    mode = reuse.FORCE if args.force else reuse.FAILED_ONLY if args.rerun_failed else reuse.DEFAULT
+    done = None if args.force else _up_to_date(repo, p.experiment, p.spec_hash)
+    if done:
+        return None, (done, f"up to date ({done})")
+    decision = reuse.decide(p.tasks, reuse.history(Path(repo.root) / "results", p.experiment), mode)
+    if mode == reuse.FAILED_ONLY and decision.new:
+        return decision, ("", f"skipped ({plural(len(decision.new), 'new point')}: "
+                              "--rerun-failed runs only points that failed before; a plain "
+                              "`mso run` runs them)")
+    if mode == reuse.FAILED_ONLY and not decision.failed_before:
+        return decision, ("", "skipped (no point failed before)")
+    return decision, None
+
+
 def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
+    """The latest run that succeeded with this very spec (also one recorded before identities)."""
     from runner import state
     for _, record in reversed(state.records(Path(repo.root) / "results", name)):
         if record.spec_hash == spec_hash and record.state == State.SUCCEEDED:
@@ -209,8 +234,8 @@ def _interrupted(active, cancel: bool) -> None:
 
 
 def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
-    failed = [s for s in summary if s["state"] not in ("succeeded", "up to date", "dry run")
-              and not s.get("waiting")]
+    failed = [s for s in summary if s["state"] not in ("succeeded", "up to date", "dry run",
+                                                       "skipped") and not s.get("waiting")]
     if as_json:
         print(json.dumps({"ok": not failed, "runs": summary, "stats": stats}, indent=2))
     else:
