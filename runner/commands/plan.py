@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+from runner.words import plural
+
 
 def add(sub) -> None:
     p = sub.add_parser("plan", help="say which experiments would run, where, why, with their scripts")
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.declarations import crossref
     from runner.declarations.repository import load_valid
 
-    repo = load_valid(Path(args.repo).resolve())
+    repo = load_valid(Path(args.repo).resolve(), data=True)
     chosen = changes.select(repo, changes.named(repo, args.experiments), Path(args.repo), args.changed_since)
     entries = [_entry(repo, repo.experiments[name], why) for name, why in chosen.items()]
     paths = {repo.experiments[name].path for name in chosen}
@@ -42,16 +44,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _entry(repo, exp, changed: list[str] | None) -> dict:
-    from runner.plan import resolve as planning
+    from runner.plan import explain, resolve as planning, reuse
     from runner.runs import dryrun
     p = planning.plan(repo, exp)
+    results = Path(repo.root) / "results"
     reason, last = _reason(repo, exp.name, p.spec_hash)
     runs = reason != "up to date"
+    points = reuse.decide(p.tasks, reuse.history(results, exp.name)) if runs else None
+    last_run, snap = explain.last_snapshot(results, exp.name)
+    what = explain.changes(snap, p.spec) if snap else [] if last_run is None else [
+        f"not known: the last run ({last_run}) kept no record of its declarations"]
+    todo = set(points.runs) if points else set()
     return {"experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
-            "spec_hash": p.spec_hash, "tasks": len(p.tasks),
+            "spec_hash": p.spec_hash, "tasks": len(p.tasks), "to_run": len(todo),
+            "points": points.as_json() if points else
+            {"new": 0, "reused": len(p.tasks), "failed_before": 0, "rerun": 0},
             "infrastructures": sorted({t.infrastructure for t in p.tasks}),
-            "changed_files": changed or [],
-            "scripts": dryrun.task_scripts(repo, p) if runs else []}
+            "changes": what if runs else [], "changed_files": changed or [],
+            "scripts": dryrun.task_scripts(repo, p, todo) if todo else []}
 
 
 def _reason(repo, name: str, spec_hash: str) -> tuple[str, str | None]:
@@ -75,8 +85,24 @@ def _table(entries: list[dict]) -> None:
         return
     for e in entries:
         where = ", ".join(e["infrastructures"])
-        verb = "runs" if e["runs"] else "skips"
-        print(f"{e['experiment']:<24} {verb:<5} {e['tasks']:>5} tasks on {where:<16} {e['reason']}")
+        if e["runs"]:
+            print(f"{e['experiment']:<24} runs  {e['to_run']:>5} of {plural(e['tasks'], 'task')} "
+                  f"on {where}: {e['reason']}, {_counts(e['points'])}")
+        else:
+            print(f"{e['experiment']:<24} skips {plural(e['tasks'], 'task')} on {where}: "
+                  f"{e['reason']}")
+        for line in e["changes"]:
+            print(f"    {line}")
+
+
+def _counts(points: dict) -> str:
+    return (f"{points['new']} new, {points['reused']} reused, {points['failed_before']} failed "
+            "before" + (f", {points['rerun']} succeeded before and rerun" if points["rerun"] else ""))
+
+
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(entries: list[dict], ref: str | None) -> str:
@@ -85,10 +111,16 @@ def markdown(entries: list[dict], ref: str | None) -> str:
     lines = [f"### mso plan ({head})", "",
              "| experiment | runs | tasks | where | why |", "|---|---|---:|---|---|"]
     for e in entries:
-        lines.append(f"| {e['experiment']} | {'yes' if e['runs'] else 'no'} | {e['tasks']} | "
-                     f"{', '.join(e['infrastructures'])} | {e['reason']} |")
+        why = f"{e['reason']}: {_counts(e['points'])}" if e["runs"] else e["reason"]
+        tasks = f"{e['to_run']} of {e['tasks']}" if e["runs"] else str(e["tasks"])
+        lines.append(f"| {_cell(e['experiment'])} | {'yes' if e['runs'] else 'no'} | {tasks} | "
+                     f"{', '.join(e['infrastructures'])} | {_cell(why)} |")
     if not entries:
         lines.append("| (nothing to run) | | | | |")
+    for e in entries:
+        if e["changes"]:
+            lines += ["", f"**{_cell(e['experiment'])}**: what changed since the last run", ""]
+            lines += [f"- `{line.replace('`', chr(39))}`" for line in e["changes"]]
     for e in entries:
         for t in e["scripts"][:3]:
             fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", t["script"])), default=0))

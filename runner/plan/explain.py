@@ -9,6 +9,7 @@ each run (plan.json's `spec`, runner/plan/spec.py) and the one the plan makes no
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -96,11 +97,14 @@ def _fields(prefix: str, old: Any, new: Any, path: str = "") -> list[str]:
 
 
 _NONE = object()
+_HASH = re.compile(r"(sha256:)?[0-9a-f]{64}")
 
 
 def _shown(value: Any) -> str:
     if value is _NONE:
         return "(not set)"
+    if isinstance(value, str) and _HASH.fullmatch(value):
+        return value[:len(value) - 52]   # a hash: its first 12 digits (after any `sha256:`)
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= _LONG else text[:_LONG - 1] + "…"
 

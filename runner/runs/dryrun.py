@@ -12,9 +12,10 @@ from runner.schedulers.base import Job, Scheduler
 from runner.schedulers.context import renderer
 
 
-def task_scripts(repo: Repository, plan: RunPlan) -> list[dict]:
-    """Per task: id, where, parameters, needs and the job script (no host is contacted and no
-    credential is needed; an image's digest is .mso/images.json's, else DIGEST)."""
+def task_scripts(repo: Repository, plan: RunPlan, only: set[str] | None = None) -> list[dict]:
+    """Per task (or only those named): id, where, parameters, needs and the job script (no host
+    is contacted and no credential is needed; an image's digest is .mso/images.json's, else
+    DIGEST)."""
     run_id = plan.new_run_id()
     # infrastructure name -> (the infrastructure, its renderer, the run's work dir there)
     places: dict[str, tuple[Infrastructure, Scheduler, PurePosixPath]] = {}
@@ -24,6 +25,8 @@ def task_scripts(repo: Repository, plan: RunPlan) -> list[dict]:
     pinned = images.planned(repo, plan, {n: str(p[2].parent) for n, p in places.items()})
     out = []
     for t in plan.tasks:
+        if only is not None and t.id not in only:
+            continue
         infra, render, work = places[t.infrastructure]
         job = Job(t, f"mso.{run_id}.{t.id}", work / t.id,
                   pinned.get((t.infrastructure, t.application.split("@")[0])))

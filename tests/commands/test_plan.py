@@ -43,7 +43,9 @@ def test_new_then_up_to_date_then_changed_then_failed(gitrepo: Path) -> None:
     assert (after["runs"], after["reason"], after["scripts"]) == (False, "up to date", [])
     exp = gitrepo / "experiments" / "count.yaml"
     exp.write_text(exp.read_text().replace("label: a", "label: b, code: 4"))
-    assert _plan(gitrepo)["count"]["reason"] == "changed"
+    changed = _plan(gitrepo)["count"]
+    assert changed["reason"] == "changed" and changed["changes"] == [
+        'parameters.code: (not set) → 4', 'parameters.label: "a" → "b"']
     assert mso("run", "count", repo=gitrepo).returncode == 2
     assert _plan(gitrepo)["count"]["reason"] == "failed before"
     assert not (gitrepo / "results" / "heat-sweep").exists(), "plan runs nothing"
@@ -69,7 +71,8 @@ def test_markdown_and_text_and_bad_revision(gitrepo: Path, tmp_path: Path) -> No
     proc = mso("plan", "--markdown", str(md), repo=gitrepo)
     assert proc.returncode == 0 and "heat-sweep" in proc.stdout and "new" in proc.stdout
     text = md.read_text()
-    assert "| heat-sweep | yes | 6 | local | new |" in text and "```bash" in text
+    assert "| heat-sweep | yes | 6 of 6 | local | new: 6 new, 0 reused, 0 failed before |" in text
+    assert "```bash" in text
     bad = mso("plan", "--changed-since", "no-such-rev", repo=gitrepo)
     assert bad.returncode == 1 and "git knows no revision 'no-such-rev'" in bad.stderr
     assert "Traceback" not in bad.stderr
