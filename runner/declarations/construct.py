@@ -40,7 +40,8 @@ def application(doc: Document) -> Application:
     return Application(
         name=d["name"], version=str(d["version"]), description=d["description"],
         command=tuple(d["command"]), parameters=freeze(d.get("parameters", {})),
-        inputs=freeze(inputs), outputs=tuple(d.get("outputs", [])), logs=logs,
+        inputs=freeze(inputs), outputs=tuple(d.get("outputs", [])),
+        volatile=freeze(d.get("volatile", {})), logs=logs,
         environment=freeze(d.get("environment", {})), resources=resources(d.get("resources")),
         container=container, owners=tuple(d.get("owners", [])), license=d.get("license"),
         homepage=d.get("homepage"), expected_steps=d.get("expected_steps"), path=doc.path)

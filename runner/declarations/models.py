@@ -122,6 +122,9 @@ class Application:
     parameters: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     inputs: Mapping[str, InputSpec] = field(default_factory=lambda: EMPTY)
     outputs: tuple[str, ...] = ()
+    # output path or glob -> fields of that JSON output that vary from run to run (timings):
+    # `mso rerun --verify` tells a difference there apart from a changed result
+    volatile: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: EMPTY)
     logs: tuple[LogSpec, ...] = ()
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     resources: Resources = Resources()
