@@ -14,35 +14,50 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="only report on these files (the whole repository is still loaded, "
                         "for references)")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit report")
+    p.add_argument("--data", action="store_true",
+                   help="also check that each dataset kept in the repository still has its "
+                        "declared sha256 (hashes are cached in .mso/cache/)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # here, not at the top: `mso --help` stays fast
-    from runner.declarations import crossref, repository
+    from runner.declarations import crossref, datacheck, repository
 
     root: Path = args.repo
     repository.require_root(root)
     loaded = repository.load(root)
     files, errors = loaded.files, loaded.errors
+    if args.data:
+        errors = errors + datacheck.errors(loaded.repo)
     if args.paths:
         files, extra = _selected(args.paths, root)
         errors = [e for e in errors if e.where.path in files] + extra
     errors.sort(key=lambda e: (e.where.path, e.where.line, e.where.col))
     warnings = [w for w in crossref.warnings(loaded.repo) if w.split(":", 1)[0] in files]
+    datasets = datacheck.checked(loaded.repo) if args.data else None
     if args.junit:
         _write_junit(args.junit, files, errors)
     if args.json:
-        print(json.dumps({"ok": not errors, "files": len(files),
+        print(json.dumps({"ok": not errors, "files": len(files), "datasets": datasets,
                           "errors": [e.as_dict() for e in errors], "warnings": warnings}, indent=2))
     else:
-        for err in errors:
-            print(err.render())
-        for line in warnings:
-            print(line, file=sys.stderr)
-        verdict = f"{len(errors)} error{'s' * (len(errors) != 1)}" if errors else "all valid"
-        print(f"mso: {len(files)} file{'s' * (len(files) != 1)} checked, {verdict}", file=sys.stderr)
+        _say(files, errors, warnings, datasets)
     return 1 if errors else 0
+
+
+def _say(files: list[str], errors: list, warnings: list[str], datasets: int | None) -> None:
+    from runner.words import plural
+
+    for err in errors:
+        print(err.render())
+    for line in warnings:
+        print(line, file=sys.stderr)
+    what = plural(len(files), "file")
+    if datasets is not None:
+        what += f" and the data of {plural(datasets, 'dataset')}"
+    verdict = plural(len(errors), "error") if errors else "all valid"
+    print(f"mso: {what} checked, {verdict}", file=sys.stderr)
 
 
 def _selected(paths: list[Path], root: Path) -> tuple[list[str], list]:

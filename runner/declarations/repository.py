@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from runner.errors import Location, SpecError, SpecErrors
-from runner.declarations import construct, crossref, salvage, schema, yamlload
+from runner.declarations import construct, crossref, datacheck, salvage, schema, yamlload
 from runner.declarations.models import Repository
 
 FOLDERS = {"application": "applications", "dataset": "datasets",
@@ -153,12 +153,15 @@ def require_root(root: Path) -> None:
                                     "run mso in the repository's top folder, or `mso init DIR`")])
 
 
-def load_valid(root: Path) -> Repository:
-    """The repository, or SpecErrors listing everything wrong with it."""
+def load_valid(root: Path, data: bool = False) -> Repository:
+    """The repository, or SpecErrors listing everything wrong with it; `data`: also each dataset
+    kept in the repository whose data no longer has its declared sha256 (`mso validate --data`)."""
     require_root(root)
     loaded = load(root)
     if loaded.errors:
         raise SpecErrors(loaded.errors)
+    if data and (changed := datacheck.errors(loaded.repo)):
+        raise SpecErrors(changed)
     return loaded.repo
 
 
