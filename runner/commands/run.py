@@ -141,6 +141,7 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
             summary.append({"experiment": name, "run_id": skip[0], "state": skip[1].split(" (")[0]})
             continue
         r = create.create(ctx, repo, p, gitinfo.describe(args.repo), decision.reused)
+        decision.image_changed({tid for tid in decision.reused if not r.record.task(tid).reused})
         ui.line(f"{name}: run {r.record.run_id} on {p.infrastructure.name}: {decision.counts()}")
         for image in r.record.images:
             ui.line(f"{name}: image {image['reference']}@{image['digest']} on "

@@ -51,6 +51,12 @@ class Decision:
     def runs(self) -> list[str]:
         return [*self.new, *self.failed_before, *self.rerun]
 
+    def image_changed(self, tids: set[str]) -> None:
+        """These were to be reused, but their image's digest is not the one they ran in."""
+        for tid in tids:
+            del self.reused[tid]
+        self.rerun += sorted(tids)
+
     def counts(self) -> str:
         return (f"{len(self.new)} new, {len(self.reused)} reused, "
                 f"{len(self.failed_before)} failed before" +
