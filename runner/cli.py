@@ -10,7 +10,7 @@ from pathlib import Path
 from runner import __version__, error_handler
 from runner.commands.common import common_options
 
-VERBS = ("init", "validate", "plan", "build", "run", "status", "logs", "cancel", "publish", "report",
+VERBS = ("init", "validate", "plan", "build", "run", "rerun", "status", "cancel", "publish", "report",
          "book", "recipe")
 
 

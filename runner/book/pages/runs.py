@@ -8,7 +8,7 @@ from runner.book.context import Context, Page
 from runner.book.pages import tasks
 from runner.book.pages.datasets import is_private
 from runner.results import markdown as md
-from runner.results import summary
+from runner.results import summary, verify
 from runner.results.book_paths import (application_page, dataset_page, experiment_page,
                                        infrastructure_page, run_folder, run_page)
 from runner.results.records import Run
@@ -24,7 +24,11 @@ def page(ctx: Context, run: Run) -> Page:
     path = run_page(run.experiment, run.run_id)
     files = tasks.Files(run_folder(run.experiment, run.run_id))
     parts = [_overview(ctx, run, path), "## Provenance", _provenance(ctx, run, path),
-             "**Input datasets**", _datasets(ctx, run, path), "## Tasks", _task_table(run)]
+             "**Input datasets**", _datasets(ctx, run, path)]
+    checked = verify.latest(run)
+    if checked is not None:
+        parts += ["## Verification", _verification(ctx, run, path, checked)]
+    parts += ["## Tasks", _task_table(run)]
     parts += [tasks.section(run, t, files) for t in run.record.tasks]
     # Kept out of the search index: every visitor who searches downloads the whole index, and
     # thousands of runs would make it huge; run ids stay searchable on the experiment pages.
@@ -35,7 +39,8 @@ def page(ctx: Context, run: Run) -> Page:
 def _overview(ctx: Context, run: Run, path: str) -> str:
     r, f = run.record, summary.of(run)
     exp = (md.link(run.experiment, md.rel(path, experiment_page(run.experiment))))
-    return md.facts([("Experiment", exp), ("State", md.state(r.state)),
+    return md.facts([("Experiment", exp), ("Rerun of", _run_link(ctx, run, path, r.rerun_of)),
+                     ("State", md.state(r.state)),
                      ("Reason", md.text(r.reason or "")),
                      ("Cancelled by", md.text(r.cancelled_by or "")),
                      ("Tasks ok / failed / all", f"{f.succeeded} / {f.failed} / {f.total}"),
@@ -97,3 +102,29 @@ def _task_table(run: Run) -> str:
                      md.text(t.reason or "")])
     return md.table(("Task", "Parameters", "State", "Exit code", "Wall time", "Peak memory",
                      "Reason"), rows, "No tasks.")
+
+
+def _run_link(ctx: Context, run: Run, path: str, run_id: str | None) -> str:
+    """A link to another run of the experiment, or its id when the book has no page for it."""
+    if not run_id:
+        return ""
+    known = any(r.run_id == run_id for r in ctx.runs.get(run.experiment, ()))
+    return (md.link(run_id, md.rel(path, run_page(run.experiment, run_id))) if known
+            else md.code(run_id))
+
+
+def _verification(ctx: Context, run: Run, path: str, checked: dict) -> str:
+    """The latest `mso rerun --verify` of this run: identical or not, and every difference."""
+    result = checked["result"]
+    words = {"identical": "identical (volatile fields aside)" if checked.get("volatile")
+             else "identical", "differs": "outputs differ", "failed": "the rerun failed"}[result]
+    css = "succeeded" if result == "identical" else "failed"
+    head = md.facts([("Rerun", _run_link(ctx, run, path, checked["rerun"])),
+                     ("Verified (UTC)", md.when(checked.get("verified"))),
+                     ("Result", f'<span class="mso-state mso-{css}">{md.text(words)}</span>'),
+                     ("Outputs compared", md.text(checked.get("compared", "")))])
+    rows = [[md.text(d["task"]), md.code(d["path"]) if d.get("path") else "",
+             "<br>".join(md.text(line) for line in verify.details(d))]
+            for d in checked["differences"]]
+    return head + "\n\n" + md.table(("Task", "Output", "Difference"), rows,
+                                     "Every output is byte for byte the same.")
