@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections import Counter
 from pathlib import Path
+
+from runner.errors import MsoError
 
 
 def add(sub) -> None:
@@ -17,18 +20,37 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from runner import state
-    results = Path(args.repo) / "results"
-    rows = []
-    for _, record in state.records(results):
-        if args.experiments and record.experiment not in args.experiments:
-            continue
-        rows.append(summarize(record))
+    from runner.declarations import repository
+
+    root = Path(args.repo)
+    repository.require_root(root)
+    if args.last < 1:
+        raise MsoError(f"--last {args.last}: give 1 or more runs per experiment")
+    records = [record for _, record in state.records(root / "results")]
+    _known(args.experiments, root, records)
+    rows = [summarize(r) for r in records if not args.experiments or r.experiment in args.experiments]
     latest = _latest(rows, args.last)
     if args.json:
         print(json.dumps({"ok": True, "runs": latest}, indent=2))
     else:
-        _table(latest)
+        _table(latest, args.experiments)
     return 0
+
+
+def _known(wanted: list[str], root: Path, records: list) -> None:
+    """Raise MsoError, with a did-you-mean, for a name neither declared nor ever run."""
+    from runner.declarations import repository
+    from runner.declarations.schema import did_you_mean
+
+    declared = {p.stem for kind, p in repository.declaration_files(root) if kind == "experiment"}
+    known = sorted(declared | {r.experiment for r in records})
+    lines = []
+    for name in dict.fromkeys(wanted):
+        if name not in known:
+            hint = did_you_mean(name, known, "declared experiments") or "experiments/ declares none"
+            lines.append(f"unknown experiment '{name}' ({hint})")
+    if lines:
+        raise MsoError("\n".join(lines))
 
 
 def summarize(record) -> dict:
@@ -51,9 +73,11 @@ def _latest(rows: list[dict], n: int) -> list[dict]:
                                                          reverse=True)[:n]]
 
 
-def _table(rows: list[dict]) -> None:
+def _table(rows: list[dict], named: list[str]) -> None:
     if not rows:
-        print("no runs yet (results/ is empty); `mso run` starts them")
+        what = f"of {' '.join(named)} " if named else "(results/ is empty)"
+        start = f"`mso run {' '.join(map(shlex.quote, named))}`" if named else "`mso run`"
+        print(f"no runs yet {what.rstrip()}; {start} starts them")
         return
     head = ("EXPERIMENT", "RUN", "STATE", "OK/FAILED/ALL", "WHERE", "UPDATED")
     lines = [head] + [(r["experiment"], r["run_id"], r["state"],
