@@ -1,4 +1,4 @@
-"""What every verb shares: the options `-C DIR` and `--json`."""
+"""What every verb shares: the options `-C DIR`, `--json` and `-v`."""
 
 from __future__ import annotations
 
@@ -14,4 +14,6 @@ def common_options(top: bool) -> argparse.ArgumentParser:
                    metavar="DIR", help="the repository (default: the current folder)")
     p.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                    help="print machine-readable JSON")
+    p.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="also say what is normally left unsaid (e.g. why GitLab is not told)")
     return p

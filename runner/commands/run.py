@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.declarations.repository import load_valid
     from runner.commands.ui import Reporter
 
-    repo = load_valid(args.repo)
+    repo = load_valid(args.repo, data=True)
     names = list(changes.select(repo, changes.named(repo, args.experiments), Path(args.repo),
                                 args.changed_since))
     if args.dry_run:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     with Reporter(quiet=args.json) as ui:
         for line in remarks:
             ui.line(line)
-        notifier = Notifier.from_env(Path(args.repo).resolve(), ui.line)
+        notifier = Notifier.from_env(Path(args.repo).resolve(), ui.line, verbose=args.verbose)
         todo = [n for n in names if n not in blocked]
         summary, stats, records = _execute(repo, todo, args, ui, notifier, remarks)
     if args.junit:

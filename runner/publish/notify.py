@@ -74,9 +74,10 @@ class Notifier:
         self._errors: dict[tuple, str] = {}           # first error lines, by what they depend on
 
     @classmethod
-    def from_env(cls, root: Path, say: Callable[[str], None],
-                 token_env: str | None = None) -> "Notifier":
-        """A notifier for the pipeline described by the environment (always returned)."""
+    def from_env(cls, root: Path, say: Callable[[str], None], token_env: str | None = None,
+                 verbose: bool = True) -> "Notifier":
+        """A notifier for the pipeline described by the environment (always returned);
+        `verbose=False` says nothing when there is no pipeline at all (a run on a laptop)."""
         env, name = os.environ, token_env or DEFAULT_TOKEN_ENV
         links = Links(env.get("MSO_BOOK_URL") or env.get("CI_PAGES_URL") or None,
                       _directory_urls(Path(root)))
@@ -84,7 +85,8 @@ class Notifier:
         why = (f"not in a GitLab pipeline ({', '.join(missing)} not set)" if missing
                else None if env.get(name) else f"{name} is not set")
         if why:
-            say(f"gitlab: {why}; {SKIPPED}")
+            if verbose or len(missing) < len(PIPELINE_VARS):  # half a pipeline is worth a word
+                say(f"gitlab: {why}; {SKIPPED}")
             return cls(root, say, links, name, skipped=why)
         pipeline = Pipeline.from_env(env)
         if pipeline.mr_iid is None:
