@@ -16,6 +16,7 @@ import yaml
 
 from runner.book.generate import CSS, Generated
 from runner.book.pages import reference
+from runner.results import mkdocs_yml
 
 DEFAULT_NAME = "Laboratory book"
 HANDWRITTEN = "book"
@@ -47,7 +48,8 @@ def write(root: Path, user: dict[str, Any], gen: Generated, site: Path, strict: 
     cfg.pop("INHERIT", None)
     cfg.update(site_name=site_name(user), docs_dir=os.path.relpath(gen.docs, here),
                site_dir=os.path.relpath(site, here), strict=strict,
-               nav=nav(user.get("nav"), gen), not_in_nav=NOT_IN_NAV)
+               nav=nav(user.get("nav"), gen), not_in_nav=NOT_IN_NAV,
+               use_directory_urls=mkdocs_yml.directory_urls(user))
     cfg["theme"] = _theme(user.get("theme"), root, here)
     cfg["plugins"] = _with(user.get("plugins"), "search")
     cfg["markdown_extensions"] = _with(user.get("markdown_extensions"), *REQUIRED_EXTENSIONS)

@@ -28,5 +28,14 @@ def read(root: Path) -> dict[str, Any]:
     return data
 
 
+def directory_urls(data: dict[str, Any]) -> bool:
+    """mkdocs' use_directory_urls for the book: off unless mkdocs.yml turns it on.
+
+    Off, a page is `x.html` and a link names it, so the site works opened from disk (file://
+    shows a folder's listing, not its index.html); on, pages are `x/` and need a web server.
+    """
+    return data.get("use_directory_urls") is True
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -30,8 +30,8 @@ def test_each_experiment_has_a_badge_with_its_latest_state(built: Path) -> None:
 def test_the_experiment_page_shows_its_badge_first(built: Path) -> None:
     page = (built / ".mso/book/docs/experiments/heat-sweep.md").read_text()
     assert page.splitlines()[2] == "![status of heat-sweep](../badges/heat-sweep.svg)"
-    html = (built / "site/experiments/heat-sweep/index.html").read_text()
-    assert '<img alt="status of heat-sweep" src="../../badges/heat-sweep.svg"' in html
+    html = (built / "site/experiments/heat-sweep.html").read_text()
+    assert '<img alt="status of heat-sweep" src="../badges/heat-sweep.svg"' in html
 
 
 def test_badges_are_the_same_bytes_every_time() -> None:
