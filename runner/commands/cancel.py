@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from runner.errors import MsoError
+from runner.words import plural
 
 
 def add(sub) -> None:
@@ -44,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": True, "cancelled": done}, indent=2))
     else:
         for d in done:
-            print(f"{d['experiment']} {d['run_id']}: cancelled {d['tasks']} unfinished task(s)")
+            print(f"{d['experiment']} {d['run_id']}: cancelled "
+                  f"{plural(d['tasks'], 'unfinished task')}")
     return 0

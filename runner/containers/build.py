@@ -25,6 +25,7 @@ from runner.declarations import yamlload
 from runner.declarations.messages import did_you_mean
 from runner.declarations.models import Application, Repository
 from runner.errors import ContainerError, MsoError, SpecError
+from runner.words import plural
 
 Say = Callable[[str], None]
 
@@ -200,8 +201,9 @@ def _push(session: Session, name: str, job: builders.Job, creds: tuple[str, str]
     try:
         attempts(builders.push, name, job, creds, session.log, session.environ)
     except Transient as exc:
-        raise ContainerError(f"{job.app}: push to {job.target} failed after {retry.attempts} "
-                             f"attempts, the registry did not answer: {exc.reason}; nothing "
+        raise ContainerError(f"{job.app}: push to {job.target} failed after "
+                             f"{plural(retry.attempts, 'attempt')}, the registry did not answer: "
+                             f"{exc.reason}; nothing "
                              "was recorded as built") from None
 
 

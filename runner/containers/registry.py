@@ -24,6 +24,7 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
 from runner.containers.access import Access
 from runner.containers.reference import Reference
 from runner.errors import ContainerError
+from runner.words import plural
 
 MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.index.v1+json",
@@ -104,7 +105,7 @@ class Registry:
         except RetryError as exc:
             cause = exc.last_attempt.exception()
             raise ContainerError(f"registry {self.host} did not answer after "
-                                 f"{self.retry.attempts} attempts: {cause} (is it up? "
+                                 f"{plural(self.retry.attempts, 'attempt')}: {cause} (is it up? "
                                  "MSO_REGISTRY_ATTEMPTS sets the attempts)") from None
         raise AssertionError("unreachable")
 

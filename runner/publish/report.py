@@ -22,6 +22,7 @@ from runner.results.book_paths import experiment_page, run_page
 from runner.results.records import Run, run_of
 from runner.secrets import Secrets
 from runner.state import RunRecord, State
+from runner.words import plural
 
 # GitLab's commit-status states: pending, running, success, failed, canceled
 STATUS = {"pending": "pending", "queued": "pending", "running": "running",
@@ -207,7 +208,7 @@ def _tails(run: Run, task) -> str:
         path = run.file(rel)
         lines = task_logs.tail(path, TAIL_LINES) if path else []
         if lines:
-            blocks.append(f"--- {rel} (last {len(lines)} lines)\n" + "\n".join(lines))
+            blocks.append(f"--- {rel} (last {plural(len(lines), 'line')})\n" + "\n".join(lines))
     if task.reason:
         blocks.insert(0, f"reason: {task.reason}")
     return "\n".join(blocks)

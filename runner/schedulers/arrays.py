@@ -24,6 +24,7 @@ from runner.schedulers import script
 from runner.schedulers.base import Job, Scheduler
 from runner.declarations.models import Resources
 from runner.transports.base import Result, Transport
+from runner.words import plural
 
 # A value a `#SBATCH`/`#PBS` line can carry unquoted: no blank, quote, `$`, `%` or newline.
 _SAFE = re.compile(r"^[A-Za-z0-9_./+,:=@&|()\[\]!*-]+$")
@@ -123,7 +124,7 @@ def render(header: list[str], jobs: list[Job], index_vars: tuple[str, ...], labe
     index = "0"
     for var in reversed(index_vars):
         index = f"${{{var}:-{index}}}"
-    lines = ["#!/bin/bash", *header, f"# {label}: {len(jobs)} tasks", "set -u",
+    lines = ["#!/bin/bash", *header, f"# {label}: {plural(len(jobs), 'task')}", "set -u",
              f'i=$(( {index} + ${{1:-${{MSO_ARRAY_OFFSET:-0}}}} ))', *_lookup(jobs),
              # read by this shell, not a second one (a process less per task); the wrapper's
              # own messages go to the element's scheduler log (_array_logs)

@@ -23,6 +23,7 @@ from runner.schedulers import script
 from runner.schedulers.base import ENDED, Job, JobStatus, Scheduler
 from runner.state import State
 from runner.transports.base import Result
+from runner.words import plural
 
 PID = f"{script.META}/pid"   # the launcher's host pid, written by the submitting shell
 
@@ -129,7 +130,8 @@ def parse_submit(stdout: str, count: int) -> list[str]:
     """The pids submit_command printed, one per job, or a SchedulerError."""
     pids = [ln.strip() for ln in stdout.splitlines() if ln.strip().isdigit()]
     if len(pids) != count:
-        raise SchedulerError(f"started {count} tasks but got {len(pids)} process ids: {stdout!r}")
+        raise SchedulerError(f"started {plural(count, 'task')} but got "
+                             f"{plural(len(pids), 'process id')}: {stdout!r}")
     return pids
 
 

@@ -12,6 +12,7 @@ from runner.errors import StagingError, command_failed
 from runner.fsutil import inside, sha256_file
 from runner.plan.resolve import StagedInput
 from runner.declarations.models import Dataset, Repository
+from runner.words import plural
 
 SHARED = "_inputs"
 
@@ -88,7 +89,7 @@ def _verify(ds: Dataset, dest: Path) -> None:
             raise StagingError(f"{ds.path}: the sha256 of {ds.location} is {got}, the catalogue "
                                f"says {ds.sha256}; fix `sha256` if the data changed on purpose")
     if ds.size is not None and dest.is_file() and dest.stat().st_size != ds.size:
-        raise StagingError(f"{ds.path}: {ds.location} has {dest.stat().st_size} bytes, the "
+        raise StagingError(f"{ds.path}: {ds.location} has {plural(dest.stat().st_size, 'byte')}, the "
                            f"catalogue says {ds.size}")
 
 
