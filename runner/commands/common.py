@@ -14,6 +14,7 @@ def common_options(top: bool) -> argparse.ArgumentParser:
                    metavar="DIR", help="the repository (default: the current folder)")
     p.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                    help="print machine-readable JSON")
-    p.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+    p.add_argument("-v", "--verbose", action="store_true",
+                   default=False if top else argparse.SUPPRESS,
                    help="also say what is normally left unsaid (e.g. why GitLab is not told)")
     return p

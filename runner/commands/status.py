@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
         raise MsoError(f"--last {args.last}: give 1 or more runs per experiment")
     records = [record for _, record in state.records(root / "results")]
     _known(args.experiments, root, records)
-    rows = [summarize(r) for r in records if not args.experiments or r.experiment in args.experiments]
+    rows = [summarize(r) for r in records
+            if not args.experiments or r.experiment in args.experiments]
     latest = _latest(rows, args.last)
     if args.json:
         print(json.dumps({"ok": True, "runs": latest}, indent=2))
