@@ -54,6 +54,7 @@ def _rerun(tree, current: Path, record, ui) -> tuple:
     from runner.schedulers.context import Context
     from runner.secrets import Secrets
 
+    rerun.restore_data(tree.root, current, record)
     repo = _load(tree.root, record)
     if record.experiment not in repo.experiments:
         raise MsoError(f"experiment {record.experiment} is not declared at commit "
@@ -61,7 +62,7 @@ def _rerun(tree, current: Path, record, ui) -> tuple:
     tree.link_outputs(repo, record.experiment)
     rerun.pin_images(Path(repo.root), current, repo, record)
     plan = planning.plan(repo, repo.experiments[record.experiment])
-    rerun.check(repo, plan, record, current, ui.line)
+    rerun.check(repo, plan, record, ui.line)
     apps = {split_ref(t.application)[0] for t in plan.tasks}
     with Context(Secrets.of(repo)) as ctx:
         active = rerun.start(ctx, repo, plan, record)

@@ -10,6 +10,7 @@ The new run is an ordinary run with `rerun_of` set; all of its tasks run (nothin
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -19,7 +20,7 @@ from runner.containers import images as built
 from runner.containers.reference import parse
 from runner.declarations.models import Repository, plain
 from runner.errors import ContainerError, MsoError, StagingError
-from runner.fsutil import sha256_file
+from runner.fsutil import inside, sha256_file
 from runner.plan.resolve import RunPlan
 from runner.results.records import RUN_ID
 from runner.runs import create, images
@@ -73,7 +74,7 @@ def pin_images(root: Path, current: Path, repo: Repository, record: RunRecord) -
         built.record(root, found, set(found))
 
 
-def check(repo: Repository, plan: RunPlan, record: RunRecord, current: Path, say: Say) -> None:
+def check(repo: Repository, plan: RunPlan, record: RunRecord, say: Say) -> None:
     """Refuse (MsoError naming what) unless the plan at the commit repeats the recorded run."""
     where = f"at commit {record.git['commit'][:12]}"
     recorded = [(t.id, t.parameters) for t in record.tasks]
@@ -84,13 +85,33 @@ def check(repo: Repository, plan: RunPlan, record: RunRecord, current: Path, say
         now = plan.datasets.get(name)
         if now != sha or name not in repo.datasets:
             raise MsoError(f"dataset {name}: the run used sha256 {sha}, {where} it is {now}")
-        _check_data(repo, repo.datasets[name], sha, current, say)
+        _check_data(repo, repo.datasets[name], sha, say)
     _check_images(repo, plan, record, where)
 
 
-def _check_data(repo: Repository, ds, sha: str | None, current: Path, say: Say) -> None:
-    """The dataset's data is still what the run read; a file the commit lacks (ignored by git)
-    is taken from the current repository when its checksum is the recorded one."""
+def restore_data(root: Path, current: Path, record: RunRecord) -> None:
+    """Put into the worktree each dataset file the commit lacks (git ignores it) from the
+    current repository, when its checksum there is the one the run recorded."""
+    from runner.declarations.repository import load
+    datasets = load(root).repo.datasets   # the checks come after, with the data in place
+    for name, sha in record.datasets.items():
+        ds = datasets.get(name)
+        if ds is None or not sha or not ds.in_repository:
+            continue
+        path, here = root / ds.location, current / ds.location
+        if not inside(path, root) or path.exists():
+            continue
+        had = sha256_file(here) if here.is_file() else None
+        if had != sha:
+            raise MsoError(f"dataset {name}: {ds.location} is not in the run's commit, and "
+                           + (f"this repository's file has sha256 {had}, not the recorded {sha}"
+                              if had else "this repository has no such file"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(here, path)
+
+
+def _check_data(repo: Repository, ds, sha: str | None, say: Say) -> None:
+    """The dataset's data is still what the run read."""
     if sha is None:
         say(f"dataset {ds.name} has no checksum: the rerun reads it as it is now")
         return
@@ -103,10 +124,7 @@ def _check_data(repo: Repository, ds, sha: str | None, current: Path, say: Say) 
                 raise MsoError(f"dataset {ds.name} can no longer be had with sha256 {sha}: "
                                f"{exc}") from None
         return
-    path, here = Path(repo.root) / ds.location, current / ds.location
-    if not path.exists() and here.is_file() and sha256_file(here) == sha:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(here.read_bytes())
+    path = Path(repo.root) / ds.location
     if not path.exists():
         raise MsoError(f"dataset {ds.name}: {ds.location} is not in the run's commit, and this "
                        f"repository has no file with sha256 {sha} there")
