@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.book.browser import chromium  # noqa: F401 - the fixture, for every book test
 from tests.conftest import EXAMPLE, ROOT, mso
 
 HOSTILE = "<script>alert(1)</script>|x"

@@ -7,8 +7,6 @@ locally and fails under CI=true, where the browser is part of the contract.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -17,20 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import unavailable
-
-WIDTH, HEIGHT = 1400, 2000
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The browser to use, or skip (locally) / fail (CI) saying how to get one."""
-    wanted = os.environ.get("MSO_CHROMIUM")   # set to a missing path to try the absent case
-    candidates = [wanted] if wanted else [shutil.which("chromium"), "/usr/bin/chromium"]
-    for path in candidates:
-        if path and os.access(path, os.X_OK):
-            return path
-    unavailable("chromium is not installed (sudo .ci/services/browser-up installs it)")
+from tests.book.browser import HEIGHT, WIDTH, browser
 
 
 @pytest.fixture
@@ -48,14 +33,6 @@ def served(built: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def _browser(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", "--hide-scrollbars",
-             "--virtual-time-budget=10000"]   # let the theme's scripts run before the capture
-    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=180)
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -71,12 +48,12 @@ def test_run_page_renders_in_a_real_browser(chromium: str, built: Path, served: 
     url = f"{served}/runs/heat-sweep/{run['run_id']}/"
 
     shot = tmp_path / "run-page.png"
-    done = _browser(binary, tmp_path / "profile", f"--screenshot={shot}", url)
+    done = browser(binary, tmp_path / "profile", f"--screenshot={shot}", url)
     assert shot.is_file(), done.stderr[-2000:]
     assert _png_size(shot) == (WIDTH, HEIGHT)
     assert shot.stat().st_size > 40_000, "the screenshot is (nearly) blank"
 
-    dom = _browser(binary, tmp_path / "profile", "--dump-dom", url)
+    dom = browser(binary, tmp_path / "profile", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert f"Run {run['run_id']}" in html
