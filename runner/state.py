@@ -14,7 +14,8 @@ from runner.errors import StateError
 from runner.fsutil import write_atomic
 
 RECORD = "run.json"
-PLAN = "plan.json"     # beside it: the fully resolved tasks (read back on resume) and the spec
+PLAN = "plan.json"     # beside it: the fully resolved tasks, read back on resume
+SPEC = "spec.json"     # ... and what its result depends on (runner/plan/spec.py), for `mso plan`
 
 
 class State(StrEnum):

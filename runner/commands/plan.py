@@ -44,14 +44,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _entry(repo, exp, changed: list[str] | None) -> dict:
+    from runner import state
     from runner.plan import explain, resolve as planning, reuse
     from runner.runs import dryrun
     p = planning.plan(repo, exp)
-    results = Path(repo.root) / "results"
-    reason, last = _reason(repo, exp.name, p.spec_hash)
+    records = state.records(Path(repo.root) / "results", exp.name)
+    reason, last = _reason(records, p.spec_hash)
     runs = reason != "up to date"
-    points = reuse.decide(p.tasks, reuse.history(results, exp.name)) if runs else None
-    last_run, snap = explain.last_snapshot(results, exp.name)
+    points = reuse.decide(p.tasks, reuse.history(records)) if runs else None
+    last_run, snap = explain.last_snapshot(records)
     what = explain.changes(snap, p.spec) if snap else [] if last_run is None else [
         f"not known: the last run ({last_run}) kept no record of its declarations"]
     todo = set(points.runs) if points else set()
@@ -64,10 +65,10 @@ def _entry(repo, exp, changed: list[str] | None) -> dict:
             "scripts": dryrun.task_scripts(repo, p, todo) if todo else []}
 
 
-def _reason(repo, name: str, spec_hash: str) -> tuple[str, str | None]:
-    """new, changed, failed before, unfinished (resumes) or up to date; and the run it is about."""
+def _reason(records: list, spec_hash: str) -> tuple[str, str | None]:
+    """new, changed, failed before, unfinished (resumes) or up to date; and the run it is about
+    (from the experiment's runs, state.records)."""
     from runner import state
-    records = state.records(Path(repo.root) / "results", name)
     same = [r for _, r in records if r.spec_hash == spec_hash]
     if any(r.state == state.State.SUCCEEDED for r in same):
         return "up to date", next(r.run_id for r in reversed(same)

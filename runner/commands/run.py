@@ -153,13 +153,15 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
 def _decide(repo, p, args: argparse.Namespace):
     """What a new run of the plan does with each point, and (run id, why) when none is started:
     up to date, or (with --rerun-failed) nothing failed before or new points left alone."""
+    from runner import state
     from runner.plan import reuse
     from runner.words import plural
     mode = reuse.FORCE if args.force else reuse.FAILED_ONLY if args.rerun_failed else reuse.DEFAULT
-    done = None if args.force else _up_to_date(repo, p.experiment, p.spec_hash)
+    records = state.records(Path(repo.root) / "results", p.experiment)
+    done = None if args.force else _up_to_date(records, p.spec_hash)
     if done:
         return None, (done, f"up to date ({done})")
-    decision = reuse.decide(p.tasks, reuse.history(Path(repo.root) / "results", p.experiment), mode)
+    decision = reuse.decide(p.tasks, reuse.history(records), mode)
     if mode == reuse.FAILED_ONLY and decision.new:
         return decision, ("", f"skipped ({plural(len(decision.new), 'new point')}: "
                               "--rerun-failed runs only points that failed before; a plain "
@@ -169,10 +171,10 @@ def _decide(repo, p, args: argparse.Namespace):
     return decision, None
 
 
-def _up_to_date(repo, name: str, spec_hash: str) -> str | None:
-    """The latest run that succeeded with this very spec (also one recorded before identities)."""
-    from runner import state
-    for _, record in reversed(state.records(Path(repo.root) / "results", name)):
+def _up_to_date(records: list, spec_hash: str) -> str | None:
+    """The latest of the experiment's runs (state.records) that succeeded with this very spec
+    (also one recorded before identities)."""
+    for _, record in reversed(records):
         if record.spec_hash == spec_hash and record.state == State.SUCCEEDED:
             return record.run_id
     return None

@@ -1,5 +1,5 @@
 """What changed since an experiment's last run, field by field, from the spec snapshot kept with
-each run (plan.json's `spec`, runner/plan/spec.py) and the one the plan makes now:
+each run (spec.json, runner/plan/spec.py) and the one the plan makes now:
 
     matrix.nu: [0.05, 0.1, 0.2] → [0.05, 0.1, 0.4]
     applications/heat/heat.py changed
@@ -13,21 +13,20 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from runner.state import PLAN, records
+from runner.state import SPEC, RunRecord
 
 _LONG = 60   # values longer than this are shown shortened
 
 
-def last_snapshot(results: Path, experiment: str) -> tuple[str | None, dict | None]:
-    """The latest run of the experiment and the spec snapshot it kept (None: no run, or a run
-    recorded before snapshots were kept)."""
-    runs = records(results, experiment)
+def last_snapshot(runs: list[tuple[Path, RunRecord]]) -> tuple[str | None, dict | None]:
+    """The latest of an experiment's runs (state.records) and the spec snapshot it kept (None: no
+    run, or a run recorded before snapshots were kept)."""
     if not runs:
         return None, None
     folder, record = runs[-1]
     try:
-        snap = json.loads((folder / PLAN).read_text("utf-8")).get("spec")
-    except (OSError, ValueError, AttributeError):
+        snap = json.loads((folder / SPEC).read_text("utf-8"))
+    except (OSError, ValueError):
         snap = None
     return record.run_id, snap if isinstance(snap, dict) and snap else None
 

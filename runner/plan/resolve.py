@@ -164,7 +164,8 @@ def render_argv(command: tuple[str, ...], params: Mapping[str, Any], inputs: Map
     ns = SimpleNamespace(**inputs)
     fmt = _ArgFormatter()
     try:
-        return tuple(fmt.format(arg, inputs=ns, **params) for arg in command)
+        return tuple(fmt.format(arg, inputs=ns, **params) if "{" in arg or "}" in arg else arg
+                     for arg in command)
     except (KeyError, AttributeError) as exc:
         raise SpecError(Location(where), f"the command names {exc} but no value is given",
                         "bind the input or give the parameter") from None

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import state
-from runner.state import State, TaskRecord
+from runner.state import RunRecord, State, TaskRecord
 
 DEFAULT, FORCE, FAILED_ONLY = "reuse", "force", "failed"   # how `mso run` treats earlier results
 
@@ -67,11 +66,12 @@ class Decision:
                 "failed_before": len(self.failed_before), "rerun": len(self.rerun)}
 
 
-def history(results: Path, experiment: str) -> History:
-    """Every recorded task of the experiment with an identity, newest success winning."""
+def history(runs: list[tuple[Path, RunRecord]]) -> History:
+    """Every recorded task of an experiment's runs (state.records) with an identity, newest
+    success winning."""
     out = History()
     images: dict[str, dict] = {}   # run id -> the digests its tasks ran in
-    for folder, record in state.records(results, experiment):
+    for folder, record in runs:
         out.runs += 1
         images[record.run_id] = {(i["infrastructure"], i["application"]): i["digest"]
                                  for i in record.images}

@@ -16,7 +16,7 @@ from runner.runs import images, prepare, reused
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers.context import Context
-from runner.state import PLAN, RunRecord, TaskRecord
+from runner.state import PLAN, SPEC, RunRecord, TaskRecord
 
 
 def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
@@ -44,7 +44,8 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     write_atomic(results / PLAN, json.dumps({
         "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,
         "work_dirs": {n: str(p.area.root) for n, p in places.items()},
-        "tasks": [plain(t) for t in plan.tasks], "spec": plan.spec}, indent=1))
+        "tasks": [plain(t) for t in plan.tasks]}, indent=1))
+    write_atomic(results / SPEC, json.dumps(plan.spec, indent=1, sort_keys=True))
     prepare.prepare(run, repo)
     return run
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from runner.containers import access as accesses, cache, images as built, recipe, runtime
 from runner.containers.access import Access
 from runner.containers.reference import Reference, parse
-from runner.containers.registry import Registry
 from runner.declarations.construct import split_ref
 from runner.declarations.models import Application, Infrastructure, Repository
 from runner.errors import ContainerError
@@ -92,6 +91,7 @@ def _resolve(repo: Repository, app: Application, rec: built.Image | None,
 
 def _ask(ref: Reference, access: Access, env: Mapping[str, str], missing: str) -> Reference:
     """`ref` with the digest the registry answers; ContainerError(`missing`) when it lacks it."""
+    from runner.containers.registry import Registry   # requests: only a run that asks loads it
     client = Registry(ref.registry, access, environ=env)
     try:
         digest = client.digest(ref)
