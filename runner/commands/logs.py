@@ -174,9 +174,14 @@ def _follow(active, folder: Path, task_id: str, stream: str, tail, out: Out,
     """Print what the task writes until run.json says it ended, or its job is over (no runner
     may be watching to say so), then the rest."""
     from runner import state
+    told = False
     while (text := tail.read()) is not None:
         out(text)
         task = state.load(folder / RECORD).task(task_id)
+        if task.state == State.PENDING and not told:
+            print(f"mso: {task_id} has not started yet; waiting for it (Ctrl-C stops)",
+                  file=sys.stderr)
+            told = True
         if task.state.terminal or _job_over(active, task):
             final = tail.read()
             if final is None:

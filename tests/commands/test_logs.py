@@ -172,3 +172,27 @@ def test_following_stops_when_the_job_ends_with_no_runner_watching(example: Path
     assert _task_state(example, "talk") == "running"
     assert mso("run", "talk", repo=example).returncode == 0      # resumed and recorded
     assert _task_state(example, "talk") == "succeeded"
+
+
+def test_following_a_task_that_waits_for_another_waits_for_it_to_start(example: Path) -> None:
+    gate = _talker(example)
+    (example / "experiments" / "talk.yaml").write_text(
+        f"name: talk\napplication: talker@1\nparameters: {{gate: '{gate}'}}\n"
+        "steps:\n  - {name: first}\n  - {name: second, needs: [first]}\n")
+    runner = _start(example, "run", "talk")
+    try:
+        _wait_for(lambda: _task_state(example, "talk") == "running")
+        follow = _start(example, "logs", "talk", "second-0000", "--follow")
+        time.sleep(1.5)
+        assert follow.poll() is None
+        gate.touch()
+        out, err = follow.communicate(timeout=60)
+        assert follow.returncode == 0, err
+        assert out == b"before the gate\nafter the gate\n"
+        assert b"second-0000 has not started yet; waiting for it" in err
+        assert err.count(b"has not started yet") == 1
+        assert runner.wait(timeout=30) == 0
+    finally:
+        gate.touch()
+        runner.kill()
+        runner.wait()
