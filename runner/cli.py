@@ -10,8 +10,8 @@ from pathlib import Path
 from runner import __version__, error_handler
 from runner.commands.common import common_options
 
-VERBS = ("init", "validate", "plan", "build", "run", "rerun", "status", "cancel", "publish", "report",
-         "book", "recipe")
+VERBS = ("init", "validate", "plan", "build", "run", "rerun", "status", "logs", "cancel", "publish",
+         "report", "book", "recipe")
 
 
 def parser() -> argparse.ArgumentParser:
