@@ -113,6 +113,9 @@ def _shell(prelude: list[str], words: list[str]) -> list[str]:
 def test_a_fresh_clone_runs_the_readme_as_written(tmp_path: Path) -> None:
     clone = fresh_clone(tmp_path)
     readme = (clone / "README.md").read_text()
+    setup = readme.split("\n## Set up", 1)[1].split("\n## ", 1)[0]
+    assert [ln.strip() for ln in setup.splitlines() if ln.startswith("    ")] == \
+        ["scripts/demo", "scripts/test"], "the README's two set-up commands"
     prelude, synopses = use_section(readme)
     assert prelude == [". .venv/bin/activate"], prelude
     demo = subprocess.run(["scripts/demo"], cwd=clone, capture_output=True, text=True,
@@ -123,7 +126,7 @@ def test_a_fresh_clone_runs_the_readme_as_written(tmp_path: Path) -> None:
                            capture_output=True, text=True, env=_env(), check=True)
     assert which.stdout.strip() == str(clone / ".venv/bin/mso")
 
-    [run_dir] = (clone / "results/heat-sweep").iterdir()
+    run_dir = max((clone / "results/heat-sweep").iterdir())   # the demo's run: the newest id
     values = {"DIR": str(tmp_path / "new-lab"), "FILE": "applications/heat/Dockerfile",
               "EXPERIMENT": "heat-sweep", "RUN-ID": run_dir.name, "TASK": "main-0000",
               "APP": "heat", "PATH": "experiments/heat-sweep.yaml"}
