@@ -16,7 +16,7 @@ from runner.declarations.models import Application, Experiment, Infrastructure, 
 FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
 
 _NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
-               "poll_min", "poll_max", "max_parallel"}
+               "volatile", "poll_min", "poll_max", "max_parallel"}
 
 # Settings added after runs were recorded, left out of the hash at their defaults, so that runs
 # of infrastructures that do not use them stay up to date

@@ -160,3 +160,28 @@ def test_a_changed_dataset_reruns_the_points_that_read_it(example: Path) -> None
     [plan] = json.loads(proc.stdout)["experiments"]
     assert "dataset gaussian-bump: sha256 changed" in plan["changes"]
     assert plan["points"]["new"] == 6
+
+
+def test_the_book_shows_a_reused_point_with_a_link_to_where_it_ran(example: Path) -> None:
+    import re
+    ledger = _probe(example)
+    assert mso("run", "sweep", repo=example).returncode == 0
+    exp = example / "experiments" / "sweep.yaml"
+    exp.write_text(exp.read_text().replace("[a, b, c]", "[a, b, d]"))
+    assert mso("run", "sweep", repo=example).returncode == 0 and len(_ran(ledger)) == 8
+    first, second = (r for _, r in state.records(example / "results", "sweep"))
+    site = example / "site"
+    built = mso("book", "build", "--site", str(site), repo=example, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [page] = [p for p in site.rglob("*.html") if second.run_id in p.parent.name or
+              second.run_id in p.name]
+    html = page.read_text()
+    reused = [t for t in second.tasks if t.reused]
+    assert len(reused) == 4 and html.count("(reused)") == 4
+    for t in reused:
+        link = re.search(rf'href="([^"]*{first.run_id}[^"]*#{t.reused["task"]})"', html)
+        assert link, f"no link from {t.id} to {first.run_id} {t.reused['task']}"
+        target = (page.parent / link.group(1).split("#")[0]).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        assert target.is_file() and f'id="{t.reused["task"]}"' in target.read_text()

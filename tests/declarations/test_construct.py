@@ -23,6 +23,7 @@ command: [run, "{{n}}", "{{inputs.data}}"]
 parameters: {{type: object, properties: {{n: {{type: integer, default: 1}}}}}}
 inputs: {{data: {{description: d, optional: true}}}}
 outputs: [out/*.json]
+volatile: {{out/*.json: [seconds, "timing.*"]}}
 logs: [{{path: a.log, filters: [{{pattern: "^s", severity: OK, verbosity: 1, progress: "+1"}}]}}]
 expected_steps: 10
 environment: {{OMP_NUM_THREADS: "1"}}
@@ -102,6 +103,7 @@ def test_every_schema_key_is_built(kind: str) -> None:
 def test_built_values() -> None:
     app = construct.application(parse(FULL["application"], "a.yaml"))
     assert app.container == Container(image="registry/x:1")
+    assert dict(app.volatile) == {"out/*.json": ("seconds", "timing.*")}
     assert app.logs[0].filters == (LogFilter("^s", "OK", 1, "+1"),)
     assert app.resources == Resources(1, 2, 3, 0, "2G", "00:10:00", app.resources.slurm,
                                       app.resources.pbs)

@@ -29,7 +29,8 @@ def page(ctx: Context, run: Run) -> Page:
     if checked is not None:
         parts += ["## Verification", _verification(ctx, run, path, checked)]
     parts += ["## Tasks", _task_table(run)]
-    parts += [tasks.section(run, t, files) for t in run.record.tasks]
+    known = {r.run_id for r in ctx.runs.get(run.experiment, ())}
+    parts += [tasks.section(run, t, files, known) for t in run.record.tasks]
     # Kept out of the search index: every visitor who searches downloads the whole index, and
     # thousands of runs would make it huge; run ids stay searchable on the experiment pages.
     return Page(path, f"Run {run.run_id}", "\n\n".join(parts), tuple(files.copies),
@@ -95,7 +96,7 @@ def _task_table(run: Run) -> str:
     rows = []
     for t in run.record.tasks:
         rows.append([md.link(t.id, "#" + slugify(t.id, "-")), md.values(t.parameters),
-                     md.state(t.state),
+                     md.state(t.state) + (" (reused)" if t.reused else ""),
                      md.text(t.exit_code) if t.exit_code is not None else md.NONE,
                      md.duration(md.seconds_between(t.started, t.ended)),
                      md.size(t.peak_memory_kb * 1024) if t.peak_memory_kb is not None else md.NONE,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from markdown.extensions.toc import slugify
+
 from runner.logs.classify import Entry
 from runner.results import markdown as md
+from runner.results.book_paths import run_page
 from runner.results.records import Run
 from runner.results.task_logs import classified_logs, entries, tail
 from runner.state import TaskRecord
@@ -44,9 +48,10 @@ class Files:
         return target
 
 
-def section(run: Run, task: TaskRecord, files: Files) -> str:
-    """The Markdown of one task's section on its run page."""
-    parts = [f"## {md.text(task.id)}", _facts(task),
+def section(run: Run, task: TaskRecord, files: Files, known: Collection[str] = ()) -> str:
+    """The Markdown of one task's section on its run page (`known`: the experiment's run ids
+    that have a page, for a reused task's link to where it ran)."""
+    parts = [f"## {md.text(task.id)}", _facts(task), _reused(run, task, known),
              f"**Parameters**: {md.values(task.parameters)}", "**Outputs**",
              _outputs(run, task, files)]
     unhappy = task.state != "succeeded"   # what went wrong is shown unfolded
@@ -71,6 +76,18 @@ def _facts(task: TaskRecord) -> str:
         parts.append("after " + ", ".join(md.code(n) for n in task.needs))
     reason = f"\n\n**Reason**: {md.text(task.reason)}" if task.reason else ""
     return " · ".join(parts) + reason
+
+
+def _reused(run: Run, task: TaskRecord, known: Collection[str]) -> str:
+    """Where a task that was not run, but taken over from an earlier run, ran."""
+    if not task.reused:
+        return ""
+    src, tid = task.reused["run"], task.reused["task"]
+    here = run_page(run.experiment, run.run_id)
+    where = (md.link(f"{src}, task {tid}", md.rel(here, run_page(run.experiment, src)) + "#" +
+                     slugify(tid, "-")) if src in known else f"{md.code(src)}, task {md.code(tid)}")
+    return (f"**Reused**: not run again: the same point, with the same application, inputs and "
+            f"settings, succeeded in run {where}; its results are copied here.")
 
 
 def _outputs(run: Run, task: TaskRecord, files: Files) -> str:
