@@ -15,7 +15,7 @@ from runner.errors import SpecError, Location
 from runner.declarations import matrix
 from runner.declarations.construct import split_ref
 from runner.declarations.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
-                                LogFilter, LogSpec, Repository, Resources, Step, freeze, plain)
+                                LogFilter, LogSpec, Repository, Resources, Step, freeze)
 from runner.plan import identity, spec
 
 

@@ -34,7 +34,6 @@ class History:
 
     succeeded: dict[str, Source] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
-    runs: int = 0
 
 
 @dataclass
@@ -72,7 +71,6 @@ def history(runs: list[tuple[Path, RunRecord]]) -> History:
     out = History()
     images: dict[str, dict] = {}   # run id -> the digests its tasks ran in
     for folder, record in runs:
-        out.runs += 1
         images[record.run_id] = {(i["infrastructure"], i["application"]): i["digest"]
                                  for i in record.images}
         for t in record.tasks:
@@ -95,7 +93,7 @@ def decide(tasks, past: History, mode: str = DEFAULT) -> Decision:
     by_id = {t.id: t for t in tasks}
     running = [t.id for t in tasks if t.id not in found]
     while running:   # what a running task needs runs too
-        needs = [n for tid in running for n in by_id[tid].needs if n in found]
+        needs = {n for tid in running for n in by_id[tid].needs if n in found}
         for n in needs:
             del found[n]
         running = needs

@@ -19,7 +19,7 @@ import requests
 from tests.cluster.test_containers import registry_env
 from tests.conftest import mso
 from tests.containers.conftest import CH_PATH, BaseImage, Registry
-from tests.containers.conftest import base_image, registry  # noqa: F401 (fixtures used here)
+from tests.containers.conftest import base_image, registry  # noqa: F401,F811 (fixtures used here)
 
 pytestmark = pytest.mark.integration
 
