@@ -203,6 +203,6 @@ def _transient(status: int | None) -> bool:
 def _directory_urls(root: Path) -> bool:
     """mkdocs' use_directory_urls, as the book is built (pages at `x/` rather than `x.html`)."""
     try:
-        return bool(mkdocs_yml.read(root).get("use_directory_urls", True))
+        return mkdocs_yml.directory_urls(mkdocs_yml.read(root))
     except MsoError:
-        return True
+        return False

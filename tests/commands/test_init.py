@@ -73,7 +73,7 @@ def test_scaffold_validates_runs_its_example_and_builds_its_book(tmp_path: Path)
     built = mso("book", "build", "--strict", repo=repo)
     assert built.returncode == 0, built.stderr
     [run_id] = [p.name for p in (repo / "results" / EXPERIMENT).iterdir()]
-    page = (repo / "site" / "experiments" / EXPERIMENT / "index.html").read_text()
+    page = (repo / "site" / "experiments" / f"{EXPERIMENT}.html").read_text()
     assert run_id in page
     assert (repo / "site" / "runs" / EXPERIMENT / run_id / "index.html").is_file()
     home = (repo / "site" / "index.html").read_text()

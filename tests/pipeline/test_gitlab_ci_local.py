@@ -80,7 +80,7 @@ def test_default_branch_pipeline_runs_publishes_and_builds_the_book(project, reg
     assert runs.get("tests") == "6" and runs.get("failures") == "0"
     assert ET.parse(built(work, "mso-validate", "mso-validate.xml")).getroot().get("failures") == "0"
     # the book for GitLab Pages holds the run
-    assert run_id in (work / "public/experiments/heat-sweep/index.html").read_text()
+    assert run_id in (work / "public/experiments/heat-sweep.html").read_text()
     # no GitLab API token here: said once, in one line
     assert job_log(work, "mso-run").count("MSO_GITLAB_TOKEN is not set") == 1
 

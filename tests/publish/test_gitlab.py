@@ -137,10 +137,10 @@ def test_cancelled_is_canceled_and_links_go_to_the_book(standin, tmp_path, clean
     notifier(tmp_path, []).update([rec])
     [post] = standin.calls("POST", STATUSES)
     assert post.json()["state"] == "canceled"
-    assert post.json()["target_url"] == "https://lab.example.org/book/experiments/heat/"
+    assert post.json()["target_url"] == "https://lab.example.org/book/experiments/heat.html"
     body = standin.notes[7][0]["body"]
     assert ("[20260101T000000Z-0000000a](https://lab.example.org/book/runs/heat/"
-            "20260101T000000Z-0000000a/)") in body
+            "20260101T000000Z-0000000a/index.html)") in body
 
 
 def test_reposting_the_same_state_is_harmless(standin, tmp_path) -> None:
