@@ -250,6 +250,7 @@ def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
 
 def _dry_run(repo, names: list[str], as_json: bool) -> int:
     from runner.plan import resolve as planning
+    from runner.words import plural
     from runner.runs import dryrun
     out = []
     for name in names:
@@ -260,7 +261,7 @@ def _dry_run(repo, names: list[str], as_json: bool) -> int:
         print(json.dumps({"ok": True, "plans": out}, indent=2))
         return 0
     for e in out:
-        print(f"# {e['experiment']}: {len(e['tasks'])} tasks on {e['infrastructure']} "
+        print(f"# {e['experiment']}: {plural(len(e['tasks']), 'task')} on {e['infrastructure']} "
               f"(spec {e['spec_hash'][:12]})")
         for t in e["tasks"]:
             params = " ".join(f"{k}={v}" for k, v in t["parameters"].items())

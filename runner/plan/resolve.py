@@ -10,9 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Mapping
 
-from runner import hashing
 from runner.errors import SpecError, Location
-from runner.declarations import matrix
+from runner.declarations import datacheck, matrix
 from runner.declarations.construct import split_ref
 from runner.declarations.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
                                 LogFilter, LogSpec, Repository, Resources, Step, freeze)
@@ -180,4 +179,4 @@ def _content_hash(repo: Repository, name: str) -> str | None:
     ds = repo.datasets[name]
     if not ds.in_repository:
         return None
-    return hashing.tree(Path(repo.root) / ds.location)
+    return datacheck.content_hash(Path(repo.root), ds.location)
