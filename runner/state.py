@@ -72,6 +72,9 @@ class TaskRecord:
     identity: str | None = None
     # a task not run but taken over from an earlier run: {"run": RUN-ID, "task": TASK-ID}
     reused: dict[str, str] | None = None
+    # its application logs, classified (live while it runs, completed at collection):
+    # {"counts": {SEVERITY: N}, "first_error": {"log", "line", "text"} | None, "progress": % | None}
+    logs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)   # run.json holds the value; memory holds the enum
@@ -136,7 +139,7 @@ class RunRecord:
 
 # fields added after runs were recorded: left out of run.json while unset, so that a record
 # written before them reads and writes back byte for byte
-_UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused"})
+_UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs"})
 
 
 def _kept(fields: dict[str, Any]) -> dict[str, Any]:

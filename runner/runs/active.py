@@ -16,10 +16,17 @@ from runner.staging.area import WorkArea
 from runner.state import RunRecord, State, TaskRecord
 
 Listener = Callable[["ActiveRun", TaskRecord, str], None]
+# new classified lines of one of a task's logs, as they arrive while it runs: (run, task, the
+# log's path in the work dir, the entries: runner.logs.classify.Entry)
+LogListener = Callable[["ActiveRun", TaskRecord, str, list], None]
 
 
 def _quiet(run: "ActiveRun", task: TaskRecord, text: str) -> None:
     """The listener of a run nobody watches."""
+
+
+def _deaf(run: "ActiveRun", task: TaskRecord, log: str, entries: list) -> None:
+    """The log listener of a run nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class ActiveRun:
     # (infrastructure, application) -> the image its tasks run in (runner/runs/images.py)
     images: dict[tuple[str, str], Image] = field(default_factory=dict)
     listen: Listener = field(default=_quiet, repr=False)
+    hear: LogListener = field(default=_deaf, repr=False)
     dirty: bool = field(default=False, repr=False)
     _mtime: int = field(default=0, repr=False)
     # the record's tasks are fixed at creation: indexes built once, read on every watcher tick
