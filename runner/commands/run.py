@@ -43,6 +43,12 @@ def add(sub) -> None:
                         "a later pipeline can resume; where to, as `mso publish` decides")
     p.add_argument("--junit", type=Path, metavar="FILE",
                    help="write the runs as a JUnit report (a test case per task) for GitLab")
+    p.add_argument("--verbosity", type=_verbosity, default=0, metavar="N",
+                   help="show the application's classified log lines whose verbosity is at most "
+                        "N (default 0); warnings and errors always show")
+    p.add_argument("--summary-every", type=duration, default=30.0, metavar="DURATION",
+                   help="in a pipe or a CI log, how often a line sums up each run's progress "
+                        "(default 30s)")
     p.set_defaults(func=run)
 
 
@@ -104,7 +110,7 @@ def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
         active, summary = _start(ctx, repo, names, args, ui)
         hooks = Hooks(active, args.watch_for, publisher, notifier, remarks)
         hooks.notify()
-        stats = _watch(active, ui, args.cancel_on_interrupt, hooks)
+        stats = _watch(active, ui, args, hooks)
         if hooks.timed_out:
             hooks.stop_watching(args.watch_for)
         for r in active:
@@ -180,40 +186,53 @@ def _up_to_date(records: list, spec_hash: str) -> str | None:
     return None
 
 
-def _watch(active, ui, cancel_on_interrupt: bool, hooks) -> dict:
+def _watch(active, ui, args: argparse.Namespace, hooks) -> dict:
+    """Watch the runs; the console (runner/commands/console.py) shows their tasks' events, log
+    lines and progress."""
     from runner.commands import tasklines
+    from runner.commands.console import Console
     from runner.monitor.watcher import Watcher
     if not active:
         return {}
-
-    axes: dict[str, list[str]] = {}   # by run: the parameters that tell its tasks apart
+    console = Console(ui, args.verbosity, args.summary_every)
 
     def event(r, t, text: str) -> None:
-        if r.record.run_id not in axes:
-            axes[r.record.run_id] = tasklines.distinguishing([x.parameters for x in r.record.tasks])
-        label = "" if text.startswith("paused:") else tasklines.params_text(
-            t.parameters, axes[r.record.run_id])
+        label = "" if text.startswith("paused:") else console.label(r, t)
         ui.line(tasklines.task_line(r.record.experiment, t.id, label, text))
         if not ui.quiet and t.state == State.FAILED and text.startswith("failed"):
             for line in tasklines.failure(r, t, Path.cwd()):
                 ui.line(line)
         if ui.progress and t.state.terminal:
             ui.advance(r.record.run_id, sum(x.state.terminal for x in r.record.tasks))
+        console.changed(r, t)
+
+    def tick(submitted: int) -> bool:
+        console.tick()
+        return hooks(submitted)
 
     for r in active:
-        r.listen = event
+        r.listen, r.hear = event, console.hear
         ui.bar(r.record.run_id, r.record.experiment, len(r.tasks),
                sum(x.state.terminal for x in r.record.tasks))
-    watcher = Watcher(active, hooks)
+    console.attach(active)
+    watcher = Watcher(active, tick)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         watcher.run()
         return watcher.stats()
     except KeyboardInterrupt:
-        _interrupted(active, cancel_on_interrupt)
+        _interrupted(active, args.cancel_on_interrupt)
         raise
     finally:
+        console.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _verbosity(text: str) -> int:
+    """`--verbosity N`: a whole number, 0 or more; an argparse type."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a verbosity (0, 1, 2 ...)")
+    return int(text)
 
 
 def _raise_interrupt(signum, frame) -> None:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 
 class Reporter(AbstractContextManager):
@@ -22,6 +23,7 @@ class Reporter(AbstractContextManager):
         if not self.quiet and self.console.is_terminal:
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                     TextColumn("{task.fields[note]}"),
                                      console=self.console, transient=False)
             self.progress.start()
         return self
@@ -30,7 +32,8 @@ class Reporter(AbstractContextManager):
         if self.progress:
             self.progress.stop()
 
-    def line(self, text: str) -> None:
+    def line(self, text: str | Text) -> None:
+        """A line (a rich Text keeps its colours on a terminal; elsewhere it is plain)."""
         if self.quiet:
             return
         if self.progress:   # above the bars
@@ -38,11 +41,22 @@ class Reporter(AbstractContextManager):
         else:               # a log or a pipe: plain lines (rich costs ~0.5 ms a line)
             print(text, file=sys.stderr, flush=True)
 
-    def bar(self, key: str, label: str, total: int, done: int = 0) -> None:
+    def bar(self, key: str, label: str, total: float, done: float = 0, note: str = "") -> None:
         if self.progress and key not in self.bars:
-            self.bars[key] = self.progress.add_task(label, total=total, completed=done)
+            self.bars[key] = self.progress.add_task(label, total=total, completed=done, note=note)
 
-    def advance(self, key: str, done: int) -> None:
+    def advance(self, key: str, done: float, note: str | None = None) -> None:
         if self.progress and key in self.bars:
-            self.progress.update(self.bars[key], completed=done)
+            extra = {} if note is None else {"note": note}
+            self.progress.update(self.bars[key], completed=done, **extra)
+
+    def note(self, key: str, text: str) -> None:
+        """The words after a bar (a run's ETA)."""
+        if self.progress and key in self.bars:
+            self.progress.update(self.bars[key], note=text)
+
+    def drop(self, key: str) -> None:
+        """Remove a bar (a task's, once it ended)."""
+        if self.progress and key in self.bars:
+            self.progress.remove_task(self.bars.pop(key))
 
