@@ -148,6 +148,7 @@ class Console:
         """Start following these runs; their tasks already running count from now."""
         now = self.clock()
         for r in runs:
+            self._progress(r)
             for t in r.record.tasks:
                 if t.state == State.RUNNING:
                     self._running(r, t, now)
@@ -208,6 +209,8 @@ class Console:
             self._flush(rid, tid, "still running when watching stopped", collapsed=True)
 
     def _running(self, run: "ActiveRun", task: "TaskRecord", now: float) -> None:
+        if task.state.terminal:   # lines read after the end was told
+            return
         self._progress(run).running(task.id, now)
         self.seen.setdefault((run.record.run_id, task.id), int(self.wall()))
 
@@ -225,11 +228,11 @@ class Console:
             self.ui.line(Text.assemble(prefix, (text, STYLES.get(word, ""))))
             return
         line = prefix + (ansi(text, word) if self.colour else text)
-        if self.sections:
+        if self.sections and not task.state.terminal:   # its section is not printed yet
             key = (run.record.run_id, task.id)
             began = self.seen.get(key) or int(self.wall())
             self.kept.setdefault(key, _Kept(run, task, began)).add(word, line)
-        if not self.sections or word in ALWAYS:
+        if not self.sections or word in ALWAYS or task.state.terminal:
             self.ui.line(line)
 
     def _section(self, run: "ActiveRun", task: "TaskRecord", how: str) -> None:
@@ -267,4 +270,5 @@ class Console:
             return
         for rid, progress in self.runs.items():
             running = f"{len(progress.began)} running, " if progress.began else ""
-            self.ui.note(rid, running + eta_text(progress.eta(now)))
+            left = len(progress.done) < progress.total
+            self.ui.note(rid, running + eta_text(progress.eta(now)) if left else "")

@@ -250,3 +250,15 @@ def test_a_terminal_gets_coloured_lines_a_bar_per_task_and_the_eta() -> None:
     text = out.getvalue()
     assert f"{YELLOW}heat.log:2 WARNING Report step 1" in text, text
     assert "section_start" not in text, "a terminal gets no GitLab sections"
+
+
+def test_lines_heard_after_the_end_print_at_once(capsys) -> None:
+    clock, run = Clock(), _run()
+    c = _console(GITLAB, clock)
+    task = run.record.tasks[0]
+    task.state = State.SUCCEEDED
+    c.changed(run, task)
+    c.hear(run, task, "heat.log", OPM[:1])
+    c.close()
+    assert capsys.readouterr().err == f"{PREFIX}heat.log:1 INFO Time step 1\n"
+    assert c.runs[RUN_ID].summary(clock.now) == "heat-sweep: 1/2 done, ETA unknown"
