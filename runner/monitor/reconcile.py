@@ -9,6 +9,7 @@ from runner.runs import completion, lifecycle
 from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
 from runner.staging import collect
+from runner.staging.area import LocalArea
 from runner.state import State, TaskRecord
 
 Ended = list[tuple[TaskRecord, JobStatus | None]]
@@ -38,13 +39,16 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
     if to == State.CANCELLED:   # its command never ran: nothing to collect
         lifecycle.ended(r, t, to, reason, {})
         return
-    got = collect.collect(r.tasks[t.id], r.place(t.id).area.stage / t.id, r.results / t.id,
-                          r.secrets, with_outputs=to == State.SUCCEEDED, left=left)
+    area = r.place(t.id).area
+    got = collect.collect(r.tasks[t.id], area.stage / t.id, r.results / t.id, r.secrets,
+                          with_outputs=to == State.SUCCEEDED, left=left,
+                          here=isinstance(area, LocalArea))
     if to == State.SUCCEEDED and (got.missing or got.refused):
         to, reason = State.FAILED, _output_problem(got)
     lifecycle.ended(r, t, to, reason, {
         "exit_code": got.exit_code, "started": got.started, "ended": got.ended,
-        "peak_memory_kb": got.peak_memory_kb, "outputs": got.outputs})
+        "peak_memory_kb": got.peak_memory_kb, "outputs": got.outputs,
+        **({"logs": got.logs} if got.logs else {})})
 
 
 def _output_problem(got: collect.Collected) -> str:

@@ -9,6 +9,7 @@ from typing import Callable
 
 from runner.errors import MsoError, TransportError
 from runner.monitor import submit
+from runner.monitor.logwatch import LogWatch
 from runner.monitor.reconcile import Ended, record_ended
 from runner.monitor.submit import Members
 from runner.runs import completion, lifecycle
@@ -43,6 +44,8 @@ class Watcher:
         self.submits = 0                    # submit calls: one per step batch
         self.last_submits = 0               # ... in the last tick
         self.status_commands = 0            # scheduler commands those queries took
+        self.ticks = 0
+        self.logs = LogWatch()              # live logs: one read per scheduler per tick
 
     def run(self) -> None:
         """Until every task of every run has ended (or its run is paused)."""
@@ -63,7 +66,9 @@ class Watcher:
             r.check_cancelled()
         self.last_submits = submit.start_ready(self.groups())
         self.submits += self.last_submits
+        self.ticks += 1
         for sched, members in self.groups().values():
+            self.logs.tick(sched, members)
             timer = self.timers.setdefault(id(sched), _Timer(sched.infra.poll_min,
                                                              sched.infra.poll_max))
             fresh = self._new_exit_files(members)
@@ -146,6 +151,7 @@ class Watcher:
         transports = {id(p.scheduler.transport): p.scheduler.transport
                       for r in self.runs for p in r.places.values()}
         return {"submit_calls": self.submits, "status_queries": self.polls,
-                "status_commands": self.status_commands,
+                "status_commands": self.status_commands, "ticks": self.ticks,
+                "log_reads": self.logs.reads, "log_commands": self.logs.commands,
                 "connections": sum(t.connections for t in transports.values()),
                 "commands": sum(t.commands for t in transports.values())}

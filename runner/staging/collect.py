@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from runner.fsutil import inside, sha256_file
-from runner.logs import classify as logs
 from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
 from runner.secrets import Secrets
+from runner.staging import history
 
 SMALL = 20 * 1024 * 1024   # outputs up to this size are copied into results/
 LOG_TAIL = 2 * 1024 * 1024  # logs are kept up to this size (their end)
@@ -27,6 +27,7 @@ class Collected:
     started: str | None = None
     ended: str | None = None
     peak_memory_kb: int | None = None
+    logs: dict | None = None      # the summary of its classified logs (TaskRecord.logs)
 
 
 @dataclass
@@ -53,24 +54,34 @@ def records(raw: dict[str, str | None]) -> Collected:
 
 
 def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outputs: bool,
-            left: Left) -> Collected:
+            left: Left, here: bool = True) -> Collected:
     """Copy logs (always, every secret value masked; empty ones are not kept) and outputs (when
-    the task succeeded) from a work dir into `dest`."""
+    the task succeeded) from a work dir into `dest` (`here`: `work` is the task's work dir
+    itself, not a copy fetched from its host)."""
     c = replace(left.records, outputs=[], missing=[], refused=[])
     _copy_tail(work / script.STDOUT, dest / "stdout.txt", secrets)
     _copy_tail(work / script.STDERR, dest / "stderr.txt", secrets)
-    for spec in task.logs:
-        for path in sorted(work.glob(spec.path)):
-            if path.is_file() and inside(path, work):
-                rel = path.relative_to(work).as_posix()
-                _copy_tail(path, dest / rel, secrets)
-                text = secrets.mask(path.read_text("utf-8", errors="replace")).splitlines()
-                entries = logs.classify(text, spec.filters, task.expected_steps)
-                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                (dest / f"{rel}{logs.CLASSIFIED}").write_text(logs.to_jsonl(entries), encoding="utf-8")
+    c.logs = _classified(task, work, dest, secrets, here)
     if with_outputs:
         _outputs(task, work, dest, c, left)
     return c
+
+
+def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: bool) -> dict | None:
+    """Each declared log copied and its classified lines completed (what live tailing recorded
+    is kept and gone on from: runner/staging/history.py); the task's summary of them."""
+    parts = []
+    for spec in task.logs:
+        found = [p.relative_to(work).as_posix() for p in sorted(work.glob(spec.path))
+                 if p.is_file() and inside(p, work)]
+        for rel in found or ([] if history.is_glob(spec.path) else [spec.path]):
+            stream = history.LogStream(spec, rel, task.expected_steps, dest,
+                                       history.cursor_path(work.parent, task.id, rel), secrets)
+            if rel in found:
+                _copy_tail(work / rel, dest / rel, secrets)
+                history.complete(stream, work / rel, here)
+            parts.append(stream.summary)
+    return history.merged(parts)
 
 
 def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, left: Left) -> None:
