@@ -42,7 +42,8 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
     area = r.place(t.id).area
     got = collect.collect(r.tasks[t.id], area.stage / t.id, r.results / t.id, r.secrets,
                           with_outputs=to == State.SUCCEEDED, left=left,
-                          here=isinstance(area, LocalArea))
+                          here=isinstance(area, LocalArea),
+                          hear=lambda log, entries: r.hear(r, t, log, entries))
     if to == State.SUCCEEDED and (got.missing or got.refused):
         to, reason = State.FAILED, _output_problem(got)
     lifecycle.ended(r, t, to, reason, {

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from runner.fsutil import inside, sha256_file
 from runner.plan.resolve import TaskPlan
@@ -14,6 +15,7 @@ from runner.schedulers import script
 from runner.secrets import Secrets
 from runner.staging import history
 
+Hear = Callable[[str, list], None]
 SMALL = 20 * 1024 * 1024   # outputs up to this size are copied into results/
 LOG_TAIL = 2 * 1024 * 1024  # logs are kept up to this size (their end)
 
@@ -54,20 +56,22 @@ def records(raw: dict[str, str | None]) -> Collected:
 
 
 def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outputs: bool,
-            left: Left, here: bool = True) -> Collected:
+            left: Left, here: bool = True, hear: Hear = lambda rel, entries: None) -> Collected:
     """Copy logs (always, every secret value masked; empty ones are not kept) and outputs (when
     the task succeeded) from a work dir into `dest` (`here`: `work` is the task's work dir
-    itself, not a copy fetched from its host)."""
+    itself, not a copy fetched from its host); `hear(log, entries)` gets the classified lines
+    not heard while the task ran."""
     c = replace(left.records, outputs=[], missing=[], refused=[])
     _copy_tail(work / script.STDOUT, dest / "stdout.txt", secrets)
     _copy_tail(work / script.STDERR, dest / "stderr.txt", secrets)
-    c.logs = _classified(task, work, dest, secrets, here)
+    c.logs = _classified(task, work, dest, secrets, here, hear)
     if with_outputs:
         _outputs(task, work, dest, c, left)
     return c
 
 
-def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: bool) -> dict | None:
+def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: bool,
+                hear: Hear) -> dict | None:
     """Each declared log copied and its classified lines completed (what live tailing recorded
     is kept and gone on from: runner/staging/history.py); the task's summary of them."""
     parts = []
@@ -79,7 +83,7 @@ def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: 
                                        history.cursor_path(work.parent, task.id, rel), secrets)
             if rel in found:
                 _copy_tail(work / rel, dest / rel, secrets)
-                history.complete(stream, work / rel, here)
+                history.complete(stream, work / rel, here, lambda got, rel=rel: hear(rel, got))
             parts.append(stream.summary)
     return history.merged(parts)
 

@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from runner.declarations.models import LogSpec
 from runner.logs.classify import CLASSIFIED, Classifier, Entry, from_jsonl, to_jsonl
@@ -178,7 +179,8 @@ def cursor_path(stage: Path, task_id: str, rel: str) -> Path:
     return stage / ".live" / task_id / f"{rel}.json"
 
 
-def complete(stream: LogStream, path: Path, here: bool, chunk: int = 1024 * 1024) -> None:
+def complete(stream: LogStream, path: Path, here: bool, hear: Callable[[list[Entry]], None],
+             chunk: int = 1024 * 1024) -> None:
     """Read a log that will not grow any more (its task ended) to its end, and record it:
     `path` is the file itself (`here`) or a copy fetched from the host (its inode means
     nothing here: the copy goes on from the cursor unless it is shorter, as a truncation)."""
@@ -192,11 +194,17 @@ def complete(stream: LogStream, path: Path, here: bool, chunk: int = 1024 * 1024
         start = stream.pos if inode == stream.inode and size >= stream.pos else 0
         fh.seek(start)
         while data := fh.read(chunk):     # one chunk in memory at a time
-            stream.record(stream.feed(inode, start, data))
+            _told(stream, stream.feed(inode, start, data), hear)
             start += len(data)
-    stream.record(stream.finish())
+    _told(stream, stream.finish(), hear)
     stream.jsonl.parent.mkdir(parents=True, exist_ok=True)
     stream.jsonl.touch()   # a log with no classified line has its (empty) twin all the same
+
+
+def _told(stream: LogStream, entries: list[Entry], hear: Callable[[list[Entry]], None]) -> None:
+    stream.record(entries)
+    if entries:
+        hear(entries)
 
 
 def is_glob(path: str) -> bool:
