@@ -82,6 +82,7 @@ class Row:
     wall_seconds: float | None
     error: str
     images: tuple[str, ...] = ()   # every image the run used: reference@digest
+    logs: str = ""                 # its tasks' classified logs in a line (logs_line)
 
 
 def row(run: Run, error: str) -> Row:
@@ -91,7 +92,32 @@ def row(run: Run, error: str) -> Row:
     target = f"{name} ({kind})" if kind and kind != name else name
     images = tuple(dict.fromkeys(f"{i['reference']}@{i['digest']}" for i in run.record.images))
     return Row(run.experiment, run.run_id, target, run.record.state, facts.succeeded,
-               facts.failed, facts.total, facts.wall_seconds, error, images)
+               facts.failed, facts.total, facts.wall_seconds, error, images,
+               logs_line(run.record.tasks))
+
+
+def logs_line(tasks) -> str:
+    """The tasks' log summaries (TaskRecord.logs, kept live and at collection) in one line:
+    lines per severity, the mean of their last progress, the first ERROR line."""
+    kept = [t for t in tasks if t.logs]
+    if not kept:
+        return ""
+    counts: dict[str, int] = {}
+    for t in kept:
+        for sev, n in (t.logs.get("counts") or {}).items():
+            counts[sev] = counts.get(sev, 0) + n
+    parts = [", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))]
+    progress = [t.logs["progress"] for t in kept if t.logs.get("progress") is not None]
+    if progress:
+        mean = sum(progress) / len(progress)
+        parts.append(f"last progress {mean:.0f} %" + (
+            f" (mean of {plural(len(progress), 'task')})" if len(progress) > 1 else ""))
+    first = next(((t.id, t.logs["first_error"]) for t in kept if t.logs.get("first_error")), None)
+    if first:
+        tid, err = first
+        parts.append(_short(f"first ERROR: {tid} {err.get('log')} line {err.get('line')}: "
+                            f"{err.get('text')}"))
+    return " · ".join(p for p in parts if p)
 
 
 def first_error(run: Run) -> str:
@@ -113,6 +139,8 @@ def _what_failed(run: Run, task) -> str:
 
 
 def _log_error(run: Run, task) -> str:
+    if task.logs and task.logs.get("first_error"):
+        return str(task.logs["first_error"].get("text") or "")
     for rel in task_logs.classified_logs(run, task):
         for entry in task_logs.entries(run, rel):
             if entry.severity in ERROR_SEVERITIES:
@@ -143,6 +171,11 @@ def note(rows: Sequence[Row], mark: str, links: Links, pipeline: tuple[str, str 
               for i in r.images]
     if pinned:
         parts.append("**Images** (pinned by digest)\n\n" + "\n".join(pinned))
+    logs = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.text(r.logs)}" for r in rows
+            if r.logs]
+    if logs:
+        parts.append("**Application logs** (classified lines, live while tasks run)\n\n" +
+                     "\n".join(logs))
     if remarks:
         parts.append("**Remarks**\n\n" + "\n".join(f"- {md.text(r)}" for r in remarks))
     parts.append("<sub>Updated in place by mso when a state changes; each experiment also has "

@@ -51,7 +51,7 @@ class Files:
 def section(run: Run, task: TaskRecord, files: Files, known: Collection[str] = ()) -> str:
     """The Markdown of one task's section on its run page (`known`: the experiment's run ids
     that have a page, for a reused task's link to where it ran)."""
-    parts = [f"## {md.text(task.id)}", _facts(task), _reused(run, task, known),
+    parts = [f"## {md.text(task.id)}", _facts(task), _logs_summary(task), _reused(run, task, known),
              f"**Parameters**: {md.values(task.parameters)}", "**Outputs**",
              _outputs(run, task, files)]
     unhappy = task.state != "succeeded"   # what went wrong is shown unfolded
@@ -76,6 +76,22 @@ def _facts(task: TaskRecord) -> str:
         parts.append("after " + ", ".join(md.code(n) for n in task.needs))
     reason = f"\n\n**Reason**: {md.text(task.reason)}" if task.reason else ""
     return " · ".join(parts) + reason
+
+
+def _logs_summary(task: TaskRecord) -> str:
+    """Its classified logs in a line (run.json's summary, kept while it ran): lines per
+    severity, last progress, the first ERROR line."""
+    s = task.logs
+    if not s:
+        return ""
+    text = "**Logs**: " + ", ".join(f"{n} {md.text(sev)}" for sev, n in sorted(s["counts"].items()))
+    if s.get("progress") is not None:
+        text += f" · last progress **{s['progress']:g} %**"
+    err = s.get("first_error")
+    if err:
+        text += (f" · first ERROR: {md.code(err.get('log', ''))} line {md.text(err.get('line'))}: "
+                 f"{md.text(err.get('text', ''))}")
+    return text
 
 
 def _reused(run: Run, task: TaskRecord, known: Collection[str]) -> str:
