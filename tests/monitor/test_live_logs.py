@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from runner.declarations.repository import load_valid
 from runner.logs.classify import from_jsonl
+from runner.monitor.watcher import Watcher
+from runner.plan import resolve
+from runner.runs import create, lifecycle, resume
+from runner.schedulers.context import Context
 from tests.conftest import add_counter
 from tests.monitor.opm import Heard, add_opm, experiment, grep_counts, run_in_process
 
@@ -71,3 +76,29 @@ def test_turned_off_the_logs_are_classified_at_the_end(opm: Path, monkeypatch) -
     entries, work = _history(run)
     assert [e.text for e in entries] == (work / "opm.log").read_text().splitlines()
     assert run.record.tasks[0].logs["progress"] == 100.0
+
+
+def test_a_resumed_runner_goes_on_from_what_is_recorded(opm: Path) -> None:
+    experiment(opm, "sim", "local", steps=8, seconds=4)
+    repo, first = load_valid(opm), Heard()
+    with Context() as ctx:
+        run = create.create(ctx, repo, resolve.plan(repo, repo.experiments["sim"]), {})
+        run.hear = first
+        # watch until some lines are kept, then stop as a killed runner would
+        Watcher([run], lambda submits: len(first.entries()) < 20).run()
+        lifecycle.pause(run, "the test stopped watching")
+    assert first.entries() and not run.finished
+    [(folder, record)] = resume.unfinished(repo, "sim")
+    with Context() as ctx:
+        again = resume.resume(ctx, repo, folder, record)
+        again.keep_workdir, second = True, Heard()
+        again.hear = second
+        Watcher([again]).run()
+        lifecycle.close(again)
+    entries, work = _history(again)
+    lines = (work / "opm.log").read_text().splitlines()
+    assert [e.text for e in entries] == lines
+    assert [e.line for e in entries] == list(range(1, len(lines) + 1))
+    heard = [e.line for e in first.entries() + second.entries()]
+    assert sorted(heard) == [e.line for e in entries], "each line heard once, across runners"
+    assert again.record.tasks[0].logs["counts"] == dict(grep_counts("\n".join(lines)))
