@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runner.declarations import logfilters
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
-                                ImageRegistry, InputBinding, InputSpec, Infrastructure, LogFilter,
-                                LogSpec, Resources, Step, freeze)
+                                ImageRegistry, InputBinding, InputSpec, Infrastructure, LogSpec,
+                                Resources, Step, freeze)
 from runner.declarations.yamlload import Document
 
 
@@ -31,11 +32,14 @@ def _container(c: Mapping[str, Any]) -> Container:
     return Container(image=c.get("image"), registry=registry, **build)
 
 
-def application(doc: Document) -> Application:
+def application(doc: Document, logs: tuple[LogSpec, ...] | None = None) -> Application:
+    """The record of an application; `logs`: its log files when read from the filter file its
+    `logs: {filters: PATH}` names (runner/declarations/logfilters.py), else they are inline."""
     d = doc.data
     container = _container(d["container"]) if "container" in d else None
-    logs = tuple(LogSpec(lg["path"], tuple(LogFilter(**f) for f in lg.get("filters", [])))
-                 for lg in d.get("logs", []))
+    if logs is None:
+        raw = d.get("logs", [])
+        logs = logfilters.specs(doc, raw) if isinstance(raw, list) else ()
     inputs = {k: InputSpec(**v) for k, v in d.get("inputs", {}).items()}
     return Application(
         name=d["name"], version=str(d["version"]), description=d["description"],

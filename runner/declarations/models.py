@@ -11,6 +11,9 @@ from typing import Any
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 MAIN = "main"   # the one step of an experiment written without `steps:`
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# field metadata: LATER, a field added after runs were recorded, is left out of the plain form
+# (and so of the spec hash) at its default; NOT_PLAIN, a field that is never in it
+LATER, NOT_PLAIN = MappingProxyType({"later": True}), MappingProxyType({"plain": False})
 
 
 def freeze(value: Any) -> Any:
@@ -29,12 +32,22 @@ def plain(value: Any) -> Any:
     if type(value) in _SCALARS:
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if _in_plain(f, value)}
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+def _in_plain(f: dataclasses.Field, record: Any) -> bool:
+    if not f.metadata:
+        return True
+    if not f.metadata.get("plain", True):
+        return False
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return not (f.metadata.get("later") and getattr(record, f.name) == default)
 
 
 @dataclass(frozen=True)
@@ -69,16 +82,32 @@ class Resources:
 
 @dataclass(frozen=True)
 class LogFilter:
+    """One filter of a log (MSO4SC's format): `action` says how `pattern` applies to a line
+    (runner/declarations/patterns.py); `skip` drops the lines it matches; `attributes` are the
+    filter's other keys, kept with each line it matches; `where` (any value whose str() is
+    `file:line:col`) is where its pattern is written, for messages, and only for them."""
+
     pattern: str
     severity: str = "INFO"
     verbosity: int = 0
     progress: float | str | None = None
+    action: str = field(default="match", metadata=LATER)
+    skip: bool = field(default=False, metadata=LATER)
+    attributes: Mapping[str, Any] = field(default_factory=lambda: EMPTY, metadata=LATER)
+    where: Any = field(default=None, compare=False, repr=False, metadata=NOT_PLAIN)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attributes, MappingProxyType):   # read back from plan.json
+            object.__setattr__(self, "attributes", freeze(dict(self.attributes)))
 
 
 @dataclass(frozen=True)
 class LogSpec:
+    """A log file of a task (MSO4SC's `filename`) and its filters; `where`: as LogFilter's."""
+
     path: str
     filters: tuple[LogFilter, ...] = ()
+    where: Any = field(default=None, compare=False, repr=False, metadata=NOT_PLAIN)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Iterable
 
 from runner.errors import Location, SpecError, SpecErrors
-from runner.declarations import construct, crossref, datacheck, salvage, schema, yamlload
+from runner.declarations import (construct, crossref, datacheck, logfilters, salvage, schema,
+                                  yamlload)
 from runner.declarations.models import Repository
 
 FOLDERS = {"application": "applications", "dataset": "datasets",
@@ -80,7 +81,14 @@ class _Loading:
             if part is not None:
                 self.salvaged.append((kind, part))
             return
-        record = construct.BUILDERS[kind](doc)
+        if kind == "application" and isinstance(doc.data.get("logs"), dict):
+            logs, problems = logfilters.from_file(doc, self.root, self.reader)
+            if problems:
+                self.errors += problems
+                return
+            record = construct.application(doc, logs)
+        else:
+            record = construct.BUILDERS[kind](doc)
         if record.name in self.records[kind]:
             self.errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is "
                                          "declared twice (also in "

@@ -106,11 +106,13 @@ class Reader:
         self.values: dict[tuple[str, str], Any] = {}
         self.constructor = yaml.constructor.SafeConstructor()
 
-    def load(self, file: Path, display: str) -> Document:
-        """Read and parse one declaration; SpecError with a line number for anything wrong."""
-        return self.parse(_read_text(file, display), display)
+    def load(self, file: Path, display: str, top: type = MappingNode) -> Document:
+        """Read and parse one declaration; SpecError with a line number for anything wrong.
+        `top`: what the file holds, a map (MappingNode) or a list (SequenceNode: a log filter
+        file, runner/declarations/logfilters.py)."""
+        return self.parse(_read_text(file, display), display, top)
 
-    def parse(self, text: str, display: str) -> Document:
+    def parse(self, text: str, display: str, top: type = MappingNode) -> Document:
         """Parse the text of one declaration shown as `display` in messages."""
         root = self._compose(text, display)
         if root is None or (isinstance(root, ScalarNode) and root.tag == f"{_TAG}null"
@@ -119,7 +121,10 @@ class Reader:
                             "write a map of keys, e.g. `name: ...`")
         converter = _Converter(display, self)
         data = converter.value(root, 0)  # a forbidden tag is refused before a wrong top level
-        if not isinstance(root, MappingNode):
+        if not isinstance(root, top):
+            if top is SequenceNode:
+                raise SpecError(_at(display, root), "expected a list at the top level, got "
+                                f"{_top_word(data)}", "one `- filename: ...` per log file")
             raise SpecError(_at(display, root), "expected a map of keys at the top level, got "
                             f"{_top_word(data)}", "a declaration is a map: `name: ...` on the "
                             "first line")
