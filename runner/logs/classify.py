@@ -1,44 +1,141 @@
-"""Classify application log lines with the application's filters (MSO4SC's remotelogger, kept)."""
+"""Classify application log lines with the application's filters (MSO4SC's remotelogger, kept).
+
+The first filter that matches a line classifies it; a `skip` filter drops it; a line no filter
+matches is not classified. How a pattern applies (`action`) and which engine runs it is
+runner/declarations/patterns.py: no pattern can hang the classifier. Consecutive filters that
+Python's `re` runs are joined into one alternation, so most lines cost one match call.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from runner.declarations.models import LogFilter
+from runner.declarations.models import EMPTY, LogFilter
+from runner.declarations.patterns import LONG, Compiled, compile_pattern
+
+MAX_TIMEOUTS = 3    # a pattern out of time this often on one log is not tried again on it
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """A classified line. A named tuple, not a frozen dataclass: made three times faster, and
+    a log of millions of lines makes one per line."""
+
     line: int
     severity: str
     verbosity: int
     text: str
     progress: float | None
+    attributes: Mapping[str, Any] = EMPTY    # the free keys of the filter that matched
+
+
+_new = tuple.__new__   # Entry(...) without the keyword handling of its generated __new__
+
+
+_TIMED_OUT = -1
 
 
 class Classifier:
-    """Stateful across lines: `+N` progress accumulates towards `expected_steps`."""
+    """Stateful across lines: `+N` progress accumulates towards `expected_steps`.
+
+    `warnings` lists what went wrong on the way (a pattern out of time), once each; callers
+    print them (`take_warnings` hands over the new ones)."""
 
     def __init__(self, filters: Iterable[LogFilter], expected_steps: int | None = None) -> None:
-        self.rules = [(re.compile(f.pattern), f) for f in filters]
+        self.filters = tuple(filters)
+        self.compiled = [compile_pattern(f.pattern, f.action) for f in self.filters]
+        self.stages = _stages(self.compiled)
         self.expected = expected_steps
         self.steps = 0.0
         self.progress: float | None = None
+        self.warnings: list[str] = []
+        self._taken = 0
+        self._timeouts = [0] * len(self.filters)
+        # what a match by filter k makes: (skip, progress, severity, verbosity, attributes)
+        self._made = [(f.skip, f.progress, f.severity, f.verbosity, dict(f.attributes))
+                      for f in self.filters]
+        one = self.stages[0] if len(self.stages) == 1 else (None, {}, ())
+        self._only = one[0]          # the common case: one joined stage; what its groups make:
+        self._by_group = [self._made[one[1][g]] if g in one[1] else None
+                          for g in range(max(one[1], default=0) + 1)]
 
     def classify(self, lineno: int, text: str) -> Entry | None:
-        """The entry for a line that a filter matches, else None (unmatched lines are kept raw)."""
-        for rx, f in self.rules:
-            if rx.search(text):
-                self._advance(f.progress)
-                return Entry(lineno, f.severity, f.verbosity, text, self.progress)
+        """The entry for a line that a filter matches, else None (unmatched lines are kept raw,
+        skipped lines dropped)."""
+        if self._only is not None and len(text) <= LONG:
+            m = self._only(text)
+            if m is None:
+                return None
+            made = self._by_group[m.lastindex]
+        else:
+            k = self.first(lineno, text)
+            if k is None or k == _TIMED_OUT:
+                return None
+            made = self._made[k]
+        skip, progress, severity, verbosity, attributes = made
+        if skip:
+            return None
+        if progress is not None:
+            self._advance(progress)
+        return _new(Entry, (lineno, severity, verbosity, text, self.progress, attributes))
+
+    def entries(self, lines: Iterable[str], start: int = 1) -> Iterator[Entry]:
+        """The entries of consecutive lines, given without their newline (as str.splitlines
+        gives them) and numbered from `start`: classify() without a call per line."""
+        if self._only is None:
+            for n, text in enumerate(lines, start):
+                if (e := self.classify(n, text)) is not None:
+                    yield e
+            return
+        match, by_group, new = self._only, self._by_group, _new
+        for n, text in enumerate(lines, start):
+            if len(text) > LONG:
+                if (e := self.classify(n, text)) is not None:
+                    yield e
+                continue
+            m = match(text)
+            if m is None:
+                continue
+            skip, progress, severity, verbosity, attributes = by_group[m.lastindex]
+            if skip:
+                continue
+            if progress is not None:
+                self._advance(progress)
+            yield new(Entry, (n, severity, verbosity, text, self.progress, attributes))
+
+    def first(self, lineno: int, text: str) -> int | None:
+        """The index of the first filter that matches, None, or _TIMED_OUT."""
+        long = len(text) > LONG
+        for joined, index, members in self.stages:
+            if joined is not None and not long:
+                m = joined(text)
+                if m is not None:
+                    return index[m.lastindex]
+                continue
+            for k in members:
+                found = self._try(k, lineno, text)
+                if found is not None:
+                    return found
         return None
 
-    def _advance(self, progress: float | str | None) -> None:
-        if progress is None:
-            return
+    def _try(self, k: int, lineno: int, text: str) -> int | None:
+        if self._timeouts[k] >= MAX_TIMEOUTS:
+            return _TIMED_OUT
+        try:
+            return k if self.compiled[k].run(text) else None
+        except TimeoutError:
+            self._timeouts[k] += 1
+            if self._timeouts[k] == 1:
+                self.warnings.append(_timeout_warning(self.filters[k], k, lineno))
+            return _TIMED_OUT
+
+    def take_warnings(self) -> list[str]:
+        """The warnings not handed over yet."""
+        new, self._taken = self.warnings[self._taken:], len(self.warnings)
+        return new
+
+    def _advance(self, progress: float | str) -> None:
         if isinstance(progress, str):
             self.steps += float(progress[1:])
             if self.expected:
@@ -47,20 +144,72 @@ class Classifier:
             self.progress = float(progress)
 
 
+def _timeout_warning(f: LogFilter, k: int, lineno: int) -> str:
+    where = f.where or f"filter {k + 1}"
+    return (f"{where}: warning: the pattern {f.pattern!r} ran out of time on line {lineno} of the "
+            f"log; such lines stay unclassified, and after {MAX_TIMEOUTS} the filter is given up "
+            "(the lines that reach it stay unclassified)")
+
+
+Stage = tuple[Callable[[str], Any] | None, dict[int, int], tuple[int, ...]]
+
+
+def _stages(compiled: list[Compiled]) -> list[Stage]:
+    """Consecutive joinable filters as one alternation (its group number -> filter index);
+    each other filter alone. Within a stage, `members` are tried one by one on long lines."""
+    stages: list[Stage] = []
+    run: list[int] = []
+    for k, c in enumerate(compiled + [None]):
+        if c is not None and c.text is not None:
+            run.append(k)
+            continue
+        if run:
+            stages.append(_joined(compiled, run))
+            run = []
+        if c is not None:
+            stages.append((None, {}, (k,)))
+    return stages
+
+
+def _joined(compiled: list[Compiled], members: list[int]) -> Stage:
+    index, group, parts = {}, 1, []
+    for k in members:
+        c = compiled[k]
+        index[group] = k
+        parts.append(f"({c.text})")
+        group += 1 + c.fast.groups
+    try:
+        joined = re.compile("|".join(parts))
+    except (re.error, RecursionError, OverflowError):
+        return None, {}, tuple(members)   # tried one by one, as written
+    return joined.match, index, tuple(members)
+
+
 def classify(lines: Iterable[str], filters: Iterable[LogFilter],
              expected_steps: int | None = None) -> Iterator[Entry]:
-    c = Classifier(filters, expected_steps)
-    for n, text in enumerate(lines, 1):
-        entry = c.classify(n, text.rstrip("\n"))
-        if entry:
-            yield entry
+    """The entries of a log's lines (without their newlines), numbered from 1."""
+    return Classifier(filters, expected_steps).entries(lines)
 
 
 CLASSIFIED = ".jsonl"   # a log's classified entries sit beside it, as `<log>.jsonl`
 
 
 def to_jsonl(entries: Iterable[Entry]) -> str:
-    return "".join(json.dumps(e.__dict__, ensure_ascii=False) + "\n" for e in entries)
+    """One JSON object a line; `attributes` only when a filter has some (files written before
+    attributes existed read the same)."""
+    return "".join(json.dumps(_plain(e), ensure_ascii=False, default=_json) + "\n" for e in entries)
+
+
+def _plain(e: Entry) -> dict[str, Any]:
+    d = e._asdict()
+    if not d["attributes"]:
+        del d["attributes"]
+    return d
+
+
+def _json(value: Any) -> Any:
+    """Frozen attribute values (read-only maps, tuples) as JSON."""
+    return dict(value) if isinstance(value, Mapping) else list(value)
 
 
 def from_jsonl(text: str) -> list[Entry]:
@@ -72,17 +221,19 @@ def from_jsonl(text: str) -> list[Entry]:
             item = json.loads(line)
         except ValueError:
             continue
-        entry = _entry(item) if isinstance(item, dict) else None
+        entry = _from_item(item) if isinstance(item, dict) else None
         if entry:
             found.append(entry)
     return found
 
 
-def _entry(item: dict) -> Entry | None:
+def _from_item(item: dict) -> Entry | None:
     """An entry from its parsed line, or None when a field the readers rely on is off."""
     line, severity, text = item.get("line"), item.get("severity"), item.get("text")
     if not (isinstance(line, int) and isinstance(severity, str) and isinstance(text, str)):
         return None
     verbosity, progress = item.get("verbosity"), item.get("progress")
+    attributes = item.get("attributes")
     return Entry(line, severity, verbosity if isinstance(verbosity, int) else 0, text,
-                 progress if isinstance(progress, (int, float)) else None)
+                 progress if isinstance(progress, (int, float)) else None,
+                 attributes if isinstance(attributes, dict) else {})

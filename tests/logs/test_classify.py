@@ -4,7 +4,7 @@ from runner.logs.classify import classify
 from runner.declarations.models import LogFilter
 
 FILTERS = (LogFilter("^step", "INFO", 1, "+1"), LogFilter("^done", "OK", 0, 100),
-           LogFilter("error|fail", "ERROR"))
+           LogFilter("error|fail", "ERROR", action="search"))
 
 
 def test_first_matching_filter_wins_and_progress_accumulates() -> None:
