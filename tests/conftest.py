@@ -31,6 +31,12 @@ def example(tmp_path: Path) -> Path:
     return repo
 
 
+def nothing_started(repo: Path) -> bool:
+    """No run record and no work dir: at most the cache of dataset hashes that `validate --data`
+    (run by plan and run) keeps in .mso/cache."""
+    return not (repo / "results").exists() and {p.name for p in (repo / ".mso").glob("*")} <= {"cache"}
+
+
 COUNTER_APP = """\
 name: counter
 version: "1"

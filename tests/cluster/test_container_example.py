@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.cluster.test_containers import cluster_shell, registry_env, work_root
-from tests.conftest import ROOT, mso
+from tests.conftest import ROOT, mso, nothing_started
 from tests.containers.conftest import BaseImage, Registry
 from tests.containers.conftest import base_image, registry  # noqa: F401 (fixtures used here)
 
@@ -48,7 +48,7 @@ def test_without_its_credentials_the_example_is_one_line_or_a_dry_run(example: P
     scripts = dry.stdout.split("\n## ")[1:]
     assert len(scripts) == 6 and all("#SBATCH --partition=debug" in s and " ch-run " in s
                                      for s in scripts), dry.stdout
-    assert not (example / "results").exists() and not (example / ".mso").exists()
+    assert nothing_started(example)
 
 
 def test_a_bare_run_shows_it_as_a_dry_run_and_a_resume_never_asks(example: Path) -> None:
@@ -62,7 +62,7 @@ def test_a_bare_run_shows_it_as_a_dry_run_and_a_resume_never_asks(example: Path)
     assert bare.stdout.count("\n## main-") == 6 and " ch-run " in bare.stdout
     resume = mso("run", "--resume-only", repo=example, env=NO_CREDENTIALS)
     assert resume.returncode == 0 and "dry run" not in resume.stderr + resume.stdout, resume.stderr
-    assert not (example / "results").exists() and not (example / ".mso").exists()
+    assert nothing_started(example)
 
 
 def edit(path: Path, old: str, new: str) -> None:

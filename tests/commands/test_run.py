@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 
 from runner.declarations.schema import schema
-from tests.conftest import ROOT, counter_experiment, mso
+from tests.conftest import ROOT, counter_experiment, mso, nothing_started
 
 
 def _record(repo: Path, experiment: str) -> dict:
@@ -205,9 +205,7 @@ def test_dry_run_prints_scripts_and_runs_nothing(example: Path) -> None:
     assert proc.returncode == 0
     assert proc.stdout.count("#!/bin/bash") == 6
     assert "--nu 0.2 --n 64" in proc.stdout
-    assert not (example / "results").exists()
-    # only the cache of dataset hashes (validate --data) may be written, no work dir
-    assert {p.name for p in (example / ".mso").glob("*")} <= {"cache"}
+    assert nothing_started(example)
     data = json.loads(mso("run", "--dry-run", "--json", repo=example).stdout)
     assert {p["experiment"]: len(p["tasks"]) for p in data["plans"]} == {
         "heat-sweep": 6, "heat-sweep-cluster": 6}   # a dry run needs no credentials
