@@ -5,6 +5,9 @@ run.json; rotation and truncation mid-run lose no line and repeat none."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from runner.monitor.watcher import Watcher
 from runner.plan import resolve
 from runner.runs import create, lifecycle, resume
 from runner.schedulers.context import Context
-from tests.conftest import add_counter
+from tests.conftest import ROOT, add_counter
 from tests.monitor.opm import Heard, add_opm, experiment, grep_counts, run_in_process
 
 
@@ -102,3 +105,39 @@ def test_a_resumed_runner_goes_on_from_what_is_recorded(opm: Path) -> None:
     heard = [e.line for e in first.entries() + second.entries()]
     assert sorted(heard) == [e.line for e in entries], "each line heard once, across runners"
     assert again.record.tasks[0].logs["counts"] == dict(grep_counts("\n".join(lines)))
+
+
+HOSTILE = r'''import time
+with open("opm.log", "wb") as fh:
+    fh.write(b"bad \xff\xfe bytes\n")
+    fh.flush()
+    for _ in range(10):                        # a 10 MB line, no newline for a while
+        fh.write(b"x" * (1 << 20))
+        fh.flush()
+        time.sleep(0.1)
+    fh.write(b"\n")
+    for _ in range(10):                        # then ~20 MB in about a second
+        fh.write(b"Iteration 1 converged\n" * 100000)   # 2.2 MB
+        fh.flush()
+        time.sleep(0.1)
+    fh.write(b"================    End of simulation     ===============\n")
+'''
+
+
+def test_a_hostile_log_keeps_mso_s_memory_bounded(opm: Path, tmp_path: Path) -> None:
+    (opm / "applications" / "opm" / "opm.py").write_text(HOSTILE)
+    experiment(opm, "sim", "local")
+    with open(tmp_path / "out", "wb") as out:     # a file: the console may print many lines
+        proc = subprocess.Popen([sys.executable, "-m", "runner", "-C", str(opm), "run", "sim"],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out,
+                                stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    said = (tmp_path / "out").read_bytes()[-2000:].decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, said
+    print(f"mso peak RSS {usage.ru_maxrss} KiB")
+    assert usage.ru_maxrss < 400 * 1024, f"{usage.ru_maxrss} KiB at the peak"
+    [jsonl] = opm.glob("results/sim/*/*/opm.log.jsonl")
+    entries = from_jsonl(jsonl.read_text())
+    assert entries[0].text == "bad \ufffd\ufffd bytes" and entries[1].text.endswith("65536 bytes]")
+    assert [e.line for e in entries] == list(range(1, 1000004)), "each line once"
+    assert entries[-1].severity == "OK" and entries[-1].progress == 100
