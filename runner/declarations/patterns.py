@@ -78,6 +78,20 @@ def compile_pattern(pattern: str, action: str = "match") -> Compiled:
     return Compiled(pattern, action, fast, slow, _joinable(fast, action))
 
 
+def always(pattern: str, action: str) -> bool:
+    """Whether the pattern matches every line: only repeats that may repeat nothing (and `^`),
+    matched or searched, as a catch-all `[\\s\\S]*` (then the line need not be read)."""
+    if _p is None or action == "fullmatch":
+        return False
+    try:
+        items = list(_p.parse(pattern))
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return all(op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] == 0
+               or op is _c.AT and av in (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
+               for op, av in items)
+
+
 def problem(pattern: str, action: str = "match") -> PatternError | None:
     """Why a pattern cannot be used, or None (what `mso validate` asks)."""
     try:
@@ -96,6 +110,8 @@ def _joinable(fast: Any, action: str) -> str | None:
     """The pattern as one alternative of a joined pattern applied with `match`."""
     if fast is None or fast.flags & ~re.UNICODE or fast.groupindex:
         return None   # a global flag would apply to all; a group name could be taken twice
+    if always(fast.pattern, action):
+        return ""     # which filter matched is all that is asked: the empty match says it
     body = f"(?:{fast.pattern})"
     return {"match": body, "fullmatch": body + r"\Z", "search": r"(?s:.*?)" + body}[action]
 

@@ -177,7 +177,7 @@ def _joined(compiled: list[Compiled], members: list[int]) -> Stage:
         c = compiled[k]
         index[group] = k
         parts.append(f"({c.text})")
-        group += 1 + c.fast.groups
+        group += 1 + re.compile(c.text).groups    # its own groups come after its wrapper
     try:
         joined = re.compile("|".join(parts))
     except (re.error, RecursionError, OverflowError):
