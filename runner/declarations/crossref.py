@@ -8,8 +8,8 @@ import string
 from collections.abc import Collection, Mapping
 from typing import Iterator
 
-from runner.errors import Location, SpecError
-from runner.declarations import matrix, parameters, patterns, scheduler_options
+from runner.errors import SpecError
+from runner.declarations import logfilters, matrix, parameters, scheduler_options
 from runner.declarations.messages import unique
 from runner.declarations.models import (Application, Dataset, Experiment, Infrastructure, Repository,
                                         Step, is_repo_path, plain)
@@ -69,32 +69,11 @@ def _application(app: Application, doc: Document, ctx: _Context) -> list[SpecErr
             errors.append(SpecError(doc.where(("outputs", i)),
                                     f"output {glob!r} escapes the run directory: {why}",
                                     "outputs are relative to the task's work dir"))
-    errors += _logs(app, doc)
+    errors += logfilters.problems(app.logs, doc)
     errors += _placeholders(app, doc)
     errors += _container(app, doc, ctx.repo.root)
     errors += _folder_links(app, doc, ctx.repo.root)
     return errors
-
-
-def _logs(app: Application, doc: Document) -> list[SpecError]:
-    """Log paths stay in the work dir; every pattern compiles with the engine that runs it."""
-    errors = []
-    for i, log in enumerate(app.logs):
-        if why := unsafe_path(log.path):
-            errors.append(SpecError(_place(log.where, doc, ("logs", i, "path")),
-                                    f"log {log.path!r} escapes the run directory: {why}"))
-        for j, f in enumerate(log.filters):
-            if bad := patterns.problem(f.pattern, f.action):
-                at = f" at position {bad.pos}" if bad.pos is not None else ""
-                errors.append(SpecError(_place(f.where, doc, ("logs", i, "filters", j, "pattern")),
-                                        f"not a valid regular expression: {bad}{at}"))
-    return errors
-
-
-def _place(where: object, doc: Document, keys: tuple) -> Location:
-    """Where a log's value is written (it may be in the application's filter file)."""
-    found = getattr(where, "location", None)
-    return found() if found else doc.where(keys)
 
 
 def _placeholders(app: Application, doc: Document) -> list[SpecError]:

@@ -18,7 +18,7 @@ from typing import Any
 from yaml.nodes import SequenceNode
 
 from runner.errors import Location, SpecError
-from runner.declarations import schema
+from runner.declarations import patterns, schema
 from runner.declarations.messages import COMMON, Ctx, explain
 from runner.declarations.models import LogFilter, LogSpec, freeze
 from runner.declarations.paths import outside, unsafe_path
@@ -61,6 +61,28 @@ def _filter(f: dict, where: Place) -> LogFilter:
                      action=f.get("action", "match"), skip=bool(f.get("skip", False)),
                      attributes=freeze({k: v for k, v in f.items() if k not in KNOWN}),
                      where=where)
+
+
+def problems(logs: tuple[LogSpec, ...], doc: Document) -> list[SpecError]:
+    """What `mso validate` says of an application's logs (`doc`): their paths stay in the work
+    dir, and every pattern compiles with the engine that runs it."""
+    errors = []
+    for i, log in enumerate(logs):
+        if why := unsafe_path(log.path):
+            errors.append(SpecError(_place(log.where, doc, ("logs", i, "path")),
+                                    f"log {log.path!r} escapes the run directory: {why}"))
+        for j, f in enumerate(log.filters):
+            if bad := patterns.problem(f.pattern, f.action):
+                at = f" at position {bad.pos}" if bad.pos is not None else ""
+                errors.append(SpecError(_place(f.where, doc, ("logs", i, "filters", j, "pattern")),
+                                        f"not a valid regular expression: {bad}{at}"))
+    return errors
+
+
+def _place(where: object, doc: Document, keys: tuple) -> Location:
+    """Where a log's value is written (it may be in the application's filter file)."""
+    found = getattr(where, "location", None)
+    return found() if found else doc.where(keys)
 
 
 def from_file(doc: Document, root: Path, reader: Reader) -> tuple[tuple[LogSpec, ...], list[SpecError]]:

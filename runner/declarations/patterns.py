@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import regex
@@ -59,6 +60,7 @@ class Compiled:
         return getattr(self.slow, self.action)(line, timeout=TIMEOUT) is not None
 
 
+@lru_cache(maxsize=4096)   # the same filters are written in many applications, read by many logs
 def compile_pattern(pattern: str, action: str = "match") -> Compiled:
     """The pattern compiled for its action; PatternError when no engine reads it."""
     fast = slow = None
