@@ -1,17 +1,17 @@
-"""Reading a log that grows in a task's work dir, through the transport: the bytes written since
-the last read, decoded, with every secret masked (at a cut no secret can straddle, so a secret
-written across two reads is masked all the same)."""
+"""Reading a log that grows in a task's work dir, through the transport (`mso logs --follow`):
+the bytes written since the last read, decoded, with every secret masked (at a cut no secret can
+straddle, so a secret written across two reads is masked all the same). The bytes are read by
+the watcher's live tail (runner/staging/live.py), so a truncated or rotated log is followed the
+same way."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import shlex
 from pathlib import PurePosixPath
 
-from runner.errors import StagingError
 from runner.secrets import MASK, Secrets
+from runner.staging import live
 from runner.transports.base import Transport
 
 CHUNK = 4 * 1024 * 1024   # bytes one command brings back at most
@@ -19,24 +19,10 @@ GONE = 3                  # the read command's exit code when the task's work di
 PARTIAL = 3               # a log ending in this many first characters of a secret has them masked
 
 
-def read_command(work: PurePosixPath, rel: str, offset: int, chunk: int = CHUNK) -> str:
-    """Print the size of the file at `rel` in the work dir, then (base64, one line) up to
-    `chunk` bytes of it from `offset`; a file not written yet has size 0; a missing work dir
-    exits GONE."""
-    q = shlex.quote
-    return (f"d={q(str(work))}; f={q(str(work / rel))}; [ -d \"$d\" ] || exit {GONE}; "
-            "[ -f \"$f\" ] || { echo 0; exit 0; }; s=$(stat -c %s -- \"$f\") && echo \"$s\" && "
-            f"if [ \"$s\" -gt {int(offset)} ]; then tail -c +{int(offset) + 1} -- \"$f\" | "
-            f"head -c {int(chunk)} | base64 -w0; fi")
-
-
-def parse_read(stdout: str) -> tuple[int, bytes]:
-    """The size and the bytes read_command printed."""
-    lines = stdout.strip().split("\n")
-    try:
-        return int(lines[0]), base64.b64decode(lines[1]) if len(lines) > 1 else b""
-    except (ValueError, binascii.Error):
-        raise StagingError(f"unexpected answer while reading a log: {stdout[:200]!r}") from None
+def read_command(work: PurePosixPath) -> str:
+    """The live tail's read command (the files asked for on its stdin), which exits GONE when the
+    task's work dir is not there."""
+    return f"[ -d {shlex.quote(str(work))} ] || exit {GONE}; " + live.command(CHUNK, CHUNK)
 
 
 def safe_cut(text: str, values: list[str]) -> int:
@@ -72,6 +58,7 @@ class Tail:
                  secrets: Secrets) -> None:
         self.transport, self.work, self.rel, self.secrets = transport, work, rel, secrets
         self.offset = 0     # bytes of the file read
+        self.inode = "0"    # which file that was (live.Want): a replaced one is read from 0
         self.shown = 0      # characters of (masked) text handed out
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._held = ""
@@ -79,14 +66,18 @@ class Tail:
     def read(self) -> str | None:
         """The text written since the last read, masked, holding back what could be the start
         of a secret still being written; None when the work dir is gone."""
+        path = str(self.work / self.rel)
         while True:
-            result = self.transport.run(read_command(self.work, self.rel, self.offset))
+            want = live.request([live.Want(path, self.inode, self.offset)])
+            result = self.transport.run(read_command(self.work), stdin=want)
             if result.code == GONE:
                 return None
-            size, data = parse_read(result.check(f"reading {self.work / self.rel}").stdout)
-            self.offset += len(data)
-            self._held += self._decoder.decode(data)
-            if not data or self.offset >= size:
+            chunk = live.parse(result.check(f"reading {path}").stdout).get(path)
+            if chunk is None:   # not written yet
+                break
+            self.inode, self.offset = chunk.inode, chunk.start + len(chunk.data)
+            self._held += self._decoder.decode(chunk.data)
+            if not chunk.data or self.offset >= chunk.size:
                 break
         cut = safe_cut(self._held, self.secrets.values())
         return self._hand_out(cut)

@@ -71,3 +71,15 @@ def test_mask_partial_masks_a_secret_s_beginning_at_the_end() -> None:
     assert mask_partial("token " + SECRET[:5], [SECRET]) == "token " + MASK
     assert mask_partial("token hu", [SECRET]) == "token hu"     # too short to tell
     assert mask_partial("plain", [SECRET]) == "plain"
+
+
+def test_a_truncated_or_replaced_log_is_read_again_from_its_start(tmp_path: Path) -> None:
+    """The same reading as the watcher's live tail (runner/staging/live.py)."""
+    reader, log = _tail(tmp_path)
+    log.write_bytes(b"one\ntwo\n")
+    assert reader.read() == "one\ntwo\n"
+    log.write_bytes(b"3\n")                        # truncated, then written again
+    assert reader.read() == "3\n"
+    log.rename(log.with_name("stdout.1"))
+    log.write_bytes(b"fresh\n")                    # rotated: a new file under the name
+    assert reader.read() == "fresh\n"
