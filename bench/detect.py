@@ -2,7 +2,11 @@
 """Delay between a 10 s job's end (its wrapper's exit-code file) and mso marking it done,
 on the test cluster through sshd; beside it, a plain 1 s `squeue` loop's delay in the same run.
 
-    .venv/bin/python bench/detect.py [--seconds 10] [--repeat 3]
+With --hostile-log the job also writes, every 0.2 s, a line on which its log filter
+`(a+)+$` backtracks catastrophically (30 a's and a b), which the watcher tails live: the
+delay must stay within the same goal (the pattern runs out of time, once, with a warning).
+
+    .venv/bin/python bench/detect.py [--seconds 10] [--repeat 3] [--hostile-log]
 """
 
 from __future__ import annotations
@@ -24,14 +28,24 @@ description: Sleeps, then says so.
 command: [sleep, "{seconds}"]
 parameters: {type: object, properties: {seconds: {type: number, minimum: 0}}}
 """
+HOSTILE_APP = """name: sleeper
+version: "1"
+description: Sleeps while writing lines that make a naive regex engine backtrack for ever.
+command: [bash, -c, 'printf -v n %.0f "$0"; end=$((SECONDS + n)); while [ $SECONDS -lt $end ]; do printf "%30s\\n" b | tr " " a >> run.log; sleep 0.2; done', "{seconds}"]
+parameters: {type: object, properties: {seconds: {type: number, minimum: 0}}}
+logs:
+  - filename: run.log
+    filters:
+      - {pattern: "(a+)+$", severity: WARNING}
+"""
 EXPERIMENT = "name: bench\napplication: sleeper\ninfrastructure: cluster\n" \
              "parameters: {{seconds: {seconds}}}\nkeep_workdir: true\n"
 
 
-def mso_delay(env: dict[str, str], seconds: float) -> float:
+def mso_delay(env: dict[str, str], seconds: float, app: str = APP) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_env = repository(root, env, APP, EXPERIMENT.format(seconds=seconds))
+        run_env = repository(root, env, app, EXPERIMENT.format(seconds=seconds))
         proc = mso(root, run_env, "run", "bench")
         marked = None
         while proc.poll() is None or marked is None:
@@ -71,9 +85,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--hostile-log", action="store_true",
+                    help="the job writes lines its log filter backtracks on for ever")
     args = ap.parse_args()
     env = cluster()
-    ours = [mso_delay(env, args.seconds) for _ in range(args.repeat)]
+    app = HOSTILE_APP if args.hostile_log else APP
+    ours = [mso_delay(env, args.seconds, app) for _ in range(args.repeat)]
     base = [squeue_delay(env, args.seconds) for _ in range(args.repeat)]
     print(f"mso delays: {', '.join(f'{d:.2f}' for d in ours)} s")
     print(f"plain 1 s squeue loop (baseline): {statistics.median(base):.2f} s")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 from runner.declarations.models import EMPTY, LogFilter
 from runner.declarations.patterns import LONG, Compiled, compile_pattern
 
-MAX_TIMEOUTS = 3    # a pattern out of time this often on one log is not tried again on it
+MAX_TIMEOUTS = 3    # a pattern out of time this often on one log is skipped from then on
 
 
 class Entry(NamedTuple):
@@ -120,8 +120,8 @@ class Classifier:
         return None
 
     def _try(self, k: int, lineno: int, text: str) -> int | None:
-        if self._timeouts[k] >= MAX_TIMEOUTS:
-            return _TIMED_OUT
+        if self._timeouts[k] >= MAX_TIMEOUTS:   # given up: as if it matched nothing, so the
+            return None                         # later filters still classify (and progress)
         try:
             return k if self.compiled[k].run(text) else None
         except TimeoutError:
@@ -147,8 +147,8 @@ class Classifier:
 def _timeout_warning(f: LogFilter, k: int, lineno: int) -> str:
     where = f.where or f"filter {k + 1}"
     return (f"{where}: warning: the pattern {f.pattern!r} ran out of time on line {lineno} of the "
-            f"log; such lines stay unclassified, and after {MAX_TIMEOUTS} the filter is given up "
-            "(the lines that reach it stay unclassified)")
+            f"log; such lines stay unclassified, and after {MAX_TIMEOUTS} the filter is skipped "
+            "(the filters after it classify the lines)")
 
 
 Stage = tuple[Callable[[str], Any] | None, dict[int, int], tuple[int, ...]]

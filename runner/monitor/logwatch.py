@@ -104,6 +104,8 @@ class LogWatch:
         stream = self.streams[key]
         before = (stream.inode, stream.pos)
         entries = stream.feed(chunk.inode, chunk.start, chunk.data)
+        for text in stream.classifier.take_warnings():   # a pattern ran out of time: said once
+            r.warn(t, text)
         if not entries and before == (stream.inode, stream.pos):
             return
         stream.record(entries)

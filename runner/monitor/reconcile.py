@@ -44,6 +44,8 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
                           with_outputs=to == State.SUCCEEDED, left=left,
                           here=isinstance(area, LocalArea),
                           hear=lambda log, entries: r.hear(r, t, log, entries))
+    for text in got.warnings:
+        r.warn(t, text)
     if to == State.SUCCEEDED and (got.missing or got.refused):
         to, reason = State.FAILED, _output_problem(got)
     lifecycle.ended(r, t, to, reason, {

@@ -30,6 +30,7 @@ class Collected:
     ended: str | None = None
     peak_memory_kb: int | None = None
     logs: dict | None = None      # the summary of its classified logs (TaskRecord.logs)
+    warnings: list[str] = field(default_factory=list)   # a filter's pattern ran out of time, ...
 
 
 @dataclass
@@ -64,14 +65,14 @@ def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outpu
     c = replace(left.records, outputs=[], missing=[], refused=[])
     _copy_tail(work / script.STDOUT, dest / "stdout.txt", secrets)
     _copy_tail(work / script.STDERR, dest / "stderr.txt", secrets)
-    c.logs = _classified(task, work, dest, secrets, here, hear)
+    c.logs = _classified(task, work, dest, secrets, here, hear, c.warnings)
     if with_outputs:
         _outputs(task, work, dest, c, left)
     return c
 
 
 def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: bool,
-                hear: Hear) -> dict | None:
+                hear: Hear, warnings: list[str]) -> dict | None:
     """Each declared log copied and its classified lines completed (what live tailing recorded
     is kept and gone on from: runner/staging/history.py); the task's summary of them."""
     parts = []
@@ -84,6 +85,7 @@ def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: 
             if rel in found:
                 _copy_tail(work / rel, dest / rel, secrets)
                 history.complete(stream, work / rel, here, lambda got, rel=rel: hear(rel, got))
+            warnings += stream.classifier.take_warnings()
             parts.append(stream.summary)
     return history.merged(parts)
 

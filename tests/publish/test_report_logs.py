@@ -49,6 +49,6 @@ def test_the_book_shows_a_task_s_summary(tmp_path: Path) -> None:
     failed = run.record.tasks[1]
     text = tasks.section(run, failed, tasks.Files("runs/opm/x"))
     [line] = [ln for ln in text.splitlines() if ln.startswith("**Logs**")]
-    assert line.startswith("**Logs**: 1 ERROR, 10 INFO · last progress **100 %**")
+    assert line.startswith("**Logs**: 1 ERROR, 10 INFO · progress **100 %**")
     assert "<code>opm.log</code> line 42" in line and "&lt;b&gt;P1&lt;/b&gt;" in line
     assert "**Logs**" not in tasks.section(run, run.record.tasks[2], tasks.Files("runs/opm/x"))

@@ -80,13 +80,13 @@ def _facts(task: TaskRecord) -> str:
 
 def _logs_summary(task: TaskRecord) -> str:
     """Its classified logs in a line (run.json's summary, kept while it ran): lines per
-    severity, last progress, the first ERROR line."""
+    severity, progress, the first ERROR line (each log's own figures follow, with its lines)."""
     s = task.logs
     if not s:
         return ""
     text = "**Logs**: " + ", ".join(f"{n} {md.text(sev)}" for sev, n in sorted(s["counts"].items()))
     if s.get("progress") is not None:
-        text += f" · last progress **{s['progress']:g} %**"
+        text += f" · progress **{s['progress']:g} %**"
     err = s.get("first_error")
     if err:
         text += (f" · first ERROR: {md.code(err.get('log', ''))} line {md.text(err.get('line'))}: "
