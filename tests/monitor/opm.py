@@ -4,7 +4,7 @@ half-way. Every line it writes also goes to `all.log` (not declared), which `gre
 
 from __future__ import annotations
 
-import re
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,20 +15,29 @@ from runner.plan import resolve
 from runner.runs import create, lifecycle
 from runner.schedulers.context import Context
 
-# The OPM filter list, in today's `logs: [{path, filters: [...]}]` shape: the one place to adapt
-# when the filter format changes.
-OPM_FILTERS = r"""
-    filters:
-      - {pattern: "^================    End of simulation     ===============", severity: OK, progress: 100}
-      - {pattern: "^Time step", severity: INFO}
-      - {pattern: "^Report step", severity: WARNING, progress: "+1"}
-      - {pattern: "^[\\s]*[:|=]", verbosity: 2}
-      - {pattern: "^Keyword", verbosity: 2}
-      - {pattern: "[\\s\\S]*", verbosity: 1}
+# The OPM filter list of the MSO4SC blueprints, as MSO4SC's filter file holds it (one entry per
+# log file), kept in the application's folder and named by `logs: {filters: ...}`
+OPM_FILTERS = r"""- filename: opm.log
+  filters:
+    - pattern: "^================    End of simulation     ==============="
+      severity: OK
+      progress: 100
+    - pattern: "^Time step"
+      severity: INFO
+    - pattern: "^Report step"
+      severity: WARNING
+      progress: "+1"
+    - pattern: "^[\\s]*[:|=]"
+      verbosity: 2
+    - pattern: "^Keyword"
+      verbosity: 2
+    - pattern: "[\\s\\S]*"
+      verbosity: 1
 """
-# what grep counts per severity, first match wins as in the filter list (the rest is INFO)
+# the severities grep counts (the patterns are exclusive; every other line is INFO: the
+# filters without a severity, and the catch-all)
 GREP = (("OK", "^================    End of simulation     ==============="),
-        ("INFO", "^Time step"), ("WARNING", "^Report step"))
+        ("WARNING", "^Report step"))
 
 APP = f"""\
 name: opm
@@ -43,9 +52,8 @@ parameters:
     mode: {{type: string, default: plain}}
     gate: {{type: string, default: ""}}
 expected_steps: 8
-logs:
-  - path: opm.log
-{OPM_FILTERS}"""
+logs: {{filters: applications/opm/logfilter.yaml}}
+"""
 
 SCRIPT = r'''import os, sys, time
 steps, seconds, mode, gate = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -89,6 +97,7 @@ def add_opm(repo: Path) -> Path:
     (repo / "applications" / "opm").mkdir(exist_ok=True)
     (repo / "applications" / "opm.yaml").write_text(APP)
     (repo / "applications" / "opm" / "opm.py").write_text(SCRIPT)
+    (repo / "applications" / "opm" / "logfilter.yaml").write_text(OPM_FILTERS)
     return repo
 
 
@@ -100,12 +109,14 @@ def experiment(repo: Path, name: str, infrastructure: str, **params) -> None:
 
 
 def grep_counts(text: str) -> Counter:
-    """Counts per severity as grep over the lines would give them (first pattern wins)."""
-    counts: Counter = Counter()
-    for line in text.splitlines():
-        sev = next((s for s, p in GREP if re.match(p, line)), "INFO")
-        counts[sev] += 1
-    return counts
+    """Counts per severity as `grep -c` gives them over the lines."""
+    def grep(*args: str) -> int:
+        done = subprocess.run(["grep", "-c", *args], input=text.rstrip("\n") + "\n",
+                              capture_output=True, text=True)
+        return int(done.stdout.strip() or 0)
+    counts = Counter({sev: grep("-E", pattern) for sev, pattern in GREP})
+    counts["INFO"] = grep("") - sum(counts.values())
+    return +counts
 
 
 class Heard:
