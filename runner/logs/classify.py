@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from runner.declarations.models import EMPTY, LogFilter
 from runner.declarations.patterns import LONG, Compiled, compile_pattern
+from runner.logs.batch import Batches, chunks
 
 MAX_TIMEOUTS = 3    # a pattern out of time this often on one log is skipped from then on
 
@@ -59,6 +60,8 @@ class Classifier:
         self._only = one[0]          # the common case: one joined stage; what its groups make:
         self._by_group = [self._made[one[1][g]] if g in one[1] else None
                           for g in range(max(one[1], default=0) + 1)]
+        self._batches = (Batches(self._only.__self__, self._by_group, _new, Entry)
+                         if self._only is not None else None)
 
     def classify(self, lineno: int, text: str) -> Entry | None:
         """The entry for a line that a filter matches, else None (unmatched lines are kept raw,
@@ -82,12 +85,26 @@ class Classifier:
 
     def entries(self, lines: Iterable[str], start: int = 1) -> Iterator[Entry]:
         """The entries of consecutive lines, given without their newline (as str.splitlines
-        gives them) and numbered from `start`: classify() without a call per line."""
-        if self._only is None:
+        gives them) and numbered from `start`: classify() without a call per line (and, when
+        one joined pattern decides every line, without Python code per line: batch.py)."""
+        if self._batches is None:
             for n, text in enumerate(lines, start):
                 if (e := self.classify(n, text)) is not None:
                     yield e
             return
+        for lines in chunks(lines):
+            if max(map(len, lines)) > LONG:
+                yield from self._each(lines, start)
+            else:
+                yield from self._batches.entries(lines, start, self.progress, self._moved)
+            start += len(lines)
+
+    def _moved(self, progress: float | str) -> float | None:
+        self._advance(progress)
+        return self.progress
+
+    def _each(self, lines: list[str], start: int) -> Iterator[Entry]:
+        """The joined pattern's entries a line at a time (a batch with a line too long for it)."""
         match, by_group, new = self._only, self._by_group, _new
         for n, text in enumerate(lines, start):
             if len(text) > LONG:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from runner.declarations.logfilters import specs
-from runner.declarations.models import LogFilter
+from runner.declarations.models import LogFilter, freeze
 from runner.logs.classify import MAX_TIMEOUTS, Classifier, classify, from_jsonl, to_jsonl
 from tests.conftest import ROOT
 from tests.logs.opm import END, FILTERS_YAML, lines
@@ -152,3 +152,24 @@ def test_catastrophic_backtracking_returns() -> None:
                          timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[(2, 'ERROR')]"
+
+
+def test_lines_classified_in_batches_are_classified_as_one_at_a_time(monkeypatch) -> None:
+    """Classifier.entries (C-level batches, runner/logs/batch.py) against classify() line by
+    line: skip, relative and absolute progress, unmatched lines, free attributes, a line too
+    long for the batch, across batch boundaries."""
+    from runner.declarations.patterns import LONG
+    from runner.logs import batch
+    monkeypatch.setattr(batch, "BATCH", 7)
+    filters = [LogFilter("^done", "OK", progress=100), LogFilter("^step", "INFO", progress="+1"),
+               LogFilter("^noise", skip=True, progress="+5"),
+               LogFilter("^warn", "WARNING", attributes=freeze({"k": "v"})),
+               LogFilter("^ *[:=]", verbosity=2)]
+    lines = [f"{kind} {i}" for i in range(40) for kind in ("step", "noise", "other", "warn", " :x")]
+    lines[23] = "step " + "x" * (LONG + 1)
+    lines.append("done")
+    one = Classifier(filters, expected_steps=50)
+    expected = [e for n, text in enumerate(lines, 1) if (e := one.classify(n, text)) is not None]
+    many = Classifier(filters, expected_steps=50)
+    assert many._batches is not None
+    assert list(many.entries(lines)) == expected and many.progress == one.progress == 100.0
