@@ -55,6 +55,8 @@ def _entry(repo, exp, changed: list[str] | None) -> dict:
     last_run, snap = explain.last_snapshot(records)
     what = explain.changes(snap, p.spec) if snap else [] if last_run is None else [
         f"not known: the last run ({last_run}) kept no record of its declarations"]
+    if points and points.reused:
+        what += _image_moves(repo, p, points)
     todo = set(points.runs) if points else set()
     return {"experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
             "spec_hash": p.spec_hash, "tasks": len(p.tasks), "to_run": len(todo),
@@ -63,6 +65,20 @@ def _entry(repo, exp, changed: list[str] | None) -> dict:
             "infrastructures": sorted({t.infrastructure for t in p.tasks}),
             "changes": what if runs else [], "changed_files": changed or [],
             "scripts": dryrun.task_scripts(repo, p, todo) if todo else []}
+
+
+def _image_moves(repo, p, points) -> list[str]:
+    """Points that would be reused but whose image now resolves to another digest run again, as
+    `mso run` decides; the registry is asked as a run asks it (what it cannot say, plan says)."""
+    from runner.errors import MsoError
+    from runner.runs import images
+    try:
+        resolved = images.resolve(repo, p)
+    except MsoError as exc:
+        return [f"image digests not checked: {exc}"]
+    kept, lines = images.same_digests(p, points.reused, resolved)
+    points.image_changed(set(points.reused) - set(kept))
+    return lines
 
 
 def _reason(records: list, spec_hash: str) -> tuple[str, str | None]:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.declarations.construct import split_ref
 from runner.declarations.models import Repository, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
@@ -27,7 +26,7 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     where the earlier task ran in the image digest this run resolves; no host is contacted for
     an infrastructure whose tasks are all reused."""
     resolved = images.resolve(repo, plan)
-    reuse = _same_images(plan, reuse or {}, resolved)
+    reuse, _ = images.same_digests(plan, reuse or {}, resolved)
     run_id = plan.new_run_id()
     results = Path(repo.root) / "results" / plan.experiment / run_id
     infra = plan.infrastructure
@@ -48,20 +47,6 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     write_atomic(results / SPEC, json.dumps(plan.spec, indent=1, sort_keys=True))
     prepare.prepare(run, repo)
     return run
-
-
-def _same_images(plan: RunPlan, reuse: Mapping[str, Source],
-                 resolved: Mapping[str, images.Resolved]) -> dict[str, Source]:
-    """The reusable tasks whose earlier run used the image digest this run resolves (or none)."""
-    tasks = {t.id: t for t in plan.tasks}
-    kept = {}
-    for tid, source in reuse.items():
-        t = tasks[tid]
-        app = split_ref(t.application)[0]
-        now = resolved[app].reference.digest if app in resolved else None
-        if source.images.get((t.infrastructure, app)) == now:
-            kept[tid] = source
-    return kept
 
 
 def _record(plan: RunPlan, run_id: str, git: dict) -> RunRecord:

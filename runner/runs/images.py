@@ -24,6 +24,7 @@ from runner.declarations.construct import split_ref
 from runner.declarations.models import Application, Infrastructure, Repository
 from runner.errors import ContainerError
 from runner.plan.resolve import RunPlan
+from runner.plan.reuse import Source
 from runner.runs.active import Place
 
 SIF_BUILDERS = ("apptainer", "singularity")   # their images are SIF files kept as OCI artifacts
@@ -107,6 +108,29 @@ def _parsed(app: Application, text: str, key: str) -> Reference:
         return parse(text)
     except ContainerError as exc:
         raise ContainerError(f"{app.path}: {key}: {exc}") from None
+
+
+def same_digests(plan: RunPlan, reuse: Mapping[str, Source], resolved: Mapping[str, Resolved]
+                 ) -> tuple[dict[str, Source], list[str]]:
+    """The reusable tasks that ran in the digest this run resolves (or in none, as now), and a
+    line for each image that moved since they ran (for `mso plan`)."""
+    tasks = {t.id: t for t in plan.tasks}
+    kept, moved = {}, {}
+    for tid, source in reuse.items():
+        t = tasks[tid]
+        app = split_ref(t.application)[0]
+        now = resolved[app].reference.digest if app in resolved else None
+        then = source.images.get((t.infrastructure, app))
+        if then == now:
+            kept[tid] = source
+        else:
+            moved[(app, t.infrastructure)] = (then, now)
+    return kept, [f"application {app}: image digest on {infra}: {_short(then)} → {_short(now)}"
+                  for (app, infra), (then, now) in sorted(moved.items())]
+
+
+def _short(digest: str | None) -> str:
+    return digest[:19] if digest else "none"   # sha256: and 12 digits
 
 
 # --- fetching into each infrastructure's cache ------------------------------------------------

@@ -86,6 +86,12 @@ def test_a_new_digest_under_the_same_tag_reruns_every_point(
     second_digest = tag_as(registry, base_image, tag, f"moved-{os.getpid()}")
     assert second_digest != first_digest
     exp.write_text(exp.read_text().replace("[a, b, d]", "[a, b, e]"))
+    planned = mso("plan", "--json", "echo", repo=example, timeout=120, env=env)
+    assert planned.returncode == 0, planned.stderr
+    [entry] = json.loads(planned.stdout)["experiments"]
+    assert entry["points"] == {"new": 1, "reused": 0, "failed_before": 0, "rerun": 2}
+    assert f"application echoer: image digest on local: {first_digest[:19]} → " \
+           f"{second_digest[:19]}" in entry["changes"], entry["changes"]
     moved = run()
     assert [i["digest"] for i in moved["images"]] == [second_digest]
     assert not any(t.get("reused") for t in moved["tasks"]), "a new digest: every point runs"
