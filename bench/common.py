@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
-
-import yaml
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = Path("/var/lib/mso-test/env")
@@ -41,3 +43,14 @@ def repository(root: Path, env: dict[str, str], app: str, experiment: str,
 def mso(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "runner", "-C", str(root), *args], env=env,
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def timed_run(root: Path, env: dict[str, str]) -> tuple[float, dict]:
+    """`mso run --json bench` in `root`: its wall time and the watcher's stats."""
+    t0 = time.perf_counter()
+    proc = mso(root, env, "run", "--json", "bench")
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"mso run failed ({proc.returncode}):\n{err[-3000:]}")
+    return wall, json.loads(out)["stats"]

@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from common import cluster, mso, repository
+from common import cluster, repository, timed_run
 
 SCRIPT = """import sys, time
 n = int(sys.argv[1])
@@ -56,13 +55,7 @@ def one(env: dict[str, str], tasks: int, lines: int, live: bool) -> tuple[float,
         (root / "applications" / "chatty").mkdir()
         (root / "applications" / "chatty" / "chatty.py").write_text(SCRIPT)
         run_env["MSO_LIVE_LOGS"] = "1" if live else "0"
-        t0 = time.perf_counter()
-        proc = mso(root, run_env, "run", "--json", "bench")
-        out, err = proc.communicate()
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"mso run failed ({proc.returncode}):\n{err[-3000:]}")
-        stats = json.loads(out)["stats"]
+        wall, stats = timed_run(root, run_env)
         jsonl = sorted(root.glob("results/bench/*/*/app.log.jsonl"))
         got = sum(len(p.read_text().splitlines()) for p in jsonl)
         if got != tasks * (lines + 1):

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cluster, mso, repository
+from common import cluster, repository, timed_run
 
 APP = """name: trivial
 version: "1"
@@ -32,13 +32,7 @@ def through_mso(env: dict[str, str], tasks: int) -> tuple[float, dict]:
         root = Path(tmp)
         run_env = repository(root, env, APP, EXPERIMENT.format(points=list(range(tasks))),
                              poll="{min: 1, max: 10}")
-        t0 = time.perf_counter()
-        proc = mso(root, run_env, "run", "--json", "bench")
-        out, err = proc.communicate()
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"mso run failed ({proc.returncode}):\n{err[-3000:]}")
-        return wall, json.loads(out)["stats"]
+        return timed_run(root, run_env)
 
 
 def raw_sbatch(env: dict[str, str], tasks: int) -> float:

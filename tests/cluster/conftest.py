@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -13,3 +16,12 @@ from tests.conftest import add_counter
 def slurm(on_cluster: Path) -> Path:
     """The repository reaching the test cluster, with the `counter` application."""
     return add_counter(on_cluster)
+
+
+@pytest.fixture
+def outside_tmp() -> Iterator[Path]:
+    """A work root for `local` outside /tmp (a scan reads /tmp anyway; ch-run's unprivileged
+    user reaches /var/tmp); removed at the end."""
+    root = Path(tempfile.mkdtemp(prefix="mso-test-", dir="/var/tmp"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

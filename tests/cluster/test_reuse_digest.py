@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -49,13 +46,6 @@ def tag_as(registry: Registry, base: BaseImage, tag: str, variant: str | None) -
                       headers={"Content-Type": got.headers["Content-Type"]}, timeout=30)
     put.raise_for_status()
     return put.headers["Docker-Content-Digest"]
-
-
-@pytest.fixture
-def outside_tmp() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="mso-reuse-", dir="/var/tmp"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_a_new_digest_under_the_same_tag_reruns_every_point(

@@ -18,11 +18,8 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -104,14 +101,6 @@ def test_a_task_in_an_image_on_the_cluster_cannot_find_the_runners_secrets(
     # user's sshd session and the login shell that mso drives
     assert int(canary_scan["pids"][0]) > 20, canary_scan
     assert_scanned(canary_scan, marker_scan, tmp_marker)
-
-
-@pytest.fixture
-def outside_tmp() -> Iterator[Path]:
-    """A work root outside /tmp, which the scan reads anyway; removed at the end."""
-    root = Path(tempfile.mkdtemp(prefix="mso-scan-", dir="/var/tmp"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_a_task_in_an_image_on_local_cannot_find_the_runners_secrets(
