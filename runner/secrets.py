@@ -37,7 +37,10 @@ class Secrets:
         the variables `more` names."""
         found = {ref.env for infra in repo.infrastructures.values()
                  for ref in (infra.key, infra.password) if ref is not None}
-        found |= {ref.env for ds in repo.datasets.values() for ref in ds.credentials.values()}
+        creds = [ds.credentials for ds in repo.datasets.values()]
+        creds += [exp.outputs.credentials for exp in repo.experiments.values() if exp.outputs]
+        # a credential given as a plain value (a remote's type or URL) is not a secret
+        found |= {ref.env for c in creds for ref in c.values() if hasattr(ref, "env")}
         registries = [app.container.registry for app in repo.applications.values()
                       if app.container is not None and app.container.registry is not None]
         found |= {ref.env for r in registries for ref in (r.username, r.password) if ref is not None}

@@ -10,3 +10,13 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     if n == 1:
         return f"{n} {word}"
     return f"{n} {many or _IRREGULAR.get(word) or word + 's'}"
+
+
+def size_text(n: int) -> str:
+    """Bytes for people: 512 B, 9.2 KiB, 3.1 MiB."""
+    value, unit = float(n), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"

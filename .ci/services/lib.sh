@@ -207,3 +207,14 @@ registry_curl() {
     printf 'user = "%s:%s"\n' "$REGISTRY_USER" "$(cat "$REGISTRY_PASSWORD_FILE")" |
         curl -sS --max-time 30 --cacert "$REGISTRY_CA" -K - "$@"
 }
+
+# --- the data remotes (data-up, data-down) ------------------------------------------------------
+# rclone serve webdav (user + password) and rclone serve http on loopback, the test sshd as an
+# SFTP remote, and a local folder: the real remotes of the data tests.
+
+DATA_DIR=$MSO_TEST_DIR/data
+WEBDAV_ADDR=127.0.0.1:5081
+HTTP_ADDR=127.0.0.1:5082
+WEBDAV_USER=mso
+WEBDAV_PASSWORD_FILE=$DATA_DIR/webdav.password   # root-only; the env file names only the path
+WEBDAV_HTPASSWD=$DATA_DIR/webdav.htpasswd

@@ -8,7 +8,7 @@ from typing import Any
 from runner.declarations import logfilters
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
                                 ImageRegistry, InputBinding, InputSpec, Infrastructure, LogSpec,
-                                Resources, Step, freeze)
+                                OutputsTarget, Resources, Step, freeze)
 from runner.declarations.yamlload import Document
 
 
@@ -54,8 +54,22 @@ def application(doc: Document, logs: tuple[LogSpec, ...] | None = None) -> Appli
 def dataset(doc: Document) -> Dataset:
     d = dict(doc.data)
     d["owners"] = tuple(d.get("owners", []))
-    d["credentials"] = freeze({k: _env(v) for k, v in d.get("credentials", {}).items()})
+    d["credentials"] = _credentials(d.get("credentials"))
+    for key in ("manifest", "produced_by"):
+        if key in d:
+            d[key] = freeze(d[key])
     return Dataset(**d, path=doc.path)
+
+
+def _credentials(raw: Mapping[str, Any] | None) -> Mapping[str, EnvRef | str]:
+    return freeze({k: _env(v) for k, v in (raw or {}).items()})
+
+
+def _outputs(raw: Mapping[str, Any] | None) -> OutputsTarget | None:
+    if not raw:
+        return None
+    return OutputsTarget(remote=raw["remote"], credentials=_credentials(raw.get("credentials")),
+                         licence=raw.get("licence"))
 
 
 def infrastructure(doc: Document) -> Infrastructure:
@@ -108,7 +122,9 @@ def experiment(doc: Document) -> Experiment:
         parameters=freeze(d.get("parameters", {})),
         matrix=tuple((k, freeze(v)) for k, v in matrix.items()), exclude=freeze(exclude),
         inputs=_bindings(d.get("inputs")), resources=resources(d.get("resources")),
-        keep_workdir=d.get("keep_workdir"), tags=tuple(d.get("tags", [])), path=doc.path)
+        keep_workdir=d.get("keep_workdir"), tags=tuple(d.get("tags", [])),
+        outputs=_outputs(d.get("outputs")), publish_outputs=bool(d.get("publish_outputs", False)),
+        path=doc.path)
 
 
 BUILDERS = {"application": application, "dataset": dataset,

@@ -181,12 +181,15 @@ class Dataset:
     location: str
     sha256: str | None = None
     size: int | None = None
+    manifest: Mapping[str, str] | None = None   # a folder's files: relative path -> sha256
     format: str | None = None
     licence: str | None = None
     visibility: str = "public"
     owners: tuple[str, ...] = ()
-    credentials: Mapping[str, EnvRef] = field(default_factory=lambda: EMPTY)
-    produced_by: str | None = None
+    access: str | None = None
+    # rclone settings: a secret as an EnvRef, a setting that is not secret as its value
+    credentials: Mapping[str, EnvRef | str] = field(default_factory=lambda: EMPTY)
+    produced_by: Mapping[str, str] | None = None   # experiment, run, task, commit, image
     path: str = ""
 
     @property
@@ -212,6 +215,7 @@ class Infrastructure:
     known_hosts: EnvRef | None = None
     jump_host: str | None = None
     work_root: str = ".mso/work"
+    data_access: str = "relayed"     # or "direct": rclone runs on the host itself
     partition: str | None = None
     queue: str | None = None
     account: str | None = None
@@ -257,6 +261,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class OutputsTarget:
+    """Where an experiment's outputs too large for `results/` go."""
+
+    remote: str
+    credentials: Mapping[str, EnvRef | str] = field(default_factory=lambda: EMPTY)
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     application: str
@@ -272,6 +285,8 @@ class Experiment:
     resources: Resources = Resources()
     keep_workdir: bool | None = None
     tags: tuple[str, ...] = ()
+    outputs: OutputsTarget | None = None
+    publish_outputs: bool = False
     path: str = ""
 
     @property

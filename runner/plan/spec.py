@@ -16,7 +16,9 @@ from runner.declarations.models import Application, Experiment, Infrastructure, 
 FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
 
 _NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
-               "volatile", "poll_min", "poll_max", "max_parallel"}
+               "volatile", "poll_min", "poll_max", "max_parallel", "data_access"}
+# where an experiment's large outputs go, and whether they are published: the same bytes either way
+_EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs"}
 
 # Settings added after runs were recorded, left out of the hash at their defaults, so that runs
 # of infrastructures that do not use them stay up to date
@@ -35,7 +37,7 @@ def snapshot(repo: Repository, exp: Experiment, apps: Iterable[str], infras: Ite
                               **_image(repo, app), "file_list": found}
     return {
         "format": FORMAT,
-        "experiment": _strip(exp),
+        "experiment": {k: v for k, v in _strip(exp).items() if k not in _EXPERIMENT_NOT_RESULT},
         "applications": applications,
         "infrastructures": {i: infrastructure(repo.infrastructure(i)) for i in sorted(infras)},
         "datasets": dict(datasets),

@@ -16,6 +16,8 @@ import re
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
+from runner.words import size_text
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|!#])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\x1b\[[0-9;?]*[A-Za-z]")
 _SPACE = re.compile(r"\s+")
@@ -110,14 +112,7 @@ def state(value: str | None) -> str:
 
 def size(n: int | None) -> str:
     """Bytes for people: 512 B, 9.2 KiB, 3.1 MiB."""
-    if n is None:
-        return NONE
-    value, unit = float(n), "B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+    return NONE if n is None else size_text(n)
 
 
 def parse_time(value: str | None) -> dt.datetime | None:

@@ -35,12 +35,14 @@ description: d
 location: "remote:bucket/x"
 sha256: "0000000000000000000000000000000000000000000000000000000000000000"
 size: 1
+manifest: {a.txt: "0000000000000000000000000000000000000000000000000000000000000000"}
 format: json
 licence: CC0-1.0
 visibility: private
 owners: [ana]
+access: write to ana
 credentials: {RCLONE_CONFIG_X_PASS: {env: X_PASS}}
-produced_by: e/run
+produced_by: {experiment: e, run: r1, task: t, commit: abc, image: "sha256:00"}
 """,
     "infrastructure": """\
 name: c
@@ -54,6 +56,7 @@ password: {env: P}
 known_hosts: {env: H}
 jump_host: me@bastion:22
 work_root: /scratch
+data_access: direct
 partition: thin
 queue: q
 account: acc
@@ -87,6 +90,8 @@ steps:
   - {{name: t}}
 keep_workdir: false
 tags: [x]
+outputs: {{remote: "dav:out", credentials: {{RCLONE_CONFIG_DAV_PASS: {{env: DAV_PASS}}}}, licence: CC0-1.0}}
+publish_outputs: true
 """,
 }
 

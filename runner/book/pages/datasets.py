@@ -41,12 +41,12 @@ def _page(ctx: Context, ds: Dataset) -> Page:
     if is_private(ds):
         return Page(path, ds.name, PRIVATE)
     creds = ", ".join(f"{md.code(var)} from environment variable {md.code(ref.env)}"
-                      for var, ref in sorted(ds.credentials.items()))
+                      for var, ref in sorted(ds.credentials.items()) if hasattr(ref, "env"))
     facts = md.facts([("Location", md.code(ds.location)), ("SHA-256", md.code(ds.sha256)),
                       ("Size", md.size(ds.size) if ds.size is not None else ""),
                       ("Format", md.text(ds.format or "")), ("Licence", md.text(ds.licence or "")),
                       ("Owners", md.text(", ".join(ds.owners))), ("Credentials", creds),
-                      ("Produced by", md.code(ds.produced_by) if ds.produced_by else ""),
+                      ("Produced by", md.code(ds.produced_by.get("run", "")) if ds.produced_by else ""),
                       ("Declared in", md.code(ds.path))])
     return Page(path, ds.name, "\n\n".join([md.paragraphs(ds.description), facts,
                                             "## Used by", _users(ctx, ds, path)]))
