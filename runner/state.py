@@ -110,6 +110,10 @@ class RunRecord:
     images: list[dict[str, Any]] = field(default_factory=list)
     # `mso rerun`: the run this one re-executes exactly as recorded
     rerun_of: str | None = None
+    # stage-in per infrastructure and dataset: {sha256, route, bytes, seconds, path}
+    staged: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # the catalogue entries (dataset names) that publish_outputs wrote for this run
+    published: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = State(self.state)
@@ -139,7 +143,8 @@ class RunRecord:
 
 # fields added after runs were recorded: left out of run.json while unset, so that a record
 # written before them reads and writes back byte for byte
-_UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs"})
+_UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs", "staged",
+                             "published"})
 
 
 def _kept(fields: dict[str, Any]) -> dict[str, Any]:
