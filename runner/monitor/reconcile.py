@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from runner import failpoints
 from runner.errors import MsoError
+from runner.monitor import outputs
 from runner.runs import completion, lifecycle
 from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
@@ -31,6 +32,7 @@ def record_ended(r: ActiveRun, batch: Ended) -> None:
         for t, seen in items:
             _reconcile(r, t, seen, left[t.id])
             failpoints.hit("while-collecting")
+    outputs.publish_ended(r)
 
 
 def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collect.Left) -> None:
@@ -48,6 +50,11 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
         r.warn(t, text)
     if to == State.SUCCEEDED and (got.missing or got.refused):
         to, reason = State.FAILED, _output_problem(got)
+    if to == State.SUCCEEDED:
+        # outputs that could not be saved make no success: the run says so (the work dir,
+        # which still holds them, is kept)
+        unsaved = outputs.stage_out(r, t, got.outputs)
+        to, reason = (State.FAILED, unsaved) if unsaved else (to, reason)
     lifecycle.ended(r, t, to, reason, {
         "exit_code": got.exit_code, "started": got.started, "ended": got.ended,
         "peak_memory_kb": got.peak_memory_kb, "outputs": got.outputs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -16,7 +17,10 @@ from runner.secrets import Secrets
 from runner.staging import history
 
 Hear = Callable[[str, list], None]
-SMALL = 20 * 1024 * 1024   # outputs up to this size are copied into results/
+# outputs up to this size are copied into results/; larger ones stay in the work dir or go to the
+# experiment's outputs.remote. MSO_SMALL_OUTPUT (bytes) sets it for a site, or for a test.
+_SET = os.environ.get("MSO_SMALL_OUTPUT", "").strip()
+SMALL = int(_SET) if _SET.isdigit() else 20 * 1024 * 1024
 LOG_TAIL = 2 * 1024 * 1024  # logs are kept up to this size (their end)
 
 
