@@ -48,7 +48,7 @@ name: remote-data
 description: Data behind an rclone remote whose password is a secret.
 location: "canary:data.json"
 sha256: "0000000000000000000000000000000000000000000000000000000000000000"
-credentials: {RCLONE_CONFIG_CANARY_PASS: {env: DATA_PASS}}
+credentials: {RCLONE_CONFIG_CANARY_TYPE: webdav, RCLONE_CONFIG_CANARY_PASS: {env: DATA_PASS}}
 visibility: private
 """
 

@@ -51,8 +51,12 @@ def application(doc: Document, logs: tuple[LogSpec, ...] | None = None) -> Appli
         homepage=d.get("homepage"), expected_steps=d.get("expected_steps"), path=doc.path)
 
 
-def dataset(doc: Document) -> Dataset:
+def dataset(doc: Document, manifest: Mapping[str, str] | None = None) -> Dataset:
+    """The record of a dataset; `manifest`: its folder's manifest when read from the sidecar
+    `datasets/<name>.manifest` (runner/declarations/manifest.py), else it is inline or none."""
     d = dict(doc.data)
+    if manifest is not None:
+        d["manifest"] = manifest
     d["owners"] = tuple(d.get("owners", []))
     d["credentials"] = _credentials(d.get("credentials"))
     for key in ("manifest", "produced_by"):

@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from typing import Iterator
 
 from runner.errors import SpecError
-from runner.declarations import logfilters, matrix, parameters, scheduler_options
+from runner.declarations import datarules, logfilters, matrix, parameters, scheduler_options
 from runner.declarations.messages import unique
 from runner.declarations.models import (Application, Dataset, Experiment, Infrastructure, Repository,
                                         Step, is_repo_path, plain)
@@ -36,10 +36,12 @@ def check(repo: Repository, docs: Mapping[str, Document],
         errors += _application(app, docs[app.path], ctx)
     for ds in filter(mine, repo.datasets.values()):
         errors += _dataset(ds, docs[ds.path], repo.root)
+        errors += datarules.dataset(ds, docs[ds.path], repo)
     for infra in filter(mine, repo.infrastructures.values()):
         errors += _volumes(infra, docs[infra.path])
     for exp in filter(mine, repo.experiments.values()):
         errors += list(_experiment(exp, ctx, docs[exp.path]))
+        errors += datarules.experiment(exp, docs[exp.path])
     return errors
 
 
@@ -138,7 +140,8 @@ def _volumes(infra: Infrastructure, doc: Document) -> list[SpecError]:
 
 def warnings(repo: Repository) -> list[str]:
     """What is valid but worth saying: an application with a container that runs on an
-    infrastructure with `container_runtime: none` (its tasks use the host's environment)."""
+    infrastructure with `container_runtime: none` (its tasks use the host's environment), and
+    the catalogue's warnings (datarules.warnings)."""
     found = []
     for exp in sorted(repo.experiments.values(), key=lambda e: e.path):
         for step in exp.steps:
@@ -151,7 +154,7 @@ def warnings(repo: Repository) -> list[str]:
                              f"infrastructure '{step.infrastructure}' has container_runtime: none, "
                              "so its tasks run in the host's environment (its python, its "
                              "libraries), not in the image")
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found + datarules.warnings(repo)))
 
 
 # --- datasets ------------------------------------------------------------------------------------

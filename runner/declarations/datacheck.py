@@ -1,4 +1,6 @@
-"""`mso validate --data`: each dataset kept in the repository still has its declared sha256.
+"""`mso validate --data`: each dataset kept in the repository still has its declared sha256,
+and each folder kept in the repository with a manifest still has exactly the files it lists, each
+with its sha256.
 
 Content hashes are remembered in `.mso/cache/data.json` (gitignored) by path, size and mtime in
 nanoseconds, as git's index remembers files: data that did not change is not read again. A folder
@@ -18,7 +20,7 @@ from typing import Any
 from runner import hashing
 from runner.errors import Location, SpecError
 from runner.fsutil import write_atomic
-from runner.declarations import yamlload
+from runner.declarations import manifest, yamlload
 from runner.declarations.models import Dataset, Repository
 
 CACHE = Path(".mso", "cache", "data.json")
@@ -94,13 +96,79 @@ def changed(repo: Repository) -> list[Changed]:
 
 
 def checked(repo: Repository) -> int:
-    """How many datasets `changed` checks."""
-    return sum(1 for ds in repo.datasets.values() if ds.in_repository and ds.sha256)
+    """How many datasets `changed` and `unlike_manifest` check."""
+    return sum(1 for ds in repo.datasets.values()
+               if ds.in_repository and (ds.sha256 or ds.manifest is not None))
 
 
 def errors(repo: Repository) -> list[SpecError]:
-    """One error per changed dataset, at its `sha256` line, saying what to do."""
-    return [_error(Path(repo.root), c) for c in changed(repo)]
+    """One error per changed dataset, at its `sha256` line (or its manifest), saying what to do."""
+    root = Path(repo.root)
+    return [_error(root, c) for c in changed(repo)] + unlike_manifest(repo)
+
+
+@dataclass(frozen=True)
+class Differences:
+    """How a folder differs from its manifest."""
+
+    unlisted: list[str]    # on disk, not in the manifest
+    missing: list[str]     # in the manifest, not on disk
+    changed: list[str]     # both, with another sha256
+
+    def __bool__(self) -> bool:
+        return bool(self.unlisted or self.missing or self.changed)
+
+    def text(self) -> str:
+        parts = [(self.unlisted, "not in the manifest"), (self.missing, "listed but not there"),
+                 (self.changed, "with another sha256")]
+        return "; ".join(f"{_names(found)} {what}" for found, what in parts if found)
+
+
+def differences(hashes: Hashes, location: str, listed: dict[str, str] | None) -> Differences:
+    """How the folder at `location` (relative to the repository) differs from a manifest."""
+    folder = location.rstrip("/")
+    on_disk = folder_files(hashes.root / folder)
+    listed = dict(listed or {})
+    common = sorted(on_disk & listed.keys())
+    return Differences(sorted(on_disk - listed.keys()), sorted(listed.keys() - on_disk),
+                       [f for f in common if hashes.of(f"{folder}/{f}") != listed[f]])
+
+
+def folder_files(folder: Path) -> set[str]:
+    """The files of a folder, by POSIX path inside it (what a manifest lists)."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def unlike_manifest(repo: Repository) -> list[SpecError]:
+    """One error per folder kept in the repository that differs from its manifest (a folder
+    that is missing is the cross-file checks' to report)."""
+    root = Path(repo.root)
+    hashes, found = Hashes(root), []
+    for ds in sorted(repo.datasets.values(), key=lambda d: d.name):
+        if not (ds.in_repository and ds.manifest is not None and (root / ds.location).is_dir()):
+            continue
+        if diff := differences(hashes, ds.location, dict(ds.manifest)):
+            found.append(_unlike(root, ds, diff))
+    hashes.save()
+    return found
+
+
+def _unlike(root: Path, ds: Dataset, diff: Differences) -> SpecError:
+    side = manifest.sidecar(root, ds.name)
+    where = Location(side.relative_to(root).as_posix()) if side.is_file() else \
+        _where(root, ds, "manifest")
+    folder = shlex.quote(ds.location)
+    return SpecError(where, f"dataset '{ds.name}': the folder {ds.location} differs from its "
+                     f"manifest: {diff.text()}",
+                     f"restore it (`git checkout -- {folder}`), or if the change is meant, "
+                     f"`mso dataset add {folder} --name {ds.name} --force`")
+
+
+def _names(found: list[str], most: int = 3) -> str:
+    shown = ", ".join(found[:most]) + (f" and {len(found) - most} more" if len(found) > most
+                                       else "")
+    return f"{len(found)} file{'s' if len(found) > 1 else ''} ({shown})"
 
 
 def _error(root: Path, c: Changed) -> SpecError:
@@ -114,11 +182,11 @@ def _error(root: Path, c: Changed) -> SpecError:
                      f"is now {c.sha256[:12]}..., not the declared {ds.sha256[:12]}...", hint)
 
 
-def _where(root: Path, ds: Dataset) -> Location:
+def _where(root: Path, ds: Dataset, key: str = "sha256") -> Location:
     try:
-        return yamlload.Reader().load(root / ds.path, ds.path).where(("sha256",))
+        return yamlload.Reader().load(root / ds.path, ds.path).where((key,))
     except SpecError:   # the file changed since it was loaded: name the file alone
-        return Location(ds.path, 0, 0, "sha256")
+        return Location(ds.path, 0, 0, key)
 
 
 def _read(file: Path) -> dict[str, Any]:

@@ -13,7 +13,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.declarations.models import Dataset
+from runner.declarations.models import Dataset, freeze
+from runner.declarations.yamlload import Document
+from runner.errors import Location, SpecError
 
 SIDECAR = "{name}.manifest"          # beside datasets/<name>.yaml
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -24,15 +26,26 @@ def text(manifest: Mapping[str, str]) -> str:
     return "".join(f"{digest}  {path}\n" for path, digest in sorted(manifest.items()))
 
 
+class BadLine(ValueError):
+    """A line of a manifest that is not `<sha256>  <path inside the folder>`."""
+
+    def __init__(self, where: str, line: int, why: str) -> None:
+        self.where, self.line, self.why = where, line, why
+        super().__init__(f"{where}:{line}: {why}")
+
+
 def parse(body: str, where: str) -> dict[str, str]:
-    """A manifest read from sha256sum-format text; a ValueError names the first bad line."""
-    found = {}
+    """A manifest read from sha256sum-format text; a BadLine (a ValueError) names the first
+    bad line."""
+    found: dict[str, str] = {}
     for n, line in enumerate(body.splitlines(), 1):
         if not line.strip():
             continue
         m = _LINE.match(line)
         if not m or m.group(2).startswith("/") or ".." in m.group(2).split("/"):
-            raise ValueError(f"{where}:{n}: expected `<sha256>  <path inside the folder>`")
+            raise BadLine(where, n, "expected `<sha256>  <path inside the folder>`")
+        if m.group(2) in found:
+            raise BadLine(where, n, f"{m.group(2)} is listed twice")
         found[m.group(2)] = m.group(1)
     return found
 
@@ -40,6 +53,38 @@ def parse(body: str, where: str) -> dict[str, str]:
 def sidecar(root: Path, name: str) -> Path:
     """Where a dataset's manifest file is kept."""
     return Path(root) / "datasets" / SIDECAR.format(name=name)
+
+
+def load_sidecar(doc: Document, root: Path
+                 ) -> tuple[Mapping[str, str] | None, list[SpecError]]:
+    """The manifest kept beside a dataset's entry (None when there is none), or the errors of a
+    malformed sidecar or of a manifest given both inline and in a sidecar."""
+    file = sidecar(root, str(doc.data.get("name", "")))
+    try:
+        body = file.read_text("utf-8")
+    except FileNotFoundError:
+        return None, []
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [SpecError(Location(_shown(file, root)), f"cannot read the manifest: {exc}")]
+    shown = _shown(file, root)
+    if "manifest" in doc.data:
+        return None, [SpecError(doc.where(("manifest",), on_key=True),
+                                f"the manifest is given here and in {shown}",
+                                f"keep one: delete {shown} or this `manifest:`")]
+    try:
+        found = parse(body, shown)
+    except BadLine as bad:
+        return None, [SpecError(Location(shown, bad.line, 1), bad.why,
+                                "write it again with `mso dataset add ... --force`, or "
+                                "`sha256sum` run inside the folder")]
+    if not found:
+        return None, [SpecError(Location(shown), "the manifest lists no file",
+                                "delete it, or list the folder's files")]
+    return freeze(found), []
+
+
+def _shown(file: Path, root: Path) -> str:
+    return file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
 
 
 def is_folder(ds: Dataset) -> bool:

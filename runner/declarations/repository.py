@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from runner.errors import Location, SpecError, SpecErrors
-from runner.declarations import (construct, crossref, datacheck, logfilters, salvage, schema,
-                                  yamlload)
+from runner.declarations import (construct, crossref, datacheck, logfilters, manifest, salvage,
+                                  schema, yamlload)
 from runner.declarations.models import Repository
 
 FOLDERS = {"application": "applications", "dataset": "datasets",
@@ -81,14 +81,9 @@ class _Loading:
             if part is not None:
                 self.salvaged.append((kind, part))
             return
-        if kind == "application" and isinstance(doc.data.get("logs"), dict):
-            logs, problems = logfilters.from_file(doc, self.root, self.reader)
-            if problems:
-                self.errors += problems
-                return
-            record = construct.application(doc, logs)
-        else:
-            record = construct.BUILDERS[kind](doc)
+        record = self._record(kind, doc)
+        if record is None:
+            return
         if record.name in self.records[kind]:
             self.errors.append(SpecError(doc.where(("name",)), f"{kind} '{record.name}' is "
                                          "declared twice (also in "
@@ -97,6 +92,19 @@ class _Loading:
         self.records[kind][record.name] = record
         self.broken[kind].discard(record.name)
         self.docs[display] = doc
+
+    def _record(self, kind: str, doc: yamlload.Document) -> Any:
+        """The record of a schema-valid document, with what it names in other files (a filter
+        file, a manifest sidecar) read; None when one of those is wrong (its errors kept)."""
+        if kind == "application" and isinstance(doc.data.get("logs"), dict):
+            logs, problems = logfilters.from_file(doc, self.root, self.reader)
+            self.errors += problems
+            return None if problems else construct.application(doc, logs)
+        if kind == "dataset":
+            listed, problems = manifest.load_sidecar(doc, self.root)
+            self.errors += problems
+            return None if problems else construct.dataset(doc, listed)
+        return construct.BUILDERS[kind](doc)
 
     def finish(self) -> Loaded:
         repo = Repository(root=str(self.top), **{FOLDERS[k]: v for k, v in self.records.items()})

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 from runner.errors import SpecError, Location
-from runner.declarations import datacheck, matrix
+from runner.declarations import datacheck, manifest, matrix
 from runner.declarations.construct import split_ref
 from runner.declarations.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
                                 LogFilter, LogSpec, Repository, Resources, Step, freeze)
@@ -171,12 +171,14 @@ def render_argv(command: tuple[str, ...], params: Mapping[str, Any], inputs: Map
 
 
 def _datasets(repo: Repository, tasks: list[TaskPlan]) -> dict[str, str | None]:
+    """Each input dataset's content hash: a folder's manifest hash, a file's sha256, else (a
+    repository path with neither) the hash of its data as it is now; None when unknown."""
     names = sorted({i.dataset for t in tasks for i in t.inputs if i.dataset})
-    return {n: repo.datasets[n].sha256 or _content_hash(repo, n) for n in names}
+    return {n: manifest.content_id(repo.datasets[n]) or _content_hash(repo, n) for n in names}
 
 
 def _content_hash(repo: Repository, name: str) -> str | None:
     ds = repo.datasets[name]
-    if not ds.in_repository:
+    if not ds.in_repository or ds.manifest is not None:
         return None
     return datacheck.content_hash(Path(repo.root), ds.location)

@@ -196,7 +196,11 @@ def test_dataset_locations(example: Path, tmp_path: Path) -> None:
         "datasets/c.yaml:3:11: location: 'datasets/missing.json' does not exist (commit the file or "
         "give a URL or an rclone remote)",
         "datasets/d.yaml:3:11: location: location '/etc/passwd' leaves the repository: it is "
-        "absolute"]
+        "absolute",
+        "datasets/e.yaml:3:11: location: the rclone remote 's3remote' is not configured: give "
+        "RCLONE_CONFIG_S3REMOTE_TYPE (and its other settings) under credentials (a secret as "
+        "{env: NAME}, a setting such as TYPE or URL as its value; `mso dataset add` writes them "
+        "from the RCLONE_CONFIG_* variables set)"]
 
 
 def test_broken_declarations_are_not_also_unknown(example: Path) -> None:
