@@ -94,7 +94,15 @@ def _message(repo, root: Path) -> str:
     runs = sorted({"/".join(Path(line[3:].strip('"')).relative_to(rel).parts[:2])
                    for line in changed if line[3:].startswith(rel + "/")})
     shown = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
-    return f"mso: results of {shown}" if runs else "mso: results"
+    head = f"mso: results of {shown}" if runs else "mso: results"
+    if (root / "datasets").exists():   # entries publish_outputs wrote, committed with them
+        data = _relative(repo, root / "datasets")
+        added = repo.git.status("--porcelain", "--untracked-files=all", "--", data).splitlines()
+        names = sorted({Path(line[3:].strip('"')).stem for line in added
+                        if line[3:].endswith(".yaml")})
+        if names:
+            head += "; datasets " + ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return head
 
 
 def _dirs(repo, root: Path) -> list[str]:
