@@ -20,9 +20,10 @@ from runner.state import PLAN, SPEC, RunRecord, TaskRecord
 
 def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
            reuse: Mapping[str, Source] | None = None) -> ActiveRun:
-    """Resolve and fetch the run's images, write the record and the plan, then stage what every
-    task needs. An image the registry lacks, or a runtime a host lacks, stops it before anything
-    is written. `reuse` (task id -> an earlier success with its identity) is taken over, not run,
+    """Resolve and fetch the run's images, stage its datasets into each host's cache, write the
+    record and the plan, then stage what every task needs. An image the registry lacks, a
+    runtime a host lacks, or data that does not arrive verified stops it before anything is
+    written. `reuse` (task id -> an earlier success with its identity) is taken over, not run,
     where the earlier task ran in the image digest this run resolves; no host is contacted for
     an infrastructure whose tasks are all reused."""
     resolved = images.resolve(repo, plan)
@@ -33,12 +34,15 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     names = sorted({t.infrastructure for t in plan.tasks if t.id not in reuse})
     places = {n: place(ctx, repo, repo.infrastructure(n), run_id) for n in names}
     fetched = images.fetch(repo, plan, places, resolved)
+    # datasets into each host's cache, verified: a failure leaves nothing of the run written
+    staged = prepare.stage_in(repo, [t for t in plan.tasks if t.id not in reuse], places)
     record = _record(plan, run_id, git)
+    record.staged = staged
     record.work_dir = str(places[infra.name].area.root) if infra.name in places else ""
     record.images = fetched
     reused.take_over(record, reuse, results)
     run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir,
-                    ctx.secrets, images=images.for_jobs(fetched, places))
+                    ctx.secrets, images=images.for_jobs(fetched, places), repo=repo)
     run.save()
     write_atomic(results / PLAN, json.dumps({
         "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from runner.errors import StagingError
 from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
-from runner.staging import collect, stagein, tree
+from runner.staging import collect, tree
 from runner.staging.collect import SMALL, Left
 from runner.staging.tree import Tree
 from runner.transports.base import Transport
@@ -81,7 +81,7 @@ class LocalArea(WorkArea):
         self._prepared(list(trees))
 
     def put(self, local: Path, rel: str) -> None:
-        stagein.place_path(local, self.stage / rel)
+        tree.place_path(local, self.stage / rel)
 
     def fetch(self, tasks: list[TaskPlan]) -> dict[str, Left]:
         return {t.id: Left(collect.wrapper_files(self.stage / t.id)) for t in tasks}
@@ -111,7 +111,10 @@ class RemoteArea(WorkArea):
                 tree.archive(trees, fh)
             self.transport.run(f"mkdir -p {q(str(self.root))}").check("creating the work dir")
             self.transport.put(archive, remote)
-        self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)}"
+        links, pairs = tree.link_command(trees)
+        # one command: the archive unpacked, then every dataset input linked from the cache
+        self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)} "
+                           f"&& cd {q(str(self.root))} && {links}", stdin=pairs
                            ).check("unpacking the task dirs")
         self._prepared(list(trees))
 

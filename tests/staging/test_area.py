@@ -106,27 +106,41 @@ def test_sweep_on_an_ssh_kind_infrastructure(example: Path, monkeypatch: pytest.
     assert rec["work_dir"].startswith(str(remote_root))
     assert all(len(t["outputs"]) == 2 and t["exit_code"] == 0 for t in rec["tasks"])
     assert not (remote_root / run.record.run_id).exists(), "the work dir is gone at once"
+    def left() -> set[str]:   # the host's data cache stays, shared by runs
+        return {p.name for p in remote_root.iterdir()} - {".cache"}
     deadline = time.monotonic() + 30
-    while any(remote_root.iterdir()) and time.monotonic() < deadline:
+    while left() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(remote_root.iterdir()), "and deleted in the background"
+    assert not left(), "and deleted in the background"
+    assert [e["route"] for e in rec["staged"]["box"].values()] == ["relayed"]
     assert not (example / ".mso" / "stage" / run.record.run_id).exists()
 
 
-def test_a_shared_input_is_sent_once_and_hard_linked(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_shared_inputs_are_linked_from_the_cache_not_sent(tmp_path: Path) -> None:
+    """Dataset inputs are entries of the host's cache: one command links them into every task
+    after the archive is unpacked; the archive holds none of their bytes."""
+    data = tmp_path / "cache" / "folder entry"
     (data / "sub").mkdir(parents=True)
     (data / "sub" / "field.bin").write_bytes(os.urandom(200_000))   # does not compress
+    (tmp_path / "cache" / "file entry").write_bytes(os.urandom(1000))
     stage, remote = tmp_path / "stage", tmp_path / "remote"
     area = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport())
-    sent = []
+    sent, runs = [], []
     area.transport.put = lambda local, path, put=area.transport.put: (
         sent.append(local.stat().st_size), put(local, path))
-    area.upload({f"t{i}": Tree(shared=[("inputs/data", data)]) for i in range(5)})
+    area.transport.run = lambda cmd, run=area.transport.run, **kw: (runs.append(cmd),
+                                                                     run(cmd, **kw))[1]
+    area.upload({f"t{i}": Tree(shared=[("inputs/data", str(data)),
+                                       ("inputs/one/$(touch pwned) x.bin",
+                                        str(tmp_path / "cache" / "file entry"))])
+                 for i in range(5)})
     copies = [remote / f"t{i}" / "inputs" / "data" / "sub" / "field.bin" for i in range(5)]
     assert all(c.read_bytes() == (data / "sub" / "field.bin").read_bytes() for c in copies)
-    assert len({c.stat().st_ino for c in copies}) == 1, "one file, hard-linked into each task"
-    assert sent[0] < 2 * 200_000, f"the archive holds the input once ({sent[0]} bytes)"
+    assert len({c.stat().st_ino for c in copies} | {(data / "sub" / "field.bin").stat().st_ino}) == 1
+    ones = [remote / f"t{i}" / "inputs" / "one" / "$(touch pwned) x.bin" for i in range(5)]
+    assert len({c.stat().st_ino for c in ones}) == 1 and not list(tmp_path.rglob("pwned"))
+    assert sent == [pytest.approx(sent[0])] and sent[0] < 10_000, f"no data in the archive: {sent}"
+    assert len(runs) == 2, "one command makes the work dir, one unpacks and links every input"
 
 
 def test_prepared_tasks_survive_a_line_cut_by_a_crash(tmp_path: Path) -> None:
