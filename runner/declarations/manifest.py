@@ -87,6 +87,11 @@ def _shown(file: Path, root: Path) -> str:
     return file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
 
 
+def digest(manifest: Mapping[str, str]) -> str:
+    """A folder's content hash: the sha256 of its manifest's text."""
+    return hashlib.sha256(text(manifest).encode()).hexdigest()
+
+
 def is_folder(ds: Dataset) -> bool:
     return ds.location.endswith("/") or ds.manifest is not None
 
@@ -95,5 +100,5 @@ def content_id(ds: Dataset) -> str | None:
     """The dataset's content hash (a folder's manifest hash, a file's sha256); None when the
     catalogue does not say (then the data is hashed after every transfer)."""
     if ds.manifest is not None:
-        return hashlib.sha256(text(ds.manifest).encode()).hexdigest()
+        return digest(ds.manifest)
     return None if is_folder(ds) else ds.sha256
