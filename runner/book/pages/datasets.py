@@ -1,15 +1,18 @@
-"""Dataset pages: the data catalogue. A private dataset shows its name and nothing else."""
+"""Dataset pages: the data catalogue. A private dataset shows its name, its owners, how to ask for
+access, the run that produced it and the experiments that use it: never its location,
+credentials or description."""
 
 from __future__ import annotations
 
 from runner.book.context import Context, Page
 from runner.declarations.models import Dataset
 from runner.results import markdown as md
-from runner.results.book_paths import dataset_page, experiment_page
+from runner.results.book_paths import dataset_page, experiment_page, run_page
 
 INDEX = "datasets/index.md"
-PRIVATE = ("This dataset is **private**: the book shows only its name. "
-           "Ask its owners for access.")
+PRIVATE = ("This dataset is **private**: the book shows only its name and who to ask. "
+           "Access: {access}")
+ASK_OWNERS = "ask its owners."
 
 
 def pages(ctx: Context) -> list[Page]:
@@ -38,18 +41,44 @@ def _row(ds: Dataset) -> list[str]:
 
 def _page(ctx: Context, ds: Dataset) -> Page:
     path = dataset_page(ds.name)
+    made = produced_by(ctx, ds, path)
     if is_private(ds):
-        return Page(path, ds.name, PRIVATE)
+        facts = md.facts([("Owners", md.text(", ".join(ds.owners))), ("Produced by", made)])
+        text = PRIVATE.format(access=md.text(ds.access or ASK_OWNERS))
+        return Page(path, ds.name, "\n\n".join([text, facts, "## Used by",
+                                                  _users(ctx, ds, path)]))
     creds = ", ".join(f"{md.code(var)} from environment variable {md.code(ref.env)}"
                       for var, ref in sorted(ds.credentials.items()) if hasattr(ref, "env"))
     facts = md.facts([("Location", md.code(ds.location)), ("SHA-256", md.code(ds.sha256)),
+                      ("Files", md.text(len(ds.manifest)) if ds.manifest else ""),
                       ("Size", md.size(ds.size) if ds.size is not None else ""),
                       ("Format", md.text(ds.format or "")), ("Licence", md.text(ds.licence or "")),
                       ("Owners", md.text(", ".join(ds.owners))), ("Credentials", creds),
-                      ("Produced by", md.code(ds.produced_by.get("run", "")) if ds.produced_by else ""),
-                      ("Declared in", md.code(ds.path))])
+                      ("Produced by", made), ("Declared in", md.code(ds.path))])
     return Page(path, ds.name, "\n\n".join([md.paragraphs(ds.description), facts,
                                             "## Used by", _users(ctx, ds, path)]))
+
+
+def produced_by(ctx: Context, ds: Dataset, path: str) -> str:
+    """The run (and task) that wrote the dataset, linked to its page when the book has it."""
+    made = ds.produced_by or {}
+    exp, run = made.get("experiment", ""), made.get("run", "")
+    if not run:
+        return ""
+    task = f", task {md.code(made['task'])}" if made.get("task") else ""
+    known = any(r.run_id == run for r in ctx.runs.get(exp, ()))
+    label = f"run {run} of {exp}"
+    return (md.link(label, md.rel(path, run_page(exp, run))) if known else md.text(label)) + task
+
+
+def published(ctx: Context, names: list[str], path: str) -> str:
+    """A table of the datasets a run published, linked to their pages."""
+    rows = []
+    for n in names:
+        ds = ctx.repo.datasets.get(n)
+        cell = md.link(n, md.rel(path, dataset_page(n))) if ds else md.text(n)
+        rows.append([cell, "no longer in the catalogue" if ds is None else ds.visibility])
+    return md.table(("Dataset", "Visibility"), rows, "None.")
 
 
 def _users(ctx: Context, ds: Dataset, path: str) -> str:

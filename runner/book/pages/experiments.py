@@ -9,7 +9,7 @@ from runner.declarations.models import Experiment, InputBinding, Resources
 from runner.results import markdown as md
 from runner.results import summary
 from runner.results.book_paths import (application_page, dataset_page, experiment_page,
-                                       infrastructure_page)
+                                       infrastructure_page, run_page)
 
 INDEX = "experiments/index.md"
 
@@ -54,8 +54,17 @@ def _page(ctx: Context, name: str) -> Page:
     parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
              _parameters(exp), "## Matrix", _matrix(exp), "## Inputs", _inputs(exp.inputs, path),
              "## Resources", resources(exp.resources), *_steps(exp, path),
-             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", runs_table]
+             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", runs_table,
+             *_published(runs, path)]
     return Page(path, name, "\n\n".join(parts))
+
+
+def _published(runs: list, path: str) -> list[str]:
+    """The datasets its runs published (publish_outputs), newest first, linked both ways."""
+    rows = [[md.link(n, md.rel(path, dataset_page(n))),
+             md.link(r.run_id, md.rel(path, run_page(r.experiment, r.run_id)))]
+            for r in reversed(runs) for n in r.record.published]
+    return ["## Published datasets", md.table(("Dataset", "Run"), rows)] if rows else []
 
 
 def _facts(ctx: Context, exp: Experiment, path: str) -> str:

@@ -6,7 +6,7 @@ from markdown.extensions.toc import slugify
 
 from runner.book.context import Context, Page
 from runner.book.pages import tasks
-from runner.book.pages.datasets import is_private
+from runner.book.pages.datasets import is_private, published
 from runner.results import markdown as md
 from runner.results import summary, verify
 from runner.results.book_paths import (application_page, dataset_page, experiment_page,
@@ -25,12 +25,17 @@ def page(ctx: Context, run: Run) -> Page:
     files = tasks.Files(run_folder(run.experiment, run.run_id))
     parts = [_overview(ctx, run, path), "## Provenance", _provenance(ctx, run, path),
              "**Input datasets**", _datasets(ctx, run, path)]
+    if run.record.staged:
+        parts += ["**Stage-in**", _staged(ctx, run)]
+    if run.record.published:
+        parts += ["**Published datasets**", published(ctx, run.record.published, path)]
     checked = verify.latest(run)
     if checked is not None:
         parts += ["## Verification", _verification(ctx, run, path, checked)]
     parts += ["## Tasks", _task_table(run)]
     known = {r.run_id for r in ctx.runs.get(run.experiment, ())}
-    parts += [tasks.section(run, t, files, known) for t in run.record.tasks]
+    private = any(is_private(ctx.repo.datasets.get(n)) for n in run.record.datasets)
+    parts += [tasks.section(run, t, files, known, private) for t in run.record.tasks]
     # Kept out of the search index: every visitor who searches downloads the whole index, and
     # thousands of runs would make it huge; run ids stay searchable on the experiment pages.
     return Page(path, f"Run {run.run_id}", "\n\n".join(parts), tuple(files.copies),
@@ -90,6 +95,22 @@ def _datasets(ctx: Context, run: Run, path: str) -> str:
         cell = md.link(name, md.rel(path, dataset_page(name))) if ds else md.text(name)
         rows.append([cell, "private" if is_private(ds) else md.code(sha) if sha else md.NONE])
     return md.table(("Dataset", "SHA-256"), rows, "No input datasets.")
+
+
+def _staged(ctx: Context, run: Run) -> str:
+    """What stage-in moved per infrastructure and dataset: where it is on a remote host, but
+    not a private dataset's path, nor a path on the machine that built the book."""
+    rows = []
+    for infra, sets in sorted(run.record.staged.items()):
+        known = ctx.infrastructures.get(infra)
+        remote = known is not None and known.kind != "local"
+        for name, got in sorted(sets.items()):
+            hidden = is_private(ctx.repo.datasets.get(name))
+            where = "hidden (private)" if hidden else (
+                md.code(got.get("path", "")) if remote and got.get("path") else "")
+            rows.append([md.text(name), md.text(infra), md.text(got.get("route", "")),
+                         md.size(got.get("bytes")), md.duration(got.get("seconds")), where])
+    return md.table(("Dataset", "Infrastructure", "Route", "Moved", "Time", "Path"), rows)
 
 
 def _task_table(run: Run) -> str:

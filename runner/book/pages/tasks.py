@@ -48,12 +48,14 @@ class Files:
         return target
 
 
-def section(run: Run, task: TaskRecord, files: Files, known: Collection[str] = ()) -> str:
+def section(run: Run, task: TaskRecord, files: Files, known: Collection[str] = (),
+            private: bool = False) -> str:
     """The Markdown of one task's section on its run page (`known`: the experiment's run ids
-    that have a page, for a reused task's link to where it ran)."""
+    that have a page, for a reused task's link to where it ran; `private`: the run read a
+    private dataset, so where its outputs went is not shown)."""
     parts = [f"## {md.text(task.id)}", _facts(task), _logs_summary(task), _reused(run, task, known),
              f"**Parameters**: {md.values(task.parameters)}", "**Outputs**",
-             _outputs(run, task, files)]
+             _outputs(run, task, files, private)]
     unhappy = task.state != "succeeded"   # what went wrong is shown unfolded
     for rel in classified_logs(run, task):
         parts.append(_log(run, rel, files, unhappy))
@@ -106,16 +108,27 @@ def _reused(run: Run, task: TaskRecord, known: Collection[str]) -> str:
             f"settings, succeeded in run {where}; its results are copied here.")
 
 
-def _outputs(run: Run, task: TaskRecord, files: Files) -> str:
+def _outputs(run: Run, task: TaskRecord, files: Files, private: bool) -> str:
     rows = []
     for out in sorted(task.outputs, key=lambda o: o["path"]):
         rel = f"{task.id}/{out['path']}"
         target = files.link(run, rel) if out["stored"] == "results" else None
         name = md.link(out["path"], target) if target else md.code(out["path"])
-        where = "in the book" if target else (
-            "left in the work dir" if out["stored"] == "workdir" else "in results/ (not copied)")
+        where = "in the book" if target else _stored(out, private)
         rows.append([name, md.size(out["size"]), md.code(out["sha256"]), where])
     return md.table(("Output", "Size", "SHA-256", "Stored"), rows, "No outputs collected.")
+
+
+def _stored(out: dict, private: bool) -> str:
+    """Where an output not in the book is; a remote's path only for a run that read no private
+    dataset (what comes from private data is private)."""
+    if out["stored"] == "workdir":
+        return "left in the work dir"
+    if out["stored"] != "remote":
+        return "in results/ (not copied)"
+    if private or not out.get("location"):
+        return "on the outputs remote (sha256 checked)"
+    return f"{md.code(out['location'])} (sha256 checked)"
 
 
 def _log(run: Run, rel: str, files: Files, unfold: bool) -> str:
