@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from tests.data.conftest import Remotes
@@ -66,6 +67,16 @@ def file_dataset(repo: Path, remotes: Remotes, name: str, data: bytes, *,
         f"location: dav:{remotes.folder}/{name}.bin\nsha256: {declared or sha(data)}\n"
         f"size: {len(data)}\n" + remotes.yaml("dav"))
     return sha(data)
+
+
+def flipped(repo: Path, remotes: Remotes, name: str, size: int, at: int) -> tuple[str, str]:
+    """A file dataset catalogued with its sha256, then one bit of it flipped on the remote:
+    (the catalogue's hash, the hash of what the remote now serves)."""
+    data = bytearray(os.urandom(size))
+    good = file_dataset(repo, remotes, name, bytes(data))
+    data[at] ^= 0x01
+    (remotes.webdav / f"{name}.bin").write_bytes(bytes(data))
+    return good, sha(bytes(data))
 
 
 def folder_dataset(repo: Path, remotes: Remotes, name: str, files: dict[str, bytes]) -> str:

@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import mso, nothing_started
 from tests.data.conftest import Remotes
-from tests.data.stagein_helpers import (add_reader, experiment, file_dataset, folder_dataset,
-                                        outputs, record, sha)
+from tests.data.stagein_helpers import (add_reader, experiment, file_dataset, flipped,
+                                        folder_dataset, outputs, record)
 
 pytestmark = pytest.mark.integration
 SWEEP = 20
@@ -68,13 +68,10 @@ def test_a_flipped_byte_on_the_remote_starts_nothing(on_cluster: Path, remotes: 
     repo = on_cluster
     _routes(repo)
     add_reader(repo, one_input=True)
-    data = bytearray(os.urandom(3000))
-    good = file_dataset(repo, remotes, "field", bytes(data))
-    data[7] ^= 0x40
-    (remotes.webdav / "field.bin").write_bytes(bytes(data))
+    good, bad = flipped(repo, remotes, "field", 3000, 7)
     experiment(repo, "sweep", "cluster", 3, {"a": "field"})
     proc = mso("run", "sweep", repo=repo, timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     line = next(ln for ln in proc.stderr.splitlines() if good in ln)
-    assert "dataset field" in line and sha(bytes(data)) in line and "cluster" in line
+    assert "dataset field" in line and bad in line and "cluster" in line
     assert nothing_started(repo), "no run record, no work dir"

@@ -16,8 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, mso, nothing_started
 from tests.data.conftest import Remotes
-from tests.data.stagein_helpers import (add_reader, experiment, file_dataset, folder_dataset,
-                                        outputs, record, sha)
+from tests.data.stagein_helpers import (add_reader, experiment, file_dataset, flipped,
+                                        folder_dataset, outputs, record, sha)
 
 pytestmark = pytest.mark.integration
 
@@ -70,14 +70,11 @@ def test_local_run_from_webdav_http_and_the_repository(example: Path, remotes: R
 def test_a_flipped_byte_is_caught_and_nothing_is_written(example: Path, remotes: Remotes) -> None:
     repo = example
     add_reader(repo, one_input=True)
-    data = bytearray(os.urandom(2000))
-    good = file_dataset(repo, remotes, "field", bytes(data))
-    data[1000] ^= 0x01
-    (remotes.webdav / "field.bin").write_bytes(bytes(data))
+    good, bad = flipped(repo, remotes, "field", 2000, 1000)
     experiment(repo, "reads", "local", 2, {"a": "field"})
     proc = mso("run", "reads", repo=repo)
     assert proc.returncode == 1
-    assert "field" in proc.stderr and good in proc.stderr and sha(bytes(data)) in proc.stderr
+    assert "field" in proc.stderr and good in proc.stderr and bad in proc.stderr
     assert "Traceback" not in proc.stderr
     assert nothing_started(repo), "no run record, no work dir"
     cache = repo / ".mso" / "cache" / "sha256"
