@@ -8,7 +8,7 @@ from typing import Callable
 
 from runner import state
 from runner.containers.runtime import Image
-from runner.declarations.models import Infrastructure
+from runner.declarations.models import Infrastructure, Repository
 from runner.plan.resolve import TaskPlan
 from runner.schedulers.base import Job, Scheduler
 from runner.secrets import Secrets
@@ -52,6 +52,8 @@ class ActiveRun:
     secrets: Secrets = field(default_factory=Secrets)
     # (infrastructure, application) -> the image its tasks run in (runner/runs/images.py)
     images: dict[tuple[str, str], Image] = field(default_factory=dict)
+    # the declarations it was started or resumed with: where large outputs go, what is published
+    repo: Repository | None = field(default=None, repr=False)
     listen: Listener = field(default=_quiet, repr=False)
     hear: LogListener = field(default=_deaf, repr=False)
     dirty: bool = field(default=False, repr=False)

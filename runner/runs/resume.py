@@ -37,7 +37,7 @@ def load(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> Ac
     places = {n: place(ctx, repo, repo.infrastructure(n), record.run_id, PurePosixPath(w))
               for n, w in dirs.items()}
     return ActiveRun(record, tasks, results, places, saved["keep_workdir"], ctx.secrets,
-                     images=images.for_jobs(record.images, places))
+                     images=images.for_jobs(record.images, places), repo=repo)
 
 
 def resume(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
