@@ -55,5 +55,4 @@ def publish_ended(r: ActiveRun) -> None:
 
 def _experiment(r: ActiveRun) -> Experiment | None:
     """The run's experiment as declared (None for a run built without its declarations)."""
-    repo = getattr(r, "repo", None)   # ActiveRun.repo: set by runs/create.py and resume.py
-    return repo.experiments.get(r.record.experiment) if repo is not None else None
+    return r.repo.experiments.get(r.record.experiment) if r.repo is not None else None
