@@ -91,6 +91,49 @@ def counter_experiment(repo: Path, name: str, labels: list[str], sleep: float = 
 
 CLUSTER_ENV = Path("/var/lib/mso-test/env")
 
+# Tests that share a stateful test service run one at a time, on one worker, under pytest-xdist
+# (scripts/test runs `-n 2 --dist loadgroup`): some restart sshd or slurmctld or take the node
+# down, some count the test user's jobs, and ch-image refuses a storage that another ch-image has
+# locked. Everything else (local runs, the book, declarations, ...) is spread over the workers.
+# xdist's own xdist_group marker cannot be used: it renames the test (item._nodeid), which
+# pytest 9.2 no longer reads, so the group is chosen here from the test's file.
+SERVICE_PATHS = ("tests/cluster/", "tests/transports/", "tests/pipeline/", "tests/containers/",
+                 "tests/data/", "tests/schedulers/test_slurm_cluster.py")
+SERVICE_FIXTURES = {"cluster_env", "cluster", "site", "data_env", "registry", "base_image",
+                    "dir_image", "builder_storage"}
+
+
+def uses_services(nodeid: str) -> bool:
+    """Whether a test is one of those that share the test services (by its file)."""
+    return nodeid.startswith(SERVICE_PATHS)
+
+
+@pytest.fixture(autouse=True)
+def _services_apart(request: pytest.FixtureRequest) -> None:
+    """Under xdist, a test that needs a shared service but sits outside SERVICE_PATHS would run
+    beside the tests that restart that service: it fails, saying where to list it."""
+    shared = SERVICE_FIXTURES & set(request.fixturenames)
+    if shared and os.environ.get("PYTEST_XDIST_WORKER") and not uses_services(request.node.nodeid):
+        pytest.fail(f"{request.node.nodeid} uses {', '.join(sorted(shared))}: add its file to "
+                    "SERVICE_PATHS in tests/conftest.py", pytrace=False)
+
+
+@pytest.hookimpl(optionalhook=True)   # without pytest-xdist the hook is not known
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 (xdist's type)
+    """--dist loadgroup: the tests of SERVICE_PATHS as one group, on one worker, in order; the
+    book's tests as another, so that one worker builds their session's book (tests/book/conftest.py)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ServicesApart(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if uses_services(nodeid):
+                return "services"
+            return "book" if nodeid.startswith("tests/book/") else super()._split_scope(nodeid)
+
+    return ServicesApart(config, log)
+
 
 def unavailable(reason: str) -> None:
     """Skip with the reason; under CI=true fail, since CI must run every integration test."""
