@@ -33,11 +33,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.declarations.datarules import prefix, remote_of
 from runner.declarations.models import EnvRef
 from runner.errors import StagingError
 from runner.words import size_text
 
-REMOTE = re.compile(r"^([A-Za-z0-9_]+):")
 UNSAFE = re.compile(r'["$`\\\n\r\x00]')
 BASE = ["--config", "/dev/null", "--retries", "3", "--retries-sleep", "1s",
         "--low-level-retries", "3", "--contimeout", "15s", "--timeout", "60s"]
@@ -45,19 +45,6 @@ LARGE = 64 << 20            # files above this use several streams at once
 STREAMS = ["--multi-thread-cutoff", "64M", "--multi-thread-streams", "4"]
 PROGRESS_EVERY = 10.0       # seconds between progress lines when stderr is not a terminal
 MASK = "[MASKED]"
-
-
-def remote_of(location: str) -> str | None:
-    """The rclone remote a location names (`dav:data/x` -> `dav`); None for a URL or a path."""
-    if location.startswith(("http://", "https://")):
-        return None
-    m = REMOTE.match(location)
-    return m.group(1) if m else None
-
-
-def prefix(remote: str) -> str:
-    """The start of the variables that configure a remote (`dav` -> `RCLONE_CONFIG_DAV_`)."""
-    return f"RCLONE_CONFIG_{remote.upper()}_"
 
 
 @dataclass(frozen=True)
