@@ -16,6 +16,7 @@ A task whose outputs stayed in a work dir (no remote, too large for results/) is
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from runner.data.stageout import Target
 from runner.declarations import manifest, schema
 from runner.declarations.models import EnvRef, Experiment, Repository
 from runner.errors import MsoError
-from runner.fsutil import write_atomic
+from runner.fsutil import sha256_file, write_atomic
 from runner.state import RunRecord, State, TaskRecord
 
 MANY = 20          # past this many files, the manifest is a sidecar file
@@ -67,9 +68,9 @@ def entries(repo: Repository, exp: Experiment, record: RunRecord
 
 def entry(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecord,
           named: str) -> tuple[dict[str, Any], dict[str, str] | None]:
-    files = {o["path"]: o["sha256"] for o in t.outputs}
+    location, files = _location(repo, exp, record, t)
     e: dict[str, Any] = {"name": named, "description": _description(exp, record, t),
-                         "location": _location(exp, record, t)}
+                         "location": location}
     sidecar = None
     if len(files) == 1:
         e["sha256"] = next(iter(files.values()))
@@ -77,7 +78,8 @@ def entry(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecord,
         sidecar = files
     else:
         e["manifest"] = dict(sorted(files.items()))
-    e["size"] = sum(o["size"] for o in t.outputs)
+    e["size"] = (sum(o["size"] for o in t.outputs) if _remote(t) or len(files) == 1 else
+                 sum((Path(repo.root) / location / p).stat().st_size for p in files))
     if exp.outputs is not None and exp.outputs.licence:
         e["licence"] = exp.outputs.licence
     e["visibility"] = "private" if private_inputs(repo, record) else "public"
@@ -109,13 +111,27 @@ def _remote(t: TaskRecord) -> bool:
     return any(o["stored"] == "remote" for o in t.outputs)
 
 
-def _location(exp: Experiment, record: RunRecord, t: TaskRecord) -> str:
+def _location(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecord
+              ) -> tuple[str, dict[str, str]]:
+    """Where the entry's data is, and its files (path inside that folder -> sha256). Outputs on
+    the remote are alone in their task's folder there. In results/, several outputs are
+    published as their deepest common folder, and a folder dataset lists every file it holds
+    (the task's logs too, when the outputs sit at the top of its folder): a manifest that left
+    one out would not match the folder it describes."""
+    outputs = {o["path"]: o["sha256"] for o in t.outputs}
     if _remote(t) and exp.outputs is not None:
         if len(t.outputs) == 1:
-            return t.outputs[0]["location"]
-        return Target.of(exp.outputs, exp.path).folder(record.run_id, t.id) + "/"
+            return t.outputs[0]["location"], outputs
+        return Target.of(exp.outputs, exp.path).folder(record.run_id, t.id) + "/", outputs
     folder = f"results/{record.experiment}/{record.run_id}/{t.id}"
-    return f"{folder}/{t.outputs[0]['path']}" if len(t.outputs) == 1 else folder + "/"
+    if len(outputs) == 1:
+        return f"{folder}/{t.outputs[0]['path']}", outputs
+    common = posixpath.commonpath([posixpath.dirname(p) for p in outputs])
+    folder = posixpath.join(folder, common) if common else folder
+    on_disk = Path(repo.root) / folder
+    found = {f.relative_to(on_disk).as_posix(): sha256_file(f)
+             for f in sorted(on_disk.rglob("*")) if f.is_file()}
+    return folder + "/", found
 
 
 def _description(exp: Experiment, record: RunRecord, t: TaskRecord) -> str:

@@ -96,3 +96,37 @@ def test_outputs_on_a_remote_are_published_there_with_a_manifest(counter: Path, 
     assert e["credentials"]["RCLONE_CONFIG_DAV_PASS"] == {"env": "MSO_TEST_DAV_PASS"}
     assert remotes.password not in json.dumps(e)
     assert mso("validate", repo=counter).returncode == 0
+
+
+PAIR_APP = """\
+name: pair
+version: "1"
+description: Writes two outputs in one folder.
+command: [python3, pair.py]
+outputs: [out/a.txt, out/b.txt]
+"""
+PAIR_PY = """\
+import os
+os.makedirs("out", exist_ok=True)
+open("out/a.txt", "w").write("a\\n")
+open("out/b.txt", "w").write("b\\n")
+"""
+
+
+def test_several_outputs_kept_in_results_publish_a_folder_that_matches_its_manifest(
+        example: Path) -> None:
+    """The entry's folder holds exactly what its manifest lists, so `validate --data` and the
+    stage-in of a reader accept it."""
+    (example / "applications" / "pair").mkdir()
+    (example / "applications" / "pair.yaml").write_text(PAIR_APP)
+    (example / "applications" / "pair" / "pair.py").write_text(PAIR_PY)
+    (example / "experiments" / "paired.yaml").write_text(
+        "name: paired\napplication: pair@1\npublish_outputs: true\n")
+    got = mso("run", "paired", repo=example)
+    assert got.returncode == 0, got.stdout + got.stderr
+    _, record = only_run(example, "paired")
+    e = entry(example, record["published"][0])
+    assert e["location"] == f"results/paired/{record['run_id']}/main-0000/out/"
+    assert set(e["manifest"]) == {"a.txt", "b.txt"} and e["size"] == 4
+    got = mso("validate", "--data", repo=example)
+    assert got.returncode == 0, got.stdout + got.stderr
