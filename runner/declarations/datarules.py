@@ -1,6 +1,6 @@
 """The catalogue's rules across files: every rclone remote a declaration names is configured by its
 `credentials`, a dataset produced from a private input is private, and (a warning) a folder on a
-remote with no manifest is hashed after every transfer.
+remote with no manifest, or a file with no sha256, moves and is hashed on every run.
 
 The remote's settings are `RCLONE_CONFIG_<REMOTE>_<KEY>` variables (runner/data/rclone.py reads
 them at transfer time); here only their names are checked, so validate needs no secret.
@@ -90,9 +90,15 @@ def warnings(repo: Repository) -> list[str]:
                         if b.dataset in repo.datasets})
         for name in names:
             ds = repo.datasets[name]
-            if not ds.in_repository and ds.location.endswith("/") and ds.manifest is None:
-                found.append(f"{exp.path}: warning: dataset '{name}' is a folder on a remote "
-                             f"with no manifest ({ds.path}), so it is hashed after every "
-                             "transfer; `mso dataset add "
-                             f"{shlex.quote(ds.location)} --name {name} --force` writes one")
+            if ds.in_repository:
+                continue
+            folder = ds.location.endswith("/")
+            if (ds.manifest is None) if folder else (ds.sha256 is None):
+                what = "a folder on a remote with no manifest" if folder else \
+                    "a file on a remote with no sha256"
+                found.append(f"{exp.path}: warning: dataset '{name}' is {what} ({ds.path}), "
+                             "so no host's cache can know it beforehand: it moves, and is "
+                             "hashed, on every run; `mso dataset add "
+                             f"{shlex.quote(ds.location)} --name {name} --force` writes "
+                             f"{'one' if folder else 'it'}")
     return found

@@ -98,14 +98,26 @@ def test_a_remote_folder_without_manifest_is_a_warning_at_plan(example: Path) ->
     use(example, "far")
     [warning] = datarules.warnings(repository.load_valid(example))
     assert warning == ("experiments/heat-sweep.yaml: warning: dataset 'far' is a folder on a "
-                       "remote with no manifest (datasets/far.yaml), so it is hashed after every "
-                       "transfer; `mso dataset add dav:fields/ --name far --force` writes one")
+                       "remote with no manifest (datasets/far.yaml), so no host's cache can know "
+                       "it beforehand: it moves, and is hashed, on every run; `mso dataset add "
+                       "dav:fields/ --name far --force` writes one")
     assert warning in crossref.warnings(repository.load_valid(example))
     result = mso("plan", "heat-sweep", repo=example, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert warning in result.stderr
     declare(example, "far", "location: 'dav:fields/'\ncredentials: {RCLONE_CONFIG_DAV_TYPE: "
             f"webdav}}\nmanifest: {{a.txt: {A}}}\n")
+    assert datarules.warnings(repository.load_valid(example)) == []
+
+
+def test_a_remote_file_without_sha256_is_a_warning_too(example: Path) -> None:
+    declare(example, "far", "location: 'dav:fields/a.bin'\ncredentials: {RCLONE_CONFIG_DAV_TYPE: webdav}\n")
+    use(example, "far")
+    [warning] = datarules.warnings(repository.load_valid(example))
+    assert "dataset 'far' is a file on a remote with no sha256 (datasets/far.yaml)" in warning
+    assert warning.endswith("`mso dataset add dav:fields/a.bin --name far --force` writes it")
+    declare(example, "far", "location: 'dav:fields/a.bin'\ncredentials: {RCLONE_CONFIG_DAV_TYPE: "
+            f"webdav}}\nsha256: '{A}'\n")
     assert datarules.warnings(repository.load_valid(example)) == []
 
 
