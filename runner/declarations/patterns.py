@@ -45,7 +45,8 @@ class PatternError(ValueError):
 class Compiled:
     """One pattern, ready: `fast` (Python's `re`, proven bounded) or None; `slow` (`regex`,
     with a time limit) or None when only `re` reads it; `text` the pattern as `re` runs it for
-    its action, to be joined with others (None when it cannot be: global flags, named groups)."""
+    its action, to be joined with others (None when it cannot be: global flags, named groups;
+    a leading `^` left out, see _unanchored)."""
 
     pattern: str
     action: str
@@ -114,8 +115,19 @@ def _joinable(fast: Any, action: str) -> str | None:
         return None   # a global flag would apply to all; a group name could be taken twice
     if always(fast.pattern, action):
         return ""     # which filter matched is all that is asked: the empty match says it
-    body = f"(?:{fast.pattern})"
-    return {"match": body, "fullmatch": body + r"\Z", "search": r"(?s:.*?)" + body}[action]
+    if action == "search":
+        return f"(?s:.*?)(?:{fast.pattern})"
+    body = f"(?:{_unanchored(fast.pattern)})"
+    return body + r"\Z" if action == "fullmatch" else body
+
+
+def _unanchored(pattern: str) -> str:
+    """A matched pattern without its leading `^` (true where a match starts, so only a cost;
+    without it the joined pattern skips this alternative on its first character)."""
+    if not pattern.startswith("^"):
+        return pattern
+    items = list(_p.parse(pattern))
+    return pattern[1:] if items and items[0] == (_c.AT, _c.AT_BEGINNING) else pattern
 
 
 # --- the bound ---------------------------------------------------------------------------------

@@ -1,21 +1,30 @@
 """Classifying many lines at once when one joined pattern decides them all (the common case):
-every per-line step is a C-level iterator (match, its group, the entry's fields, the entry
-itself), so a log of a million lines costs about what matching it does; see Classifier.entries.
+every per-line step is a C-level iterator or loop (match, its group, the entry's fields, the
+entry itself), so a log of a million lines costs about what matching it does; see
+Classifier.entries.
 
 The joined pattern gets one more, empty, alternative at its end: every line then matches, and
 that last group says "no filter matched" (Python's alternation takes the first alternative that
-matches, so it never hides a filter). What each group makes is in lists indexed by the group.
+matches, so it never hides a filter). A batch's groups are one byte a line (`bytes`: its C-level
+translate and split find the lines that move the progress or are dropped); what each group
+makes is in lists indexed by the group. Progress is filled in only in a batch that moves it,
+entries are filtered only in a batch that drops one.
 """
 
 from __future__ import annotations
 
 import re
-from itertools import compress, count, islice, repeat
-from operator import attrgetter
+from itertools import chain, compress, count, islice, repeat
+from operator import add, attrgetter, itemgetter
 from typing import Any, Callable, Iterable, Iterator
 
-BATCH = 65536            # lines classified together (their entries are made lazily)
+BATCH = 16384            # lines classified together (their entries are made lazily)
 _group = attrgetter("lastindex")
+
+
+def batchable(joined: re.Pattern) -> bool:
+    """Whether a group number of the joined pattern (and its two more) fits in a byte."""
+    return joined.groups + 2 < 256
 
 
 class Batches:
@@ -28,33 +37,48 @@ class Batches:
         self.severity = [m and m[2] for m in made]
         self.verbosity = [m and m[3] for m in made]
         self.attributes = [m and m[4] for m in made]
-        self.kept = [bool(m) and not m[0] for m in made]
+        kept = [bool(m) and not m[0] for m in made]
         self.moves = [m[1] if m and not m[0] else None for m in made]   # progress it makes
+        moving = [move is not None for move in self.moves]
+        self.kept = bytes(kept + [False] * (256 - len(kept)))          # translate tables
+        self.moving = bytes(moving + [False] * (256 - len(moving)))
+        self.all_kept = bytes(g for g, k in enumerate(kept) if k)     # translate's deletions
+        self.still = bytes(g for g in range(256) if g >= len(moving) or not moving[g])
         self.new, self.entry = new, entry
 
     def entries(self, lines: list[str], start: int, progress: Any,
-                advance: Callable[[Any], Any]) -> Iterator:
+                advance: Callable[[Iterable], list]) -> Iterator:
         """The entries of `lines` (none longer than the engines' limit), numbered from `start`;
-        `progress` is the progress before them, `advance(move)` the progress after a move."""
-        groups = list(map(_group, map(self.match, lines)))
-        moving = [i for i, g in zip(count(), groups) if self.moves[g] is not None]
-        if moving:
-            values = list(repeat(progress, len(lines)))
-            for i, j in zip(moving, [*moving[1:], len(lines)]):
-                progress = advance(self.moves[groups[i]])
-                values[i:j] = repeat(progress, j - i)
-            shown: Iterable = values
-        else:
-            shown = repeat(progress)
-        fields = zip(count(start), map(self.severity.__getitem__, groups),
-                     map(self.verbosity.__getitem__, groups), lines, shown,
-                     map(self.attributes.__getitem__, groups))
+        `progress` is the progress before them, `advance(moves)` the progress after each of
+        these moves, in order."""
+        groups = bytes(map(_group, map(self.match, lines)))
+        moved = groups.translate(None, self.still)     # the groups of the lines that move it
+        shown = (self._shown(groups, progress, advance(map(self.moves.__getitem__, moved)))
+                 if moved else repeat(progress))
+        pick = itemgetter(*groups, 0)                  # a tuple, even for one line
+        fields = zip(count(start), pick(self.severity), pick(self.verbosity), lines, shown,
+                     pick(self.attributes))
         made = map(self.new, repeat(self.entry), fields)
-        return compress(made, map(self.kept.__getitem__, groups))
+        if not groups.translate(None, self.all_kept):
+            return made
+        return compress(made, groups.translate(self.kept))
+
+    def _shown(self, groups: bytes, progress: Any, after: list) -> Iterator:
+        """The progress at each line: `progress` up to the first line that moves it, then
+        the progress after each move up to the next."""
+        before, *runs = map(len, groups.translate(self.moving).split(b"\x01"))
+        return chain(repeat(progress, before),
+                     chain.from_iterable(map(repeat, after, map(add, runs, repeat(1)))))
 
 
 def chunks(lines: Iterable[str]) -> Iterator[list[str]]:
     """The lines in lists of BATCH."""
+    if isinstance(lines, list):         # sliced: not a line at a time
+        i = 0
+        while i < len(lines):
+            yield lines[i:i + BATCH]
+            i += BATCH
+        return
     it = iter(lines)
     while batch := list(islice(it, BATCH)):
         yield batch

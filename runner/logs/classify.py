@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import chain
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from runner.declarations.models import EMPTY, LogFilter
 from runner.declarations.patterns import LONG, Compiled, compile_pattern
-from runner.logs.batch import Batches, chunks
+from runner.logs.batch import Batches, batchable, chunks
 
 MAX_TIMEOUTS = 3    # a pattern out of time this often on one log is skipped from then on
 
@@ -61,7 +62,7 @@ class Classifier:
         self._by_group = [self._made[one[1][g]] if g in one[1] else None
                           for g in range(max(one[1], default=0) + 1)]
         self._batches = (Batches(self._only.__self__, self._by_group, _new, Entry)
-                         if self._only is not None else None)
+                         if self._only is not None and batchable(self._only.__self__) else None)
 
     def classify(self, lineno: int, text: str) -> Entry | None:
         """The entry for a line that a filter matches, else None (unmatched lines are kept raw,
@@ -88,20 +89,27 @@ class Classifier:
         gives them) and numbered from `start`: classify() without a call per line (and, when
         one joined pattern decides every line, without Python code per line: batch.py)."""
         if self._batches is None:
-            for n, text in enumerate(lines, start):
-                if (e := self.classify(n, text)) is not None:
-                    yield e
-            return
+            return self._one_by_one(lines, start)
+        return chain.from_iterable(self._batched(lines, start))
+
+    def _one_by_one(self, lines: Iterable[str], start: int) -> Iterator[Entry]:
+        for n, text in enumerate(lines, start):
+            if (e := self.classify(n, text)) is not None:
+                yield e
+
+    def _batched(self, lines: Iterable[str], start: int) -> Iterator[Iterator[Entry]]:
+        """The entries of each batch, made when the batch before them has been read (so that
+        the progress they start from is the one the lines before them made)."""
         for lines in chunks(lines):
-            if max(map(len, lines)) > LONG:
-                yield from self._each(lines, start)
+            if len(max(lines, key=len)) > LONG:
+                yield self._each(lines, start)
             else:
-                yield from self._batches.entries(lines, start, self.progress, self._moved)
+                yield self._batches.entries(lines, start, self.progress, self._after)
             start += len(lines)
 
-    def _moved(self, progress: float | str) -> float | None:
-        self._advance(progress)
-        return self.progress
+    def _after(self, moves: Iterable[float | str]) -> list[float | None]:
+        """The progress after each of these moves, made in order."""
+        return [self._advance(move) for move in moves]
 
     def _each(self, lines: list[str], start: int) -> Iterator[Entry]:
         """The joined pattern's entries a line at a time (a batch with a line too long for it)."""
@@ -152,13 +160,14 @@ class Classifier:
         new, self._taken = self.warnings[self._taken:], len(self.warnings)
         return new
 
-    def _advance(self, progress: float | str) -> None:
+    def _advance(self, progress: float | str) -> float | None:
         if isinstance(progress, str):
             self.steps += float(progress[1:])
             if self.expected:
                 self.progress = min(100.0, round(100.0 * self.steps / self.expected, 2))
         else:
             self.progress = float(progress)
+        return self.progress
 
 
 def _timeout_warning(f: LogFilter, k: int, lineno: int) -> str:
@@ -172,8 +181,9 @@ Stage = tuple[Callable[[str], Any] | None, dict[int, int], tuple[int, ...]]
 
 
 def _stages(compiled: list[Compiled]) -> list[Stage]:
-    """Consecutive joinable filters as one alternation (its group number -> filter index);
-    each other filter alone. Within a stage, `members` are tried one by one on long lines."""
+    """Consecutive joinable filters as one alternation, each alternative ending with an empty
+    group (closed last, so the match's `lastindex`: its number -> filter index); each other
+    filter alone. Within a stage, `members` are tried one by one on long lines."""
     stages: list[Stage] = []
     run: list[int] = []
     for k, c in enumerate(compiled + [None]):
@@ -189,12 +199,12 @@ def _stages(compiled: list[Compiled]) -> list[Stage]:
 
 
 def _joined(compiled: list[Compiled], members: list[int]) -> Stage:
-    index, group, parts = {}, 1, []
+    index, group, parts = {}, 0, []
     for k in members:
         c = compiled[k]
+        group += re.compile(c.text).groups + 1    # its own groups, then its empty one
         index[group] = k
-        parts.append(f"({c.text})")
-        group += 1 + re.compile(c.text).groups    # its own groups come after its wrapper
+        parts.append(f"{c.text}()")
     try:
         joined = re.compile("|".join(parts))
     except (re.error, RecursionError, OverflowError):
