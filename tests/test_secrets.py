@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import ROOT, mso
@@ -114,10 +115,13 @@ def test_a_failing_run_in_a_pipeline_tells_gitlab_without_the_canary(example: Pa
 
 # Looks for the canary (given hex-encoded: never as itself, its reverse or its base64), its
 # reverse and its base64 (at any alignment, as inside `user:token`) in every process's environ and
-# cmdline it can see and in every regular file up to 1 MiB under $HOME, /tmp and the repository.
+# cmdline it can see and in every regular file up to 1 MiB under $HOME, /tmp and the repository
+# whose inode changed since the canary was made (`since`, from canary_since()): a file that holds
+# it was written after that, and a write sets ctime to now, which no one can set back. The files
+# left in /tmp by earlier sessions (hundreds of thousands on a developer's machine) are not read.
 SCANNER = """\
 import base64, os, stat, sys
-canary = bytes.fromhex(sys.argv[1])
+canary, since = bytes.fromhex(sys.argv[1]), float(sys.argv[4])
 needles = {"plain": [canary], "reversed": [canary[::-1]],
            "base64": [base64.b64encode(bytes(k) + canary)[4:-4] for k in range(3)]}
 found, files = [], 0
@@ -138,7 +142,7 @@ for root in (os.environ["HOME"], "/tmp", sys.argv[3]):
         for path in (os.path.join(folder, n) for n in names):
             try:
                 st = os.lstat(path)
-                if stat.S_ISREG(st.st_mode) and st.st_size <= 1 << 20:
+                if stat.S_ISREG(st.st_mode) and st.st_size <= 1 << 20 and st.st_ctime >= since:
                     look(path, read(path))
                     files += 1
             except OSError:
@@ -151,15 +155,22 @@ SCAN_APP = """\
 name: scanner
 version: "1"
 description: Looks for a canary token everywhere a task can read.
-command: [python3, scan.py, "{canary_hex}", found.txt, "{repo}"]
+command: [python3, scan.py, "{canary_hex}", found.txt, "{repo}", "{since}"]
 parameters:
   type: object
   properties:
     canary_hex: {type: string}
     repo: {type: string}
+    since: {type: number}
 outputs: [found.txt]
 """
 SECRET_VARS = ("MSO_GITLAB_TOKEN", "DATA_PASS", "LAB_SECRET")   # GitLab's, a dataset's, listed
+
+
+def canary_since() -> float:
+    """The `since` of a scan, taken before its canary is made: 2 s early, as file times come
+    from the kernel's coarse clock."""
+    return time.time() - 2
 
 
 def scan(path: Path) -> dict[str, list[str]]:
@@ -176,6 +187,7 @@ def test_a_local_task_cannot_find_the_runners_secrets(example: Path, tmp_path: P
     a task scanning every process and file it can read finds it nowhere. The control: the same
     scanner started by that shell without mso (the canary taken out of its own environment)
     finds it in the shell's environ, and in planted files, reversed and in base64."""
+    since = canary_since()
     canary = "mso-canary-" + secrets.token_hex(12)   # new each run: files of earlier runs hold others
     (example / "applications" / "scanner").mkdir()
     (example / "applications" / "scanner.yaml").write_text(SCAN_APP)
@@ -183,7 +195,7 @@ def test_a_local_task_cannot_find_the_runners_secrets(example: Path, tmp_path: P
     (example / "datasets" / "remote-data.yaml").write_text(DATASET)
     (example / "experiments" / "scan.yaml").write_text(
         f"name: scan\napplication: scanner@1\n"
-        f"parameters: {{canary_hex: '{canary.encode().hex()}', repo: '{example}'}}\n")
+        f"parameters: {{canary_hex: '{canary.encode().hex()}', repo: '{example}', since: {since}}}\n")
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home), "MSO_SECRET_VARS": "LAB_SECRET",
@@ -203,7 +215,7 @@ def test_a_local_task_cannot_find_the_runners_secrets(example: Path, tmp_path: P
     unset = [a for v in SECRET_VARS for a in ("-u", v)]
     control = subprocess.run(["bash", "-c", '"$@"; echo "exit $?" >&2', "bash", "env", *unset,
                               sys.executable, str(example / "applications" / "scanner" / "scan.py"),
-                              canary.encode().hex(), str(out), str(example)],
+                              canary.encode().hex(), str(out), str(example), str(since)],
                              env=env, capture_output=True, text=True, timeout=60)
     assert control.stderr.endswith("exit 0\n"), control.stderr
     report = scan(out)

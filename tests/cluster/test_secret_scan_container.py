@@ -27,12 +27,12 @@ from tests.cluster.test_containers import cluster_shell, registry_env, work_root
 from tests.conftest import mso
 from tests.containers.conftest import CH_PATH, BaseImage, Registry
 from tests.containers.conftest import base_image, registry  # noqa: F401 (fixtures used here)
-from tests.test_secrets import DATASET, SCAN_APP, SCANNER, SECRET_VARS, scan
+from tests.test_secrets import DATASET, SCAN_APP, SCANNER, SECRET_VARS, canary_since, scan
 
 pytestmark = pytest.mark.integration
 
 
-def add_scan(repo: Path, image: str, infra: str, marker: str, canary: str,
+def add_scan(repo: Path, image: str, infra: str, marker: str, canary: str, since: float,
              **environment: str) -> None:
     """The scanner (in `image`, the marker in its environment), the dataset whose credential is
     a secret, and an experiment on `infra` scanning for the canary and for the marker."""
@@ -45,8 +45,9 @@ def add_scan(repo: Path, image: str, infra: str, marker: str, canary: str,
     # "." besides $HOME and /tmp: the task's work dir (the work root would add the image, and
     # through the image's /tmp, which is the host's, all of /tmp again)
     (repo / "experiments" / "scan.yaml").write_text(
-        f"name: scan\napplication: scanner@1\ninfrastructure: {infra}\nparameters: {{repo: .}}\n"
-        f"matrix: {{canary_hex: ['{canary.encode().hex()}', '{marker.encode().hex()}']}}\n")
+        f"name: scan\napplication: scanner@1\ninfrastructure: {infra}\n"
+        f"matrix: {{canary_hex: ['{canary.encode().hex()}', '{marker.encode().hex()}']}}\n"
+        f"parameters: {{repo: ., since: {since}}}\n")
     path = repo / "infrastructures" / f"{infra}.yaml"
     extra = f"environment: {json.dumps(environment)}\n" if environment else ""
     path.write_text(f"{path.read_text()}container_runtime: charliecloud\n{extra}")
@@ -87,8 +88,9 @@ def hidden(marker: str) -> str:
 
 def test_a_task_in_an_image_on_the_cluster_cannot_find_the_runners_secrets(
         on_cluster: Path, base_image: BaseImage, registry: Registry) -> None:
+    since = canary_since()
     canary, marker = (f"mso-{what}-{secrets.token_hex(12)}" for what in ("canary", "marker"))
-    add_scan(on_cluster, base_image.reference, "cluster", marker, canary)
+    add_scan(on_cluster, base_image.reference, "cluster", marker, canary, since)
     tmp_marker = f"/tmp/mso-scan-marker-{os.getpid()}"
     cluster_shell(f"printf %s {hidden(marker)} > {tmp_marker}")
     try:
@@ -106,10 +108,11 @@ def test_a_task_in_an_image_on_the_cluster_cannot_find_the_runners_secrets(
 def test_a_task_in_an_image_on_local_cannot_find_the_runners_secrets(
         example: Path, base_image: BaseImage, registry: Registry, tmp_path: Path,
         outside_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    since = canary_since()
     canary, marker = (f"mso-{what}-{secrets.token_hex(12)}" for what in ("canary", "marker"))
     (example / "infrastructures" / "local.yaml").write_text(
         f"name: local\nkind: local\nwork_root: {outside_tmp}\n")
-    add_scan(example, base_image.reference, "local", marker, canary)
+    add_scan(example, base_image.reference, "local", marker, canary, since)
     tmp_marker = tmp_path / "marker.txt"
     tmp_marker.write_text(hidden(marker))
     # as a CI job may start it: without USER (ch-image refuses to work without it), and with the
