@@ -14,7 +14,7 @@ entries are filtered only in a batch that drops one.
 from __future__ import annotations
 
 import re
-from itertools import chain, compress, count, islice, repeat
+from itertools import chain, compress, count, islice, repeat, starmap
 from operator import add, attrgetter, itemgetter
 from typing import Any, Callable, Iterable, Iterator
 
@@ -59,7 +59,7 @@ class Batches:
         pick = itemgetter(*groups, 0)                  # a tuple, even for one line
         fields = zip(count(start), pick(self.severity), pick(self.verbosity), lines, shown,
                      pick(self.attributes))
-        made = map(self.new, repeat(self.entry), fields)
+        made = starmap(self.new, zip(repeat(self.entry), fields))   # no call tuple made
         if not groups.translate(None, self.all_kept):
             return made
         return compress(made, groups.translate(self.kept))
