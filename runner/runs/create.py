@@ -1,5 +1,6 @@
-"""A new run from a plan: the record and the plan are written first, then every task's work dir is
-staged; nothing starts here (the watcher submits what is ready)."""
+"""A new run from a plan: its images and datasets are made ready on each host first, then the
+record and the plan are written, then every task's work dir is staged; nothing starts here (the
+watcher submits what is ready)."""
 
 from __future__ import annotations
 
