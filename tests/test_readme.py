@@ -36,7 +36,7 @@ NEEDS_SERVICE = {
 EXPECTED = {"cancel": (1, "no unfinished run")}
 SERVERS = {"book serve": "--port 0"}   # port 8000 may be taken on a shared machine
 _OPTIONAL = re.compile(r"\s*\[[^\[\]]*\](\.\.\.)?")
-_PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_-]*(\|[A-Z][A-Z0-9_-]*)*(\.\.\.)?")
+_PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_-]*(\|[A-Z][A-Z0-9_:-]*)*(\.\.\.)?")   # REMOTE:PATH too
 
 
 def use_section(readme: str) -> tuple[list[str], list[str]]:
@@ -129,7 +129,7 @@ def test_a_fresh_clone_runs_the_readme_as_written(tmp_path: Path) -> None:
     run_dir = max((clone / "results/heat-sweep").iterdir())   # the demo's run: the newest id
     values = {"DIR": str(tmp_path / "new-lab"), "FILE": "applications/heat/Dockerfile",
               "EXPERIMENT": "heat-sweep", "RUN-ID": run_dir.name, "TASK": "main-0000",
-              "APP": "heat", "PATH": "experiments/heat-sweep.yaml"}
+              "APP": "heat", "PATH": "experiments/heat-sweep.yaml", "N": "readme-data"}
     ran = []
     for synopsis in synopses:
         words, verb = command(synopsis, values), verb_of(synopsis)
