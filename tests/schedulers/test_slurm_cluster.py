@@ -213,4 +213,6 @@ def test_a_job_over_its_walltime_fails_with_the_reason(site, walltime_job) -> No
     sched, ids, jobs = walltime_job
     final = watch(site, sched, ids, jobs, 300)
     assert final[ids[0]] == JobStatus(State.FAILED, "walltime exceeded")
-    assert cat(site, jobs[0], script.EXIT) == ""
+    # at the time limit Slurm signals every process of the job at once: the wrapper dies with
+    # its command, or records the command's SIGTERM (143) first; the verdict above counts
+    assert cat(site, jobs[0], script.EXIT) in ("", "143")
