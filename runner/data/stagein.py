@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -153,9 +154,14 @@ def _link(src: Path, folder: bool) -> str:
 
 
 def _relay(src: Path, want: cache.Want, host: Host, where: str) -> cache.Stored:
-    """SFTP into the host's part (a folder's files already there at their size are kept),
-    then the store command verifies and moves it."""
-    q, p = shlex.quote, cache.part(host.work_root, want.key)
+    """SFTP into this runner's own inbox beside the host's part (a folder's files already there
+    at their size are kept, so an upload cut short resumes), then the store command, under the
+    lock, takes the inbox as the part, verifies it and moves it in place. The inbox is named
+    after this machine and its cache, so two runners relaying the same data at once never write
+    into each other's files, and the same runner finds its own again after a crash."""
+    q = shlex.quote
+    token = hashlib.sha256(f"{socket.gethostname()}\0{src}".encode()).hexdigest()[:12]
+    p = f"{cache.part(host.work_root, want.key)}.{token}"
     files = [(f, f.relative_to(src).as_posix()) for f in sorted(src.rglob("*")) if f.is_file()] \
         if want.folder else [(src, "")]
     dirs = sorted({f"{p}/data/{rel}".rsplit("/", 1)[0] for _, rel in files if "/" in rel})
@@ -174,8 +180,11 @@ def _relay(src: Path, want: cache.Want, host: Host, where: str) -> cache.Stored:
             continue
         host.transport.put(path, f"{p}/data/{rel}" if rel else f"{p}/data")
         sent += size
-    res = host.transport.run(cache.store_command(host.work_root, want, None))
+    take = f'rm -rf "$P/data" && mv -T {q(p + "/data")} "$P/data" && rm -rf {q(p)}'
+    res = host.transport.run(cache.store_command(host.work_root, want, take))
     stored = cache.parse_store(res, want, f"{where} (on {host.name})")
+    if stored.cached:   # another runner stored it meanwhile: this inbox is not needed
+        host.transport.run(f"rm -rf {q(p)}")
     return cache.Stored(stored.sha256, 0 if stored.cached else sent, stored.cached)
 
 

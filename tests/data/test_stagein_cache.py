@@ -111,3 +111,26 @@ def test_two_runners_move_a_dataset_once(tmp_path: Path) -> None:
         th.join()
     assert (tmp_path / "log").read_text() == "moved\n"
     assert sorted(r.cached for r in results) == [False, True]
+
+
+def test_two_runners_relaying_the_same_data_at_once_both_get_it_verified(tmp_path: Path) -> None:
+    """Each runner uploads into its own inbox (its machine and cache name it), and the store
+    command takes one under the lock: the other finds the entry there and removes its inbox."""
+    from runner.data import stagein
+    want = _folder_want()
+    host = stagein.Host("here", str(tmp_path / "w"), LocalTransport(), "relayed")
+    sources = [_source(tmp_path / f"runner{i}") for i in range(2)]
+    results: list = []
+    threads = [threading.Thread(target=lambda s=s: results.append(
+        stagein._relay(s, want, host, "datasets/tree.yaml"))) for s in sources]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(r.cached for r in results) == [False, True]
+    assert {r.sha256 for r in results} == {want.expect}
+    entry = Path(cache.entry(host.work_root, want.expect))
+    assert (entry / "a.txt").read_bytes() == b"alpha\n"
+    # nothing is left beside the entry: no part, no inbox
+    assert sorted(p.name for p in entry.parent.iterdir() if not p.name.endswith(".lock")) == \
+        [want.expect]
