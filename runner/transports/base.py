@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import TransportError, command_failed
+
+log = logging.getLogger(__name__)
+OnLine = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,11 @@ class Transport(ABC):
     commands: int = 0         # commands run
 
     @abstractmethod
-    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
-        """Run one command; never raises for a non-zero exit (see Result.check)."""
+    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None,
+            on_stderr: OnLine | None = None) -> Result:
+        """Run one command; never raises for a non-zero exit (see Result.check).
+        `on_stderr` is called with each non-empty line of its stderr as it arrives (progress
+        lines of a long command); the Result holds the whole stderr all the same."""
 
     @abstractmethod
     def put(self, local: Path, remote: str) -> None:
@@ -58,6 +66,36 @@ class Transport(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection (idempotent)."""
+
+
+class Lines:
+    """Feeds a callback each complete, non-empty line of a byte stream as it arrives (without
+    its end of line); `close` passes on a last line that had none. A callback that raises is
+    logged and called no more: it never breaks the command it watches."""
+
+    def __init__(self, callback: OnLine) -> None:
+        self.callback: OnLine | None = callback
+        self.rest = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.rest += chunk
+        *complete, rest = self.rest.split(b"\n")
+        self.rest = bytearray(rest)
+        for line in complete:
+            self._say(line)
+
+    def close(self) -> None:
+        self._say(bytes(self.rest))
+        self.rest.clear()
+
+    def _say(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        if text and self.callback is not None:
+            try:
+                self.callback(text)
+            except Exception:   # noqa: BLE001 - a watcher's bug must not stop the command
+                log.exception("a stderr line callback failed; it is called no more")
+                self.callback = None
 
 
 class Offline(Transport):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from runner.transports.base import Result
+from runner.transports.base import Lines, OnLine, Result
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 16
@@ -75,11 +75,29 @@ class _Stream:
     scanned: int = 0
     end: int | None = None
     code: int | None = None
+    lines: Lines | None = None   # given each line as it arrives (never the marker's)
+    passed: int = 0              # bytes handed to `lines`
 
     def feed(self, chunk: bytes) -> None:
         self.data += chunk
         if self.end is None:
             self._scan()
+        if self.lines is not None:
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        """Hand on the text up to its last newline (what follows may be the start of the end
+        marker); once the marker has come, the rest before it, and nothing more."""
+        assert self.lines is not None
+        if self.end is None:
+            eol = self.data.rfind(b"\n", self.passed)
+            if eol >= 0:
+                self.lines.feed(bytes(self.data[self.passed:eol + 1]))
+                self.passed = eol + 1
+            return
+        self.lines.feed(bytes(self.data[self.passed:self.end]))
+        self.lines.close()
+        self.lines = None
 
     def _scan(self) -> None:
         at = self.data.find(self.needle, self.scanned)
@@ -136,9 +154,12 @@ class Shell:
         self.channel.sendall(frame(cmd, token, stdin))
         return token.encode()
 
-    def collect(self, cmd: str, token: bytes, timeout: float | None) -> Result:
-        """Read both streams up to their end markers; ShellEnded or CommandTimeout otherwise."""
-        out, err = _Stream(b"\n" + token), _Stream(b"\n" + token)
+    def collect(self, cmd: str, token: bytes, timeout: float | None,
+                on_stderr: OnLine | None = None) -> Result:
+        """Read both streams up to their end markers (each stderr line to `on_stderr` as it
+        arrives); ShellEnded or CommandTimeout otherwise."""
+        out = _Stream(b"\n" + token)
+        err = _Stream(b"\n" + token, lines=Lines(on_stderr) if on_stderr else None)
         deadline = None if timeout is None else time.monotonic() + timeout
         while out.end is None or err.end is None:
             if not self._read(out, err):

@@ -22,7 +22,7 @@ import tenacity
 
 from runner.errors import TransportError
 from runner.transports import credentials, hostkeys, sftp_ops
-from runner.transports.base import Result, Transport
+from runner.transports.base import OnLine, Result, Transport
 from runner.transports.failures import (UnknownHostKey, is_network_error, is_transient,
                                         permanent, reason, transient)
 from runner.transports.settings import Endpoint, SSHSettings, parse_jump
@@ -61,12 +61,13 @@ class SSHTransport(Transport):
 
     # --- the five methods ----------------------------------------------------------------
 
-    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
+    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None,
+            on_stderr: OnLine | None = None) -> Result:
         with self._lock:
             self.commands += 1
             shell, token = self._retry(f"run `{_short(cmd)}`", lambda: self._send(cmd, stdin))
             try:
-                return shell.collect(cmd, token, timeout)
+                return shell.collect(cmd, token, timeout, on_stderr)
             except CommandTimeout:
                 self._shell = None
                 shell.kill()
