@@ -21,7 +21,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from runner.data import rclone
+from runner.data import progress, rclone
 from runner.errors import StagingError
 from runner.transports.base import Result
 
@@ -160,7 +160,8 @@ def parse_store(res: Result, want: Want, where: str,
     if res.code == FILL_FAILED and res.stderr.strip():
         said = rclone.explain(res.stderr, settings, f"moving {want.label or want.key}", remote)
         raise StagingError(f"{where}: {said}")
-    said = [settings.mask(ln) for ln in (res.stderr + res.stdout).strip().splitlines()]
+    said = [settings.mask(ln) for ln in (res.stderr + res.stdout).strip().splitlines()
+            if not progress.is_stats(ln)]
     body = "\n".join("    " + ln for ln in said[-TAIL:]) or "    (no output)"
     raise StagingError(f"{where}: staging {want.label or want.key} failed (exit code "
                        f"{res.code}); its last lines:\n{body}")

@@ -33,17 +33,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.data import progress
 from runner.declarations.datarules import prefix, remote_of
 from runner.declarations.models import EnvRef
 from runner.errors import StagingError
-from runner.words import size_text
 
 UNSAFE = re.compile(r'["$`\\\n\r\x00]')
 BASE = ["--config", "/dev/null", "--retries", "3", "--retries-sleep", "1s",
         "--low-level-retries", "3", "--contimeout", "15s", "--timeout", "60s"]
 LARGE = 64 << 20            # files above this use several streams at once
 STREAMS = ["--multi-thread-cutoff", "64M", "--multi-thread-streams", "4"]
-PROGRESS_EVERY = 10.0       # seconds between progress lines when stderr is not a terminal
+PROGRESS_EVERY = progress.EVERY   # seconds between progress lines (MSO_PROGRESS_EVERY sets it)
 MASK = "[MASKED]"
 
 
@@ -178,8 +178,8 @@ def host_command(args: list[str], settings: Settings) -> tuple[str, str]:
 
 
 def explain(stderr: str, settings: Settings, what: str, remote: str | None) -> str:
-    """One line saying why rclone failed, with every secret masked."""
-    text = settings.mask(stderr)
+    """One line saying why rclone failed, with every secret masked (stats lines left out)."""
+    text = settings.mask(progress.without_stats(stderr))
     low = text.lower()
     where = f"{settings.where}: " if settings.where else ""
     if "didn't find section in config" in low:
@@ -201,8 +201,8 @@ class Reporter:
     terminal, where the bar shows it) with the share done, the rate and what is left."""
 
     def __init__(self, label: str, out: Callable[[str], None] | None = None,
-                 every: float = PROGRESS_EVERY) -> None:
-        self.label, self.every = label, every
+                 every: float | None = None) -> None:
+        self.label, self.every = label, progress.every() if every is None else every
         self.out = out or (lambda s: print(s, file=sys.stderr, flush=True))
         self.start = self.last = time.monotonic()
         self.quiet = sys.stderr.isatty() and out is None
@@ -212,11 +212,8 @@ class Reporter:
         if self.quiet or now - self.last < self.every:
             return
         self.last = now
-        sent, total = update.get("sent", 0), update.get("total", 0) or 0
-        speed = update.get("transfer_speed", 0) or 0
-        left = f", {int((total - sent) / speed)} s left" if speed and total > sent else ""
-        share = f"{100 * sent / total:.0f}% of {size_text(total)}" if total else size_text(sent)
-        self.out(f"  moving {self.label}: {share}, {size_text(int(speed))}/s{left}")
+        self.out(progress.line(self.label, update.get("sent", 0) or 0,
+                               update.get("total", 0) or 0, update.get("transfer_speed", 0) or 0))
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from runner.data import cache, rclone
+from runner.data import cache, progress, rclone
 from runner.data.runnercache import RunnerCache
 from runner.declarations import manifest as manifests
 from runner.declarations.models import Dataset
@@ -61,7 +61,7 @@ def stage_all(datasets: Iterable[Dataset], repo_root: Path, host: Host, runner: 
         if want.expect in there:
             stored, route = cache.Stored(want.expect, 0, True), "cached"
         else:
-            stored, route = stage(ds, want, repo_root, host, runner)
+            stored, route = stage(ds, want, repo_root, host, runner, say)
         out[ds.name] = {"sha256": stored.sha256, "route": "cached" if stored.cached else route,
                         "bytes": stored.bytes, "seconds": round(time.monotonic() - start, 3),
                         "path": cache.entry(host.work_root, stored.sha256)}
@@ -97,14 +97,16 @@ def _repo_hash(ds: Dataset, root: Path, folder: bool) -> tuple[str | None, str |
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def stage(ds: Dataset, want: cache.Want, repo_root: Path, host: Host,
-          runner: RunnerCache) -> tuple[cache.Stored, str]:
-    """One dataset onto the host by its route; (the entry, the route)."""
+def stage(ds: Dataset, want: cache.Want, repo_root: Path, host: Host, runner: RunnerCache,
+          say: Say | None = None) -> tuple[cache.Stored, str]:
+    """One dataset onto the host by its route; (the entry, the route). The direct route's
+    progress lines are said as rclone on the host writes its stats."""
     where = ds.path or host.name
     if host.route == "direct" and not ds.in_repository:
         src, settings = source(ds)
         fill, stdin = rclone.host_command(_copy_args(ds, want, src, host), settings)
-        res = host.transport.run(cache.store_command(host.work_root, want, fill), stdin=stdin)
+        res = host.transport.run(cache.store_command(host.work_root, want, fill), stdin=stdin,
+                                 on_stderr=progress.Watcher(ds.name, say, settings.mask))
         return cache.parse_store(res, want, f"{where} (on {host.name})", settings,
                                  rclone.remote_of(src)), "direct"
     local, text = fetch(ds, want, repo_root, runner)
@@ -141,7 +143,7 @@ def source(ds: Dataset) -> tuple[str, rclone.Settings]:
 def _copy_args(ds: Dataset, want: cache.Want, src: str, host: Host) -> list[str]:
     dest = cache.part(host.work_root, want.key) + "/data"
     streams = rclone.STREAMS if ds.size is None or ds.size > rclone.LARGE else []
-    return ["copy" if want.folder else "copyto", *streams, "--", src, dest]
+    return ["copy" if want.folder else "copyto", *streams, *progress.flags(), "--", src, dest]
 
 
 def _link(src: Path, folder: bool) -> str:

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from runner.data import rclone
+from runner.data import progress, rclone
 from runner.declarations.models import OutputsTarget
 from runner.errors import MsoError, StagingError
 from runner.transports.base import Transport
@@ -103,8 +103,10 @@ def verify(dest: str, sha256: str, settings: rclone.Settings) -> str | None:
 def _direct(transport: Transport, path: str, dest: str, settings: rclone.Settings,
             size: int | None) -> None:
     streams = rclone.STREAMS if size is None or size > rclone.LARGE else []
-    text, stdin = rclone.host_command(["copyto", *streams, "--", path, dest], settings)
-    result = transport.run(text, stdin=stdin)
+    text, stdin = rclone.host_command(["copyto", *streams, *progress.flags(), "--", path, dest],
+                                      settings)
+    result = transport.run(text, stdin=stdin,
+                           on_stderr=progress.Watcher(PurePosixPath(path).name, mask=settings.mask))
     if result.code:
         said = rclone.explain(result.stderr, settings, f"copying {path} on {transport.host}",
                               rclone.remote_of(dest))
