@@ -101,9 +101,9 @@ def test_credentials_arrive_on_stdin_never_on_the_command_line(tmp_path: Path) -
     seen: list[str] = []
 
     class Recording(LocalTransport):
-        def run(self, cmd, timeout=None, stdin=None):
+        def run(self, cmd, timeout=None, stdin=None, on_stderr=None):
             seen.append(cmd)
-            return super().run(cmd, timeout, stdin)
+            return super().run(cmd, timeout, stdin, on_stderr=on_stderr)
 
     rt = SlowCopy(tmp_path / "ledger")
     got = cache.fetch(Recording(), str(tmp_path / "root"), rt, REF, "here", creds=("u", secret))

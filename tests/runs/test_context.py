@@ -24,9 +24,10 @@ class Recording(Transport):
     def __init__(self, inner: Transport) -> None:
         self.inner, self.lines = inner, []
 
-    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
+    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None,
+            on_stderr=None) -> Result:
         self.lines.append(cmd)
-        return self.inner.run(cmd, timeout, stdin)
+        return self.inner.run(cmd, timeout, stdin, on_stderr=on_stderr)
 
     def put(self, local, remote):
         self.inner.put(local, remote)

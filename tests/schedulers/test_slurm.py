@@ -47,7 +47,7 @@ class Fake(Transport):
                  respond=None) -> None:
         self.answers, self.respond, self.commands, self.stdins = list(answers), respond, [], []
 
-    def run(self, cmd, timeout=None, stdin=None) -> Result:
+    def run(self, cmd, timeout=None, stdin=None, on_stderr=None) -> Result:
         self.commands.append(cmd)
         self.stdins.append(stdin)
         if self.respond:

@@ -43,9 +43,10 @@ class Counting(Transport):
     def __init__(self, inner: Transport) -> None:
         self.inner, self.commands = inner, []
 
-    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None) -> Result:
+    def run(self, cmd: str, timeout: float | None = None, stdin: str | None = None,
+            on_stderr=None) -> Result:
         self.commands.append(cmd)
-        return self.inner.run(cmd, timeout=timeout, stdin=stdin)
+        return self.inner.run(cmd, timeout=timeout, stdin=stdin, on_stderr=on_stderr)
 
     def put(self, local, remote): self.inner.put(local, remote)
     def get(self, remote, local): self.inner.get(remote, local)
