@@ -1,7 +1,7 @@
 """`mso dataset add PATH|REMOTE:PATH|URL --name N`: a catalogue entry written from the data itself.
 
 The entry `datasets/<N>.yaml` gets the location, the size and a file's sha256 or a folder's
-manifest (inline up to INLINE files, else in the sidecar `datasets/<N>.manifest`). A remote is
+manifest (inline up to catalogue.INLINE files, else in the sidecar `datasets/<N>.manifest`). A remote is
 configured from the `RCLONE_CONFIG_<REMOTE>_*` variables set here, which the entry names under
 `credentials` (a secret by its variable's name only). Nothing is written unless all went well;
 each file is replaced atomically. With --force an existing entry is updated: what the data says
@@ -19,7 +19,6 @@ from typing import Any
 
 from runner.commands.common import common_options
 
-INLINE = 20          # a folder with more files keeps its manifest in a sidecar
 ORDER = ("name", "description", "location", "sha256", "size", "manifest", "format", "licence",
          "visibility", "owners", "access", "credentials", "produced_by")
 HEADER = "# yaml-language-server: $schema=../schemas/dataset.schema.json\n"
@@ -63,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if not schema.is_valid("dataset", data):
         raise MsoError(f"the entry for '{name}' would not be valid: check --licence, --format, "
                        "--owner and --access")
-    side = _write(root, target, data)
+    from runner.data import catalogue
+    side = catalogue.write_entry(root, target, data, HEADER)
     _say(args.json, root, target, side, described)
     return 0
 
@@ -187,44 +187,9 @@ def _entry(args: argparse.Namespace, name: str, described, credentials: dict,
     data.update({k: v for k, v in given.items() if v})
     data.setdefault("visibility", "public")
     if credentials:
-        data["credentials"] = {k: _Flow(env=v.env) if isinstance(v, EnvRef) else v
+        data["credentials"] = {k: {"env": v.env} if isinstance(v, EnvRef) else v
                                for k, v in credentials.items()}
     return {k: data[k] for k in sorted(data, key=lambda k: ORDER.index(k) if k in ORDER else 99)}
-
-
-def _write(root: Path, target: Path, data: dict[str, Any]) -> Path | None:
-    """Write the entry (and the sidecar of a large manifest, first); the sidecar's path or None."""
-    import yaml
-
-    from runner.declarations import manifest
-    from runner.fsutil import write_atomic
-
-    listed = data.get("manifest")
-    side = manifest.sidecar(root, data["name"])
-    if listed is not None and len(listed) > INLINE:
-        data = {k: v for k, v in data.items() if k != "manifest"}
-        write_atomic(side, manifest.text(listed))
-    body = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
-    write_atomic(target, HEADER + body)
-    if "manifest" in data or listed is None:
-        side.unlink(missing_ok=True)   # an entry updated from a large folder to a small one
-        return None
-    return side
-
-
-class _Flow(dict):
-    """`{env: NAME}`, written on one line as people write it."""
-
-
-def _dumper() -> type:
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping(
-        "tag:yaml.org,2002:map", v, flow_style=True))
-    return Dumper
 
 
 def _say(as_json: bool, root: Path, target: Path, side: Path | None, described) -> None:

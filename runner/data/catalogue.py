@@ -16,13 +16,19 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from runner.data import rclone
 from runner.declarations import datacheck
+from runner.declarations import manifest as manifests
 from runner.declarations.models import EnvRef
 from runner.errors import MsoError
+from runner.fsutil import sha256_file, write_atomic
 
 Progress = Callable[[int], None]      # called with the bytes read since the last call
+INLINE = 20          # a folder with more files keeps its manifest in a sidecar
 NOT_SECRET = ("TYPE", "URL", "VENDOR", "HOST", "PORT")
 CHUNK = 1 << 20
 
@@ -51,22 +57,13 @@ def local_total(full: Path) -> int:
 def local(full: Path, location: str, progress: Progress) -> Described:
     """A file or folder of the repository, `location` its path relative to the top."""
     if full.is_file():
-        return Described(location, full.stat().st_size, sha256=_sha256(full, progress))
+        return Described(location, full.stat().st_size, sha256=sha256_file(full, progress))
     names = sorted(datacheck.folder_files(full))
     if not names:
         raise MsoError(f"{location} holds no file: a folder dataset needs at least one")
-    listed = {n: _sha256(full / n, progress) for n in names}
+    listed = {n: sha256_file(full / n, progress) for n in names}
     size = sum((full / n).stat().st_size for n in names)
     return Described(location.rstrip("/") + "/", size, manifest=listed)
-
-
-def _sha256(path: Path, progress: Progress) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-            progress(len(chunk))
-    return h.hexdigest()
 
 
 def url(location: str, progress: Progress, total: Callable[[int], None]) -> Described:
@@ -133,3 +130,36 @@ def _is_folder(location: str, settings: rclone.Settings) -> bool:
         return bool(json.loads(proc.stdout).get("IsDir"))
     except (ValueError, AttributeError):
         raise MsoError(f"{location}: rclone's answer is not JSON") from None
+
+
+def write_entry(root: Path, target: Path, data: Mapping[str, Any], header: str) -> Path | None:
+    """Write the entry to `target`, `datasets/<name>.yaml` (and first, the sidecar of a manifest of more than INLINE
+    files); the sidecar's path or None. A sidecar the entry no longer needs is removed. A
+    credential given as `{env: NAME}` is written on one line, as people write it."""
+    listed = data.get("manifest")
+    side = manifests.sidecar(root, data["name"])
+    if listed is not None and len(listed) > INLINE:
+        data = {k: v for k, v in data.items() if k != "manifest"}
+        write_atomic(side, manifests.text(listed))
+    if "credentials" in data:
+        data = {**data, "credentials": {k: _Flow(v) if isinstance(v, Mapping) else v
+                                        for k, v in data["credentials"].items()}}
+    body = yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, header + body)
+    if "manifest" in data or listed is None:
+        side.unlink(missing_ok=True)   # an entry updated from a large folder to a small one
+        return None
+    return side
+
+
+class _Flow(dict):
+    """`{env: NAME}`, written on one line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping(
+    "tag:yaml.org,2002:map", v, flow_style=True))

@@ -5,7 +5,7 @@ One entry per task with outputs (`<experiment>-<run>` for a run of one task, els
 results (runner/publish/gitpush.py commits results/ and datasets/ together):
 - location: the task's folder on the outputs remote when its outputs went there (the file itself
   when there is one), else its files in results/ (a repository path);
-- sha256 (one file) or manifest (several; a sidecar `datasets/<name>.manifest` past MANY files),
+- sha256 (one file) or manifest (several; a sidecar `datasets/<name>.manifest` past catalogue.INLINE files),
   size, the outputs' licence and credentials, the experiment's owners;
 - visibility: private when any dataset the run read is private (what comes from private data is
   private until its owners say otherwise);
@@ -20,31 +20,24 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from runner.data import catalogue
 from runner.data.stageout import Target
 from runner.declarations import manifest, schema
 from runner.declarations.models import EnvRef, Experiment, Repository
 from runner.errors import MsoError
-from runner.fsutil import sha256_file, write_atomic
 from runner.state import RunRecord, State, TaskRecord
 
-MANY = 20          # past this many files, the manifest is a sidecar file
 NAME_MAX = 64      # common.schema.json's names
 
 
 def publish(repo: Repository, exp: Experiment, record: RunRecord) -> list[str]:
     """Write the run's entries into datasets/; their names."""
-    folder = Path(repo.root) / "datasets"
+    root = Path(repo.root)
     names = []
-    for entry, files in entries(repo, exp, record):
+    for entry in entries(repo, exp, record):
         if not schema.is_valid("dataset", entry):   # a bug of mso's, not the user's
             raise MsoError(f"the catalogue entry {entry['name']} mso made is not valid")
-        folder.mkdir(parents=True, exist_ok=True)
-        if files is not None:
-            write_atomic(manifest.sidecar(Path(repo.root), entry["name"]), manifest.text(files))
-        write_atomic(folder / f"{entry['name']}.yaml", HEADER + yaml.safe_dump(
-            entry, sort_keys=False, allow_unicode=True, width=100))
+        catalogue.write_entry(root, root / "datasets" / f"{entry['name']}.yaml", entry, HEADER)
         names.append(entry["name"])
     return names
 
@@ -52,9 +45,8 @@ def publish(repo: Repository, exp: Experiment, record: RunRecord) -> list[str]:
 HEADER = "# Written by mso (publish_outputs) when the run that produced it ended.\n"
 
 
-def entries(repo: Repository, exp: Experiment, record: RunRecord
-            ) -> list[tuple[dict[str, Any], dict[str, str] | None]]:
-    """Each published task's entry, with its manifest when that goes to a sidecar."""
+def entries(repo: Repository, exp: Experiment, record: RunRecord) -> list[dict[str, Any]]:
+    """Each published task's entry (catalogue.write_entry puts a long manifest in a sidecar)."""
     out = []
     single = len(record.tasks) == 1
     for t in record.tasks:
@@ -67,15 +59,12 @@ def entries(repo: Repository, exp: Experiment, record: RunRecord
 
 
 def entry(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecord,
-          named: str) -> tuple[dict[str, Any], dict[str, str] | None]:
+          named: str) -> dict[str, Any]:
     location, files = _location(repo, exp, record, t)
     e: dict[str, Any] = {"name": named, "description": _description(exp, record, t),
                          "location": location}
-    sidecar = None
     if len(files) == 1:
         e["sha256"] = next(iter(files.values()))
-    elif len(files) > MANY:
-        sidecar = files
     else:
         e["manifest"] = dict(sorted(files.items()))
     e["size"] = (sum(o["size"] for o in t.outputs) if _remote(t) or len(files) == 1 else
@@ -89,7 +78,7 @@ def entry(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecord,
         e["credentials"] = {k: {"env": v.env} if isinstance(v, EnvRef) else v
                             for k, v in exp.outputs.credentials.items()}
     e["produced_by"] = _produced_by(exp, record, t)
-    return e, sidecar
+    return e
 
 
 def private_inputs(repo: Repository, record: RunRecord) -> list[str]:
@@ -128,10 +117,7 @@ def _location(repo: Repository, exp: Experiment, record: RunRecord, t: TaskRecor
         return f"{folder}/{t.outputs[0]['path']}", outputs
     common = posixpath.commonpath([posixpath.dirname(p) for p in outputs])
     folder = posixpath.join(folder, common) if common else folder
-    on_disk = Path(repo.root) / folder
-    found = {f.relative_to(on_disk).as_posix(): sha256_file(f)
-             for f in sorted(on_disk.rglob("*")) if f.is_file()}
-    return folder + "/", found
+    return folder + "/", manifest.of_folder(Path(repo.root) / folder)
 
 
 def _description(exp: Experiment, record: RunRecord, t: TaskRecord) -> str:

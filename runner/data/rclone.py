@@ -5,8 +5,8 @@ A remote is configured only by `RCLONE_CONFIG_<REMOTE>_<KEY>` variables that a d
 that is not secret (TYPE, URL) as its value. Any rclone.conf is ignored (`--config /dev/null`).
 
 rclone-python runs the runner's own transfers (`copy`: rclone's JSON stats parsed into a rich
-progress bar on a terminal, a line every PROGRESS_EVERY seconds elsewhere). It falls short in
-three ways, so the rest is a thin wrapper over the binary here (`run`, `host_command`):
+progress bar on a terminal, a line every MSO_PROGRESS_EVERY (10) seconds elsewhere). It falls
+short in three ways, so the rest is a thin wrapper over the binary here (`run`, `host_command`):
 - it builds one shell line and quotes each path with double quotes: a path given to it is
   refused if a shell would expand anything in it (`"`, `$`, a backquote, a backslash; the schema
   refuses them in locations, and mso's own cache paths have none);
@@ -197,14 +197,14 @@ def explain(stderr: str, settings: Settings, what: str, remote: str | None) -> s
 
 
 class Reporter:
-    """rclone-python's listener: one line on stderr every PROGRESS_EVERY seconds (not on a
+    """rclone-python's listener: one line on stderr every progress.every() seconds (not on a
     terminal, where the bar shows it) with the share done, the rate and what is left."""
 
     def __init__(self, label: str, out: Callable[[str], None] | None = None,
                  every: float | None = None) -> None:
         self.label, self.every = label, progress.every() if every is None else every
         self.out = out or (lambda s: print(s, file=sys.stderr, flush=True))
-        self.start = self.last = time.monotonic()
+        self.last = time.monotonic()
         self.quiet = sys.stderr.isatty() and out is None
 
     def __call__(self, update: Mapping[str, Any]) -> None:

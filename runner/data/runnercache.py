@@ -65,8 +65,7 @@ class RunnerCache:
 
 def folder_manifest(path: Path) -> str:
     """A folder's manifest text (sha256sum's format, sorted by path)."""
-    return manifests.text({p.relative_to(path).as_posix(): sha256_file(p)
-                           for p in path.rglob("*") if p.is_file()})
+    return manifests.text(manifests.of_folder(path))
 
 
 def _verify(want: Want, data: Path, where: str) -> tuple[str, str | None]:
@@ -103,11 +102,6 @@ def _read_only(path: Path) -> None:
 
 def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-
-
-def entries(root: Path) -> Iterator[Path]:
-    """The finished entries (not parts or locks)."""
-    return (p for p in Path(root).glob("*") if len(p.name) == 64)
 
 
 @contextmanager

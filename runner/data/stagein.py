@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from runner.data import cache, progress, rclone
-from runner.data.runnercache import RunnerCache
+from runner.data.runnercache import RunnerCache, folder_manifest
 from runner.declarations import manifest as manifests
 from runner.declarations.models import Dataset
 from runner.errors import StagingError
@@ -89,7 +89,6 @@ def want_of(ds: Dataset, repo_root: Path) -> cache.Want:
 
 
 def _repo_hash(ds: Dataset, root: Path, folder: bool) -> tuple[str | None, str | None]:
-    from runner.data.runnercache import folder_manifest
     src = _repo_source(ds, root)
     if not folder:
         return None, sha256_file(src) if src.is_file() else None

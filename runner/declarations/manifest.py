@@ -16,6 +16,7 @@ from pathlib import Path
 from runner.declarations.models import Dataset, freeze
 from runner.declarations.yamlload import Document
 from runner.errors import Location, SpecError
+from runner.fsutil import sha256_file
 
 SIDECAR = "{name}.manifest"          # beside datasets/<name>.yaml
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -48,6 +49,12 @@ def parse(body: str, where: str) -> dict[str, str]:
             raise BadLine(where, n, f"{m.group(2)} is listed twice")
         found[m.group(2)] = m.group(1)
     return found
+
+
+def of_folder(path: Path) -> dict[str, str]:
+    """The manifest of a folder as it is on disk: every file's sha256, by path inside it."""
+    return {p.relative_to(path).as_posix(): sha256_file(p)
+            for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 def sidecar(root: Path, name: str) -> Path:
