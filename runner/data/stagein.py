@@ -130,6 +130,15 @@ def fetch(ds: Dataset, want: cache.Want, repo_root: Path,
     return runner.ensure(want, fill, ds.path or ds.name)
 
 
+def into_cache(ds: Dataset, repo_root: Path, cache_root: Path) -> Path:
+    """The dataset in a runner cache under `cache_root` (moved there at most once), verified:
+    whether it can still be had as the catalogue says (mso rerun); a StagingError naming both
+    hashes when it is not."""
+    runner = RunnerCache(cache_root)
+    stored, _ = fetch(ds, want_of(ds, repo_root), repo_root, runner)
+    return runner.path(stored.sha256)
+
+
 def source(ds: Dataset) -> tuple[str, rclone.Settings]:
     """The rclone source of a dataset and the settings that reach it (a URL: `:http:`)."""
     if ds.location.startswith(("http://", "https://")):

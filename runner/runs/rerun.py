@@ -18,6 +18,7 @@ from typing import Callable
 from runner import state
 from runner.containers import images as built
 from runner.containers.reference import parse
+from runner.data import stagein
 from runner.declarations.models import Repository, plain
 from runner.errors import ContainerError, MsoError, StagingError
 from runner.fsutil import inside, sha256_file
@@ -26,7 +27,6 @@ from runner.results.records import RUN_ID
 from runner.runs import create, images
 from runner.runs.active import ActiveRun
 from runner.schedulers.context import Context
-from runner.staging import stagein
 from runner.state import RunRecord
 
 Say = Callable[[str], None]
@@ -119,7 +119,7 @@ def _check_data(repo: Repository, ds, sha: str | None, say: Say) -> None:
         (Path(repo.root) / ".mso").mkdir(exist_ok=True)
         with tempfile.TemporaryDirectory(dir=Path(repo.root) / ".mso") as tmp:
             try:
-                stagein.fetch(ds, repo, Path(tmp))
+                stagein.into_cache(ds, Path(repo.root), Path(tmp))
             except StagingError as exc:
                 raise MsoError(f"dataset {ds.name} can no longer be had with sha256 {sha}: "
                                f"{exc}") from None
