@@ -58,8 +58,9 @@ def _submit(r: ActiveRun, batch: list[TaskRecord]) -> int:
     """One step's ready tasks as one batch; 1 if the scheduler was asked to submit."""
     place = r.place(batch[0].id)
     jobs = [r.job(t.id) for t in batch]
+    unsure = [j for t, j in zip(batch, jobs) if r.unsure is None or t.id in r.unsure]
     try:
-        adopted = place.scheduler.find(jobs)
+        adopted = place.scheduler.find(unsure) if unsure else {}
     except MsoError as exc:  # never guess: submitting blind could run a task twice
         r.warn(batch[0], f"cannot look for submitted jobs: {exc}")
         if isinstance(exc, TransportError) and exc.transient:
@@ -78,6 +79,8 @@ def _submit(r: ActiveRun, batch: list[TaskRecord]) -> int:
         ids = place.scheduler.submit([j for _, j in fresh], _waits(r, [t for t, _ in fresh]))
         failpoints.hit("after-submit")
     except (MsoError, OSError) as exc:
+        if r.unsure is not None:   # the scheduler may have taken them before the error
+            r.unsure.update(t.id for t, _ in fresh)
         if isinstance(exc, TransportError) and exc.transient:
             lifecycle.pause(r, f"{place.infra.name} unreachable while submitting: {exc}; "
                                "`mso run` resumes")

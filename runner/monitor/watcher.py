@@ -50,11 +50,14 @@ class Watcher:
     def run(self) -> None:
         """Until every task of every run has ended (or its run is paused)."""
         while not self.done():
+            started = time.monotonic()
             self.tick()
             if self.on_tick is not None and not self.on_tick(self.last_submits):
                 return
             if not self.done():
-                time.sleep(min((s.infra.poll_min for s, _ in self.groups().values()), default=0.1))
+                # ticks start every poll_min (the tick's own time counts), never back to back
+                every = min((s.infra.poll_min for s, _ in self.groups().values()), default=0.1)
+                time.sleep(max(every / 10, every - (time.monotonic() - started)))
 
     def done(self) -> bool:
         """Nothing more to watch: every run finished or paused."""

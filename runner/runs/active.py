@@ -57,6 +57,11 @@ class ActiveRun:
     listen: Listener = field(default=_quiet, repr=False)
     hear: LogListener = field(default=_deaf, repr=False)
     dirty: bool = field(default=False, repr=False)
+    # tasks that may have been submitted without the record saying so, whose jobs are looked
+    # for before submitting them (never twice): None for every pending task (a run read back
+    # from disk: a runner may have died between sbatch and saving); a run created by this
+    # process starts with none, and gains those whose submission failed midway
+    unsure: set[str] | None = field(default=None, repr=False)
     _mtime: int = field(default=0, repr=False)
     # the record's tasks are fixed at creation: indexes built once, read on every watcher tick
     _by_id: dict[str, TaskRecord] = field(init=False, repr=False)

@@ -43,7 +43,8 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     record.images = fetched
     reused.take_over(record, reuse, results)
     run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir,
-                    ctx.secrets, images=images.for_jobs(fetched, places), repo=repo)
+                    ctx.secrets, images=images.for_jobs(fetched, places), repo=repo,
+                    unsure=set())
     run.save()
     write_atomic(results / PLAN, json.dumps({
         "keep_workdir": plan.keep_workdir, "infrastructure": infra.name,

@@ -73,3 +73,25 @@ def test_an_unreachable_host_pauses_the_run_and_fails_nothing(tmp_path: Path) ->
     run = make_run(tmp_path, [task("a")], sched)
     start_ready(groups(run))
     assert run.record.state == State.PAUSED and run.record.tasks[0].state == State.PENDING
+
+
+def test_a_run_this_process_created_submits_without_looking_for_jobs_first(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    run.unsure = set()   # as runs/create.py makes it: nothing can have been submitted yet
+    assert start_ready(groups(run)) == 1
+    assert sched.called("find") == [] and run.record.tasks[0].state == State.QUEUED
+
+
+def test_tasks_whose_submission_broke_off_are_looked_for_before_the_next_try(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
+    run.unsure = set()
+    sched.refuse = TransportError("connection reset", transient=True)
+    start_ready(groups(run))
+    assert run.unsure == {"a", "b"} and sched.called("find") == []
+    sched.refuse, run.record.state = None, State.RUNNING   # the host is back
+    sched.names[run.job("a").name] = "42"                  # sbatch had taken `a` after all
+    start_ready(groups(run))
+    assert sched.called("find") == [[run.job("a").name, run.job("b").name]]
+    assert run.task("a").job_id == "42" and sched.called("submit")[-1] == [run.job("b").name]
