@@ -64,6 +64,10 @@ class TaskRecord:
     ended: str | None = None
     exit_code: int | None = None
     peak_memory_kb: int | None = None
+    # what it asked for: {cpus, memory_mb, walltime_s}; what it used: {elapsed_s, cpu_s,
+    # queue_wait_s, energy_j, source} from the wrapper and the scheduler's accounting
+    requested: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     stdout: str = ""
     stderr: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)
@@ -75,6 +79,8 @@ class TaskRecord:
     # its application logs, classified (live while it runs, completed at collection):
     # {"counts": {SEVERITY: N}, "first_error": {"log", "line", "text"} | None, "progress": % | None}
     logs: dict[str, Any] | None = None
+    # its result metrics (the application's `results` files): name -> scalar
+    metrics: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)   # run.json holds the value; memory holds the enum
@@ -104,6 +110,8 @@ class RunRecord:
     work_dir: str = ""
     datasets: dict[str, str | None] = field(default_factory=dict)
     cancelled_by: str | None = None
+    # who started it: the GitLab user in a pipeline, else the git author
+    triggered_by: str | None = None
     format: int = 1
     # per application and infrastructure: the image the tasks ran in, pinned by digest, and
     # whether this run pulled it (see runner/runs/images.py); left out of run.json when empty
@@ -144,7 +152,7 @@ class RunRecord:
 # fields added after runs were recorded: left out of run.json while unset, so that a record
 # written before them reads and writes back byte for byte
 _UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs", "staged",
-                             "published"})
+                             "published", "requested", "usage", "metrics", "triggered_by"})
 
 
 def _kept(fields: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
+from runner.book.plots import Plot
 from runner.declarations.models import LOCAL, Infrastructure, Repository
 from runner.results.records import Run
 
@@ -19,6 +20,7 @@ class Page:
     title: str
     body: str
     files: tuple[tuple[str, Path], ...] = ()   # (docs path, source file) copied beside the page
+    plots: tuple[Plot, ...] = ()               # drawn once per build, at plots.svg_path(plot)
     searchable: bool = True
 
     def text(self) -> str:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from runner.book import badges, sync
+from runner.book import badges, plots, sync
 from runner.book.context import Context, Page
 from runner.book.pages import all_pages
 from runner.fsutil import inside
 
 CSS = "assets/mso-book.css"
+PLOTS = "plots"   # beside the docs folder: the SVG of every plot drawn, by content hash
 STYLE = resources.files("runner.book") / "templates" / "mso-book.css"
 
 
@@ -37,6 +38,8 @@ def write(ctx: Context, docs: Path, handwritten: Path | None) -> Generated:
     for rel, page in pages.items():
         wanted.setdefault(rel, page.text().encode("utf-8"))
     wanted.update(copies)
+    drawn = plots.render_all((p for page in pages.values() for p in page.plots), docs.parent / PLOTS)
+    wanted.update({plots.path_of(key): svg for key, svg in drawn.items()})
     wanted.update(badges.files(ctx))
     wanted[CSS] = STYLE.read_bytes()
     sync.sync(docs, wanted)

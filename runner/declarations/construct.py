@@ -8,7 +8,8 @@ from typing import Any
 from runner.declarations import logfilters
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
                                 ImageRegistry, InputBinding, InputSpec, Infrastructure, LogSpec,
-                                OutputsTarget, Resources, Step, freeze)
+                                OutputsTarget, PlotSpec, Resources, ResultFile, Step,
+                                freeze)
 from runner.declarations.yamlload import Document
 
 
@@ -46,6 +47,7 @@ def application(doc: Document, logs: tuple[LogSpec, ...] | None = None) -> Appli
         command=tuple(d["command"]), parameters=freeze(d.get("parameters", {})),
         inputs=freeze(inputs), outputs=tuple(d.get("outputs", [])),
         volatile=freeze(d.get("volatile", {})), logs=logs,
+        results=tuple(ResultFile(r["file"], tuple(r.get("fields", ()))) for r in d.get("results", [])),
         environment=freeze(d.get("environment", {})), resources=resources(d.get("resources")),
         container=container, owners=tuple(d.get("owners", [])), license=d.get("license"),
         homepage=d.get("homepage"), expected_steps=d.get("expected_steps"), path=doc.path)
@@ -128,7 +130,7 @@ def experiment(doc: Document) -> Experiment:
         inputs=_bindings(d.get("inputs")), resources=resources(d.get("resources")),
         keep_workdir=d.get("keep_workdir"), tags=tuple(d.get("tags", [])),
         outputs=_outputs(d.get("outputs")), publish_outputs=bool(d.get("publish_outputs", False)),
-        path=doc.path)
+        plots=tuple(PlotSpec(**p) for p in d.get("plots", [])), path=doc.path)
 
 
 BUILDERS = {"application": application, "dataset": dataset,

@@ -143,6 +143,15 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class ResultFile:
+    """A file of a task holding its result metrics: a JSON object of scalars or a CSV with a
+    header (its last row); `fields` keeps only those metrics."""
+
+    file: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Application:
     name: str
     version: str
@@ -155,6 +164,7 @@ class Application:
     # `mso rerun --verify` tells a difference there apart from a changed result
     volatile: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: EMPTY)
     logs: tuple[LogSpec, ...] = ()
+    results: tuple[ResultFile, ...] = ()
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     resources: Resources = Resources()
     container: Container | None = None
@@ -270,6 +280,18 @@ class OutputsTarget:
 
 
 @dataclass(frozen=True)
+class PlotSpec:
+    """A plot on the experiment's page: metric `y` against `x`, a line per value of `group`."""
+
+    x: str
+    y: str
+    group: str | None = None
+    logx: bool = False
+    logy: bool = False
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     application: str
@@ -287,6 +309,7 @@ class Experiment:
     tags: tuple[str, ...] = ()
     outputs: OutputsTarget | None = None
     publish_outputs: bool = False
+    plots: tuple[PlotSpec, ...] = ()
     path: str = ""
 
     @property

@@ -58,7 +58,15 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
     lifecycle.ended(r, t, to, reason, {
         "exit_code": got.exit_code, "started": got.started, "ended": got.ended,
         "peak_memory_kb": got.peak_memory_kb, "outputs": got.outputs,
-        **({"logs": got.logs} if got.logs else {})})
+        **({"logs": got.logs} if got.logs else {}),
+        **({"metrics": got.metrics} if got.metrics else {}),
+        **({"usage": used} if (used := _usage(got, seen)) else {})})
+
+
+def _usage(got: collect.Collected, seen: JobStatus | None) -> dict | None:
+    """What the task used: the wrapper's figures, with the scheduler's accounting over them."""
+    merged = {**(got.usage or {}), **((seen.usage or {}) if seen is not None else {})}
+    return merged or None
 
 
 def _output_problem(got: collect.Collected) -> str:

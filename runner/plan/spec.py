@@ -16,9 +16,10 @@ from runner.declarations.models import Application, Experiment, Infrastructure, 
 FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
 
 _NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
-               "volatile", "poll_min", "poll_max", "max_parallel", "data_access"}
-# where an experiment's large outputs go, and whether they are published: the same bytes either way
-_EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs"}
+               "volatile", "poll_min", "poll_max", "max_parallel", "data_access", "results"}
+# where an experiment's large outputs go, whether they are published, how they are plotted:
+# the same bytes either way
+_EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs", "plots"}
 
 # Settings added after runs were recorded, left out of the hash at their defaults, so that runs
 # of infrastructures that do not use them stay up to date

@@ -36,6 +36,15 @@ def code(value: Any) -> str:
     return f"<code>{text(value)}</code>" if value not in (None, "") else NONE
 
 
+def short(value: Any, keep: int = 12) -> str:
+    """A long value (a hash, a digest) shortened in monospace, the whole of it on hover."""
+    if value in (None, ""):
+        return NONE
+    whole = text(value)
+    shown = whole if len(str(value)) <= keep + 1 else text(str(value)[:keep]) + "…"
+    return f'<code title="{html.escape(str(value))}">{shown}</code>'
+
+
 def paragraphs(value: str) -> str:
     """Free text (a description) as literal paragraphs; blank lines separate them."""
     parts = [p for p in re.split(r"\n\s*\n", _CONTROL.sub("", value or "")) if p.strip()]
@@ -139,6 +148,15 @@ def duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def number(value: Any) -> str:
+    """A metric for a table: integers as they are, other numbers to 4 significant digits."""
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text(value)
+    return str(value) if isinstance(value, int) else f"{value:.4g}"
 
 
 def when(value: str | None) -> str:

@@ -35,6 +35,8 @@ class JobStatus:
 
     state: State | None
     reason: str | None = None
+    # what the scheduler's accounting says the job used (TaskRecord.usage's keys), when it tells
+    usage: dict | None = None
 
     @property
     def ended(self) -> bool:

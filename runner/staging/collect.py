@@ -34,6 +34,8 @@ class Collected:
     ended: str | None = None
     peak_memory_kb: int | None = None
     logs: dict | None = None      # the summary of its classified logs (TaskRecord.logs)
+    metrics: dict | None = None   # its result metrics (the application's `results` files)
+    usage: dict | None = None     # what the wrapper measured: {elapsed_s, cpu_s}
     warnings: list[str] = field(default_factory=list)   # a filter's pattern ran out of time, ...
 
 

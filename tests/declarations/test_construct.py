@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runner.declarations import construct, schema
-from runner.declarations.models import Container, EnvRef, LogFilter, Resources, plain
+from runner.declarations.models import (Container, EnvRef, LogFilter, PlotSpec, Resources,
+                                       ResultFile, plain)
 from runner.declarations.yamlload import parse
 
 RESOURCES = ("{nodes: 1, tasks: 2, cpus_per_task: 3, gpus: 0, memory: 2G, walltime: '00:10:00', "
@@ -24,6 +25,7 @@ parameters: {{type: object, properties: {{n: {{type: integer, default: 1}}}}}}
 inputs: {{data: {{description: d, optional: true}}}}
 outputs: [out/*.json]
 volatile: {{out/*.json: [seconds, "timing.*"]}}
+results: [{{file: out/summary.json, fields: [error]}}]
 logs: [{{path: a.log, filters: [{{pattern: "^s", severity: OK, verbosity: 1, progress: "+1"}}]}}]
 expected_steps: 10
 environment: {{OMP_NUM_THREADS: "1"}}
@@ -92,6 +94,7 @@ keep_workdir: false
 tags: [x]
 outputs: {{remote: "dav:out", credentials: {{RCLONE_CONFIG_DAV_PASS: {{env: DAV_PASS}}}}, licence: CC0-1.0}}
 publish_outputs: true
+plots: [{{x: n, y: error, logx: true, logy: false, title: t}}]
 """,
 }
 
@@ -113,11 +116,13 @@ def test_built_values() -> None:
     assert app.resources == Resources(1, 2, 3, 0, "2G", "00:10:00", app.resources.slurm,
                                       app.resources.pbs)
     assert dict(app.resources.slurm) == {"qos": "short"}
+    assert app.results == (ResultFile("out/summary.json", ("error",)),)
     infra = construct.infrastructure(parse(FULL["infrastructure"], "c.yaml"))
     assert (infra.max_parallel, infra.poll_min, infra.user) == (2, 1.0, EnvRef("U"))
     assert (infra.volumes, infra.gpu_vendor) == (("/data", "/ref:/mnt/ref:ro"), "amd")
     exp = construct.experiment(parse(FULL["experiment"], "e.yaml"))
     assert (exp.application, exp.application_version) == ("a", "1.0")
+    assert exp.plots == (PlotSpec("n", "error", None, True, False, "t"),)
     assert exp.matrix == (("n", (1, 2)),) and dict(exp.exclude[0]) == {"n": 2}
     assert [s.infrastructure for s in exp.steps] == ["local", "c"]
     assert exp.steps[0].inputs["data"].step == "t"
