@@ -14,7 +14,8 @@ from runner.errors import SpecError, Location
 from runner.declarations import datacheck, manifest, matrix
 from runner.declarations.construct import split_ref
 from runner.declarations.models import (EMPTY, Application, Dataset, Experiment, Infrastructure, InputBinding,
-                                LogFilter, LogSpec, Repository, Resources, Step, freeze)
+                                LogFilter, LogSpec, Repository, Resources, ResultFile, Step,
+                                freeze)
 from runner.plan import identity, spec
 
 
@@ -47,6 +48,7 @@ class TaskPlan:
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     resources: Resources = Resources()
     identity: str = ""            # runner/plan/identity.py: what determines its result
+    results: tuple[ResultFile, ...] = ()   # the files its metrics are read from
 
     @staticmethod
     def from_plain(d: dict[str, Any]) -> "TaskPlan":
@@ -58,6 +60,8 @@ class TaskPlan:
         d["resources"] = Resources(**{**res, "slurm": freeze(res["slurm"]), "pbs": freeze(res["pbs"])})
         for key in ("argv", "needs", "outputs"):
             d[key] = tuple(d[key])
+        # a plan.json written before results were collected has none
+        d["results"] = tuple(ResultFile(r["file"], tuple(r["fields"])) for r in d.get("results", ()))
         return TaskPlan(**{**d, "parameters": freeze(d["parameters"]),
                            "environment": freeze(d["environment"])})
 
@@ -131,7 +135,7 @@ def _task(exp: Experiment, shared: _Shared, index: int, point: dict,
         infrastructure=step.infrastructure, parameters=freeze(params), argv=argv,
         needs=tuple(task_id(n, index) for n in step.needs), inputs=inputs, outputs=app.outputs,
         logs=app.logs, expected_steps=app.expected_steps, environment=app.environment,
-        resources=shared.resources)
+        resources=shared.resources, results=app.results)
 
 
 def _staged(name: str, binding, index: int, datasets: Mapping[str, Dataset],

@@ -160,8 +160,9 @@ class RemoteArea(WorkArea):
 
         The globs go in on stdin, one a line, and expand as unquoted words: pathname expansion
         only, never command substitution (and they were validated to stay inside)."""
-        globs = [f"{t.id}/{p}" for t in tasks
-                 for p in (*script.RECORDED, *t.outputs, *(lg.path for lg in t.logs))]
+        globs = [f"{t.id}/{p}" for t in tasks    # result files too: their metrics are read here
+                 for p in (*script.RECORDED, *t.outputs, *(lg.path for lg in t.logs),
+                           *(r.file for r in t.results))]
         cmd = (f"cd {shlex.quote(str(self.root))} && shopt -s nullglob globstar && IFS=$'\\n' && "
                "files=() && while read -r g; do for f in $g; do if [ -f \"$f\" ]; then "
                "files+=(\"$f\"); fi; done; done && if [ ${#files[@]} -gt 0 ]; then stat -c $'%s\\t%n' -- \"${files[@]}\"; fi")

@@ -14,7 +14,7 @@ from runner.fsutil import inside, sha256_file
 from runner.plan.resolve import TaskPlan
 from runner.schedulers import script
 from runner.secrets import Secrets
-from runner.staging import history
+from runner.staging import history, metrics
 
 Hear = Callable[[str, list], None]
 # outputs up to this size are copied into results/; larger ones stay in the work dir or go to the
@@ -74,6 +74,8 @@ def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outpu
     c.logs = _classified(task, work, dest, secrets, here, hear, c.warnings)
     if with_outputs:
         _outputs(task, work, dest, c, left)
+        found, problems = metrics.read(work, task.results, secrets)
+        c.metrics, c.warnings = found or None, c.warnings + problems
     return c
 
 
@@ -97,8 +99,10 @@ def _classified(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, here: 
 
 
 def _outputs(task: TaskPlan, work: Path, dest: Path, c: Collected, left: Left) -> None:
-    c.outputs.extend(left.large)
-    elsewhere = [o["path"] for o in left.large] + left.refused   # matched, but not fetched
+    # a large file that is a result file only (not an output) is listed too: not an output
+    large = [o for o in left.large if any(fnmatch.fnmatch(o["path"], p) for p in task.outputs)]
+    c.outputs.extend(large)
+    elsewhere = [o["path"] for o in large] + left.refused   # matched, but not fetched
     for pattern in task.outputs:
         matches = [p for p in sorted(work.glob(pattern)) if p.is_file() or p.is_symlink()]
         c.refused += [rel for rel in left.refused if fnmatch.fnmatch(rel, pattern)]

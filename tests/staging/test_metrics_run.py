@@ -1,0 +1,58 @@
+"""`mso run` of a small local sweep collects each task's metrics into run.json; a plan.json
+written before plans carried result files still loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from runner.plan.resolve import TaskPlan
+from tests.conftest import ROOT, mso
+from tests.staging.scorer import add_scorer
+
+
+def _record(repo: Path, name: str) -> tuple[dict, Path]:
+    [path] = sorted((repo / "results" / name).glob("*/run.json"))
+    return json.loads(path.read_text()), path.parent
+
+
+def test_a_local_run_records_each_tasks_metrics(example: Path) -> None:
+    add_scorer(example)
+    proc = mso("run", "scores", repo=example)
+    assert proc.returncode == 0, proc.stderr
+    rec, folder = _record(example, "scores")
+    assert rec["state"] == "succeeded"
+    by_n = {t["parameters"]["n"]: t["metrics"] for t in rec["tasks"]}
+    assert by_n == {n: {"error": 1.0 / n ** 2, "detail.max": 3.0 / n, "label": f"n={n}",
+                        "step": 3, "residual": 1.0 / (3 * n)} for n in (2, 4)}
+    plan = json.loads((folder / "plan.json").read_text())
+    assert plan["tasks"][0]["results"][1] == {"file": "history.csv", "fields": []}
+
+
+def test_a_bad_result_file_is_a_warning_not_a_failure(example: Path) -> None:
+    add_scorer(example, extra="parameters: {how: broken}\n")
+    proc = mso("run", "scores", repo=example)
+    assert proc.returncode == 0, proc.stderr
+    assert "result file out/summary.json is not valid JSON" in proc.stderr + proc.stdout
+    rec, _ = _record(example, "scores")
+    assert rec["state"] == "succeeded"
+    assert [t["metrics"] for t in rec["tasks"]] == [{"step": 3, "residual": 1.0 / (3 * n)}
+                                                    for n in (2, 4)]
+
+
+def test_a_plan_written_before_result_files_loads() -> None:
+    saved = json.loads((ROOT / "tests/fixtures/records/main-eb8212a/plan.json").read_text())
+    assert all("results" not in t for t in saved["tasks"])
+    tasks = [TaskPlan.from_plain(t) for t in saved["tasks"]]
+    assert tasks and all(t.results == () for t in tasks)
+
+
+def test_a_plans_result_files_survive_plan_json(example: Path) -> None:
+    from runner.declarations.models import plain
+    from runner.declarations.repository import load_valid
+    from runner.plan.resolve import plan
+    add_scorer(example)
+    repo = load_valid(example)
+    task = plan(repo, repo.experiments["scores"]).tasks[0]
+    assert [r.file for r in task.results] == ["out/summary.json", "history.csv"]
+    assert TaskPlan.from_plain(json.loads(json.dumps(plain(task)))) == task
