@@ -16,4 +16,4 @@ def row(run: Run, from_page: str) -> list[str]:
     target = md.rel(from_page, run_page(run.experiment, run.run_id))
     return [md.link(run.run_id, target), md.state(run.record.state),
             f"{f.succeeded} / {f.failed} / {f.total}", md.when(f.started),
-            md.duration(f.wall_seconds), md.code(run.record.spec_hash[:12])]
+            md.duration(f.wall_seconds), md.short(run.record.spec_hash)]

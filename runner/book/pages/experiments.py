@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from runner.book import badges, history
 from runner.book.context import Context, Page
+from runner.book.pages import results
 from runner.declarations import matrix
 from runner.declarations.models import Experiment, InputBinding, Resources
 from runner.results import markdown as md
@@ -12,6 +13,7 @@ from runner.results.book_paths import (application_page, dataset_page, experimen
                                        infrastructure_page, run_page)
 
 INDEX = "experiments/index.md"
+SHOWN_RUNS = 50   # on an experiment's page, newest first; the older ones on its archive page
 
 
 def pages(ctx: Context) -> list[Page]:
@@ -21,7 +23,10 @@ def pages(ctx: Context) -> list[Page]:
                  "Every experiment page lists its runs, newest first.\n\n"
                  + md.table(("Experiment", "Description", "Application", "Runs", "Latest run",
                              "Latest state"), rows, "No experiments yet: add one in experiments/."))
-    return [index] + [_page(ctx, n) for n in ctx.experiment_names()]
+    found = [index]
+    for name in ctx.experiment_names():
+        found += [_page(ctx, name), *_archive(ctx, name)]
+    return found
 
 
 def _index_row(ctx: Context, name: str) -> list[str]:
@@ -44,19 +49,48 @@ def _page(ctx: Context, name: str) -> Page:
     path = experiment_page(name)
     exp = ctx.repo.experiments.get(name)
     runs = ctx.runs.get(name, [])
-    runs_table = md.table(history.HEAD, [history.row(r, path) for r in reversed(runs)],
-                          f"No runs yet: `mso run {name}` starts one.")
+    found = results.section(exp, runs, path)
     badge = f"![status of {md.text(name)}]({md.rel(path, badges.path(name))})"
     if exp is None:
-        body = (f"{badge}\n\nThis experiment is no longer declared; its runs are kept.\n\n"
-                f"## Runs\n\n{runs_table}")
-        return Page(path, name, body)
-    parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), "## Parameters",
-             _parameters(exp), "## Matrix", _matrix(exp), "## Inputs", _inputs(exp.inputs, path),
-             "## Resources", resources(exp.resources), *_steps(exp, path),
-             f"## Runs\n\n{len(runs)} run{'s' * (len(runs) != 1)}, newest first.", runs_table,
-             *_published(runs, path)]
-    return Page(path, name, "\n\n".join(parts))
+        parts = [badge, "This experiment is no longer declared; its runs are kept.", found.text,
+                 *_runs(name, runs, path)]
+        return Page(path, name, "\n\n".join(p for p in parts if p), plots=found.plots)
+    parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), found.text,
+             "## Parameters", _parameters(exp), "## Matrix", _matrix(exp), "## Inputs",
+             _inputs(exp.inputs, path), "## Resources", resources(exp.resources),
+             *_steps(exp, path), *_runs(name, runs, path), *_published(runs, path)]
+    return Page(path, name, "\n\n".join(p for p in parts if p), plots=found.plots)
+
+
+def archive_page(name: str) -> str:
+    """The page of an experiment's runs older than the SHOWN_RUNS its own page lists."""
+    return f"experiments/{name}/archive.md"
+
+
+def _runs(name: str, runs: list, path: str) -> list[str]:
+    """The Runs section: the newest SHOWN_RUNS, and a link to the archive for the rest."""
+    shown = runs[-SHOWN_RUNS:][::-1]
+    table = md.table(history.HEAD, [history.row(r, path) for r in shown],
+                     f"No runs yet: `mso run {name}` starts one.")
+    older = len(runs) - len(shown)
+    text = f"{len(runs)} run{'s' * (len(runs) != 1)}, newest first."
+    if older:
+        link = md.link(f"{older} older run{'s' * (older != 1)}", md.rel(path, archive_page(name)))
+        text += f" The latest {len(shown)} are listed here; {link} are on the archive page."
+    return ["## Runs", text, table]
+
+
+def _archive(ctx: Context, name: str) -> list[Page]:
+    """The archive page of an experiment with more than SHOWN_RUNS runs (not searched)."""
+    runs = ctx.runs.get(name, [])
+    older = runs[:-SHOWN_RUNS][::-1]
+    if not older:
+        return []
+    path = archive_page(name)
+    back = md.link(name, md.rel(path, experiment_page(name)))
+    body = (f"The runs of {back} older than its latest {SHOWN_RUNS}, newest first.\n\n"
+            + md.table(history.HEAD, [history.row(r, path) for r in older]))
+    return [Page(path, f"{name}: older runs", body, searchable=False)]
 
 
 def _published(runs: list, path: str) -> list[str]:
