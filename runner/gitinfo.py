@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -16,3 +18,18 @@ def describe(root: Path) -> dict:
     except Exception:  # noqa: BLE001 - no git, no repository, no commit yet: provenance is unknown
         return {"commit": None, "dirty": False, "branch": None}
     return {"commit": commit, "dirty": dirty, "branch": branch}
+
+
+def triggered_by(root: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """Who started a run: the GitLab user in a pipeline (login, else name), else the author of
+    the checked-out commit; None outside git. Names only: never an address or a token."""
+    env = os.environ if env is None else env
+    for name in ("GITLAB_USER_LOGIN", "GITLAB_USER_NAME"):
+        if env.get(name, "").strip():
+            return env[name].strip()
+    try:
+        import git
+        author = git.Repo(root, search_parent_directories=True).head.commit.author
+    except Exception:  # noqa: BLE001 - no git, no repository, no commit yet: nobody to name
+        return None
+    return (author.name or "").strip() or None

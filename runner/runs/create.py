@@ -5,16 +5,19 @@ watcher submits what is ready)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.declarations.models import Repository, plain
+from runner import gitinfo
+from runner.declarations.models import Repository, Resources, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
 from runner.plan.reuse import Source
 from runner.runs import images, prepare, reused
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
+from runner.schedulers import arrays, script
 from runner.schedulers.context import Context
 from runner.state import PLAN, SPEC, RunRecord, TaskRecord
 
@@ -37,7 +40,7 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     fetched = images.fetch(repo, plan, places, resolved)
     # datasets into each host's cache, verified: a failure leaves nothing of the run written
     staged = prepare.stage_in(repo, [t for t in plan.tasks if t.id not in reuse], places)
-    record = _record(plan, run_id, git)
+    record = _record(plan, run_id, git, gitinfo.triggered_by(Path(repo.root)))
     record.staged = staged
     record.work_dir = str(places[infra.name].area.root) if infra.name in places else ""
     record.images = fetched
@@ -55,7 +58,7 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     return run
 
 
-def _record(plan: RunPlan, run_id: str, git: dict) -> RunRecord:
+def _record(plan: RunPlan, run_id: str, git: dict, triggered_by: str | None = None) -> RunRecord:
     app, infra = plan.application, plan.infrastructure
     return RunRecord(
         run_id=run_id, experiment=plan.experiment, spec_hash=plan.spec_hash,
@@ -64,6 +67,20 @@ def _record(plan: RunPlan, run_id: str, git: dict) -> RunRecord:
         infrastructure={"name": infra.name, "kind": infra.kind, "host": infra.host},
         tasks=[TaskRecord(t.id, t.step, t.index, plain(t.parameters), list(t.needs),
                           stdout=f"{t.id}/stdout.txt", stderr=f"{t.id}/stderr.txt",
-                          identity=t.identity or None)
+                          identity=t.identity or None, requested=requested(t.resources))
                for t in plan.tasks],
-        git=git, datasets=dict(plan.datasets))
+        git=git, datasets=dict(plan.datasets), triggered_by=triggered_by)
+
+
+def requested(res: Resources) -> dict[str, int]:
+    """What a task asks its scheduler for: cpus (nodes x tasks per node x cpus per task, as the
+    backends ask: runner/schedulers/pbs.select), memory_mb (per node, times the nodes) and
+    walltime_s; memory and walltime left out when not asked."""
+    nodes = res.nodes or 1
+    per_node = math.ceil((res.tasks or nodes) / nodes)
+    out = {"cpus": nodes * per_node * (res.cpus_per_task or 1)}
+    if res.memory:
+        out["memory_mb"] = arrays.memory_mb(res.memory) * nodes
+    if res.walltime:
+        out["walltime_s"] = script.walltime_seconds(res.walltime)
+    return out

@@ -22,7 +22,10 @@ STARTED, ENDED = f"{META}/started", f"{META}/ended"
 # The largest resident set of the command and its descendants (kB on Linux) goes to PEAK: GNU
 # time costs ~2 ms a task; the Python fallback ~100 ms; without either the command runs unmeasured.
 PEAK = f"{META}/peak_memory_kb"
-RECORDS = (EXIT, STARTED, ENDED, PEAK)    # the wrapper's records of the task
+# The CPU time (user and system) of everything the job script started, by bash's `times` builtin
+# (no process; its last line: `0m1.250s 0m0.031s`). Older wrappers left no such file.
+CPU = f"{META}/cpu_times"
+RECORDS = (EXIT, STARTED, ENDED, PEAK, CPU)    # the wrapper's records of the task
 RECORDED = (*RECORDS, STDOUT, STDERR)    # what collection fetches back
 _MEASURE = (
     "import os,resource,subprocess,sys\n"
@@ -36,6 +39,7 @@ _MEASURE = (
 _NOW = "printf '%(%s)T\\n' -1"
 
 _TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d\d):(\d\d)$")
+_TIMES = re.compile(r"^(\d+)m(\d+)[.,](\d+)s (\d+)m(\d+)[.,](\d+)s$")
 
 
 def walltime_seconds(walltime: str) -> int:
@@ -45,6 +49,18 @@ def walltime_seconds(walltime: str) -> int:
         raise ValueError(f"bad walltime {walltime!r}")
     days, h, mi, s = (int(x or 0) for x in m.groups())
     return ((days * 24 + h) * 60 + mi) * 60 + s
+
+
+def cpu_seconds(times: str | None) -> float | None:
+    """User plus system seconds of the children, from `times`' last line (`0m1.250s 0m0.031s`;
+    a comma in some locales); None when there is no such line."""
+    lines = (times or "").strip().splitlines()
+    m = _TIMES.match(lines[-1].strip()) if lines else None
+    if not m:
+        return None
+    um, us, uf, sm, ss, sf = m.groups()
+    user = int(um) * 60 + float(f"{us}.{uf}")
+    return round(user + int(sm) * 60 + float(f"{ss}.{sf}"), 3)
 
 
 def _step_inputs(task: TaskPlan) -> list[str]:
@@ -102,6 +118,7 @@ def render(task: TaskPlan, work_dir: PurePosixPath, header: list[str], modules: 
         "fi",
         "code=$?",
         f"{_NOW} > {ENDED}",
+        f"times > {CPU}",
         # one short write: the file counts once it is not empty (`[ -s ]`), so no rename
         f'echo "$code" > {EXIT}',
         'exit "$code"',

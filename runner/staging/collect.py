@@ -59,7 +59,17 @@ def records(raw: dict[str, str | None]) -> Collected:
     """The wrapper's records from their texts, by path in the work dir (script.RECORDS)."""
     texts = {rel: (text or "").strip() or None for rel, text in raw.items()}
     return Collected(exit_code=_int(texts.get(script.EXIT)), started=_when(texts.get(script.STARTED)),
-                     ended=_when(texts.get(script.ENDED)), peak_memory_kb=_int(texts.get(script.PEAK)))
+                     ended=_when(texts.get(script.ENDED)), peak_memory_kb=_int(texts.get(script.PEAK)),
+                     usage=_usage(texts))
+
+
+def _usage(texts: dict[str, str | None]) -> dict | None:
+    """What the wrapper measured: elapsed (its end minus its start, epoch seconds) and the CPU
+    seconds of `times` (absent from an older wrapper's folder)."""
+    start, end = texts.get(script.STARTED) or "", texts.get(script.ENDED) or ""
+    out = {"elapsed_s": int(end) - int(start)} if start.isdigit() and end.isdigit() else {}
+    cpu = script.cpu_seconds(texts.get(script.CPU))
+    return {**out, "cpu_s": cpu} if cpu is not None else out or None
 
 
 def collect(task: TaskPlan, work: Path, dest: Path, secrets: Secrets, with_outputs: bool,
