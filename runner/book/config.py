@@ -23,7 +23,7 @@ HANDWRITTEN = "book"
 GENERATED_NAV: list[dict[str, Any]] = [
     {"Applications": "applications/index.md"}, {"Datasets": "datasets/index.md"},
     {"Infrastructures": "infrastructures/index.md"}, {"Experiments": "experiments/index.md"},
-    {"Usage": "usage.md"},
+    {"Usage": "usage.md"}, {"Help": "help.md"},
     {"Reference": ["reference/index.md", *(f"reference/{k}.md" for k in reference.KINDS)]}]
 NOT_IN_NAV = "\n".join(["/applications/", "/datasets/", "/infrastructures/", "/experiments/",
                         "/runs/"]) + "\n"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from runner.book.context import Context, Page
-from runner.book.pages import (applications, datasets, experiments, home, infrastructures,
-                               reference, runs, usage)
+from runner.book.pages import (applications, datasets, experiments, help, home,
+                               infrastructures, reference, runs, usage)
 
 
 def all_pages(ctx: Context) -> list[Page]:
     """Every generated page, sorted by path."""
-    found = [home.page(ctx), usage.page(ctx), *applications.pages(ctx), *datasets.pages(ctx),
-             *infrastructures.pages(ctx), *experiments.pages(ctx), *runs.pages(ctx),
+    found = [home.page(ctx), usage.page(ctx), help.page(ctx), *applications.pages(ctx),
+             *datasets.pages(ctx), *infrastructures.pages(ctx), *experiments.pages(ctx), *runs.pages(ctx),
              *reference.pages(ctx)]
     return sorted(found, key=lambda p: p.path)

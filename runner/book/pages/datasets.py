@@ -12,7 +12,8 @@ from runner.results.book_paths import dataset_page, experiment_page, run_page
 INDEX = "datasets/index.md"
 PRIVATE = ("This dataset is **private**: the book shows only its name and who to ask. "
            "Access: {access}")
-ASK_OWNERS = "ask its owners."
+ASK_OWNERS = "ask its owners: {owners}."
+NO_OWNERS = "it names no owners: ask the maintainers of this repository."
 
 
 def pages(ctx: Context) -> list[Page]:
@@ -44,12 +45,12 @@ def _page(ctx: Context, ds: Dataset) -> Page:
     made = produced_by(ctx, ds, path)
     if is_private(ds):
         facts = md.facts([("Owners", md.text(", ".join(ds.owners))), ("Produced by", made)])
-        text = PRIVATE.format(access=md.text(ds.access or ASK_OWNERS))
+        text = PRIVATE.format(access=md.text(ds.access or _ask(ds)))
         return Page(path, ds.name, "\n\n".join([text, facts, "## Used by",
                                                   _users(ctx, ds, path)]))
     creds = ", ".join(f"{md.code(var)} from environment variable {md.code(ref.env)}"
                       for var, ref in sorted(ds.credentials.items()) if hasattr(ref, "env"))
-    facts = md.facts([("Location", md.code(ds.location)), ("SHA-256", md.code(ds.sha256)),
+    facts = md.facts([("Location", md.code(ds.location)), ("SHA-256", md.short(ds.sha256)),
                       ("Files", md.text(len(ds.manifest)) if ds.manifest else ""),
                       ("Size", md.size(ds.size) if ds.size is not None else ""),
                       ("Format", md.text(ds.format or "")), ("Licence", md.text(ds.licence or "")),
@@ -57,6 +58,11 @@ def _page(ctx: Context, ds: Dataset) -> Page:
                       ("Produced by", made), ("Declared in", md.code(ds.path))])
     return Page(path, ds.name, "\n\n".join([md.paragraphs(ds.description), facts,
                                             "## Used by", _users(ctx, ds, path)]))
+
+
+def _ask(ds: Dataset) -> str:
+    """How to get access when the dataset does not say: its owners, by name."""
+    return ASK_OWNERS.format(owners=", ".join(ds.owners)) if ds.owners else NO_OWNERS
 
 
 def produced_by(ctx: Context, ds: Dataset, path: str) -> str:
