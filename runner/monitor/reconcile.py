@@ -64,9 +64,13 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
 
 
 def _usage(got: collect.Collected, seen: JobStatus | None) -> dict | None:
-    """What the task used: the wrapper's figures, with the scheduler's accounting over them."""
-    merged = {**(got.usage or {}), **((seen.usage or {}) if seen is not None else {})}
-    return merged or None
+    """What the task used: the wrapper's figures (elapsed, CPU time), with the scheduler's
+    accounting over them (it also knows the queue wait and energy); `source` says whose figures
+    these are: the accounting's when it told any."""
+    told = dict((seen.usage if seen else None) or {})
+    source = told.pop("source", None) if told else "wrapper"   # the accounting's parsers name it
+    merged = {**(got.usage or {}), **told}
+    return {**merged, "source": source} if merged else None
 
 
 def _output_problem(got: collect.Collected) -> str:

@@ -8,7 +8,7 @@ plus a pure parser of the tool's text output, so parsing is tested from recorded
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from runner.containers.runtime import Image
@@ -35,8 +35,9 @@ class JobStatus:
 
     state: State | None
     reason: str | None = None
-    # what the scheduler's accounting says the job used (TaskRecord.usage's keys), when it tells
-    usage: dict | None = None
+    # what the scheduler's accounting says the job used (TaskRecord.usage's keys), when it tells;
+    # not part of a status's identity (two answers of the same state and reason are equal)
+    usage: dict | None = field(default=None, compare=False)
 
     @property
     def ended(self) -> bool:

@@ -13,10 +13,11 @@ import json
 import math
 import re
 import shlex
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from runner.errors import SchedulerError, command_failed
-from runner.schedulers import arrays, script, states
+from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.declarations.models import Infrastructure, Resources
 from runner.state import State
@@ -193,8 +194,8 @@ def statuses(records: Mapping[str, Mapping[str, str]], table: Mapping[str, state
         entry = table.get(attrs.get("job_state", ""))
         if entry is None or not entry.state.terminal:
             out[job_id] = entry and JobStatus(entry.state, entry.reason)
-        else:
-            out[job_id] = outcome(attrs, exits)
+        else:   # with what the job used, as far as this qstat reports it
+            out[job_id] = replace(outcome(attrs, exits), usage=accounting.qstat_usage(attrs))
     return out
 
 

@@ -1,6 +1,8 @@
-"""The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), one squeue
-asks about every job per poll, and sacct about those squeue no longer shows. A job neither tells
-about (no accounting, or forgotten) is left out of status(): the wrapper's exit code decides.
+"""The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), and one
+command per poll asks squeue about every job and sacct about the same arrays: sacct tells the end
+of jobs squeue no longer shows, and what ended jobs used (runner/schedulers/accounting.py). A job
+neither tells about (no accounting, or forgotten) is left out of status(): the wrapper's exit code
+decides.
 
 Each operation is a command builder and a pure parser of the command's text (tested from
 recorded output in tests/fixtures/slurm); the class only joins them through the transport.
@@ -13,15 +15,20 @@ import shlex
 from typing import Any, Mapping
 
 from runner.errors import SchedulerError, command_failed
-from runner.schedulers import arrays, script, states
+from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.declarations.models import Infrastructure, Resources
 from runner.declarations import scheduler_options as allowlist
-from runner.transports.base import Transport
+from runner.transports.base import Result, Transport
 
 # The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
 SQUEUE_FORMAT = "%i|%j|%T|%r"
-SACCT_FIELDS = "JobID,JobName,State,ExitCode,Elapsed,MaxRSS"
+SACCT_FIELDS = ("JobID,JobName,State,ExitCode,Elapsed,MaxRSS,"
+                "Submit,Start,End,ElapsedRaw,TotalCPU,ConsumedEnergyRaw")
+_SQUEUE_EXIT = "@mso squeue exit"   # the line between squeue's and sacct's answers in one command
+# how long an ended job's status waits for sacct to tell its end (slurmdbd lags slurmctld by
+# about a second here; a site's may lag longer), so that its usage is recorded
+ACCOUNTING_LAG = 60.0
 _ID = re.compile(r"^(\d+)(?:_(\d+|\[[^\]]*\]?))?$")
 _MAX_ARRAY = re.compile(r"^MaxArraySize\s*=\s*(\d+)", re.M)
 _GONE = ("Invalid job id specified",)
@@ -102,9 +109,26 @@ def squeue_command(job_ids: list[str]) -> str:
 
 
 def sacct_command(job_ids: list[str]) -> str:
-    """One sacct for these jobs' allocations (-X), parsable, no header, latest attempt only."""
-    return "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-X", "-P", "-n", "-o", SACCT_FIELDS,
+    """One sacct for these jobs, parsable, no header, latest attempt only. With their steps (no
+    -X): only then is an allocation's TotalCPU the sum of its steps' (with -X it reads 0)."""
+    return "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-P", "-n", "-o", SACCT_FIELDS,
                                                "--jobs=" + ",".join(job_ids)])
+
+
+def status_command(job_ids: list[str]) -> str:
+    """squeue, then sacct for the same arrays, in one round trip: `squeue's lines`, a
+    `@mso squeue exit N` line, `sacct's lines`; the command's exit code is sacct's."""
+    arrays_ = sorted({j.split("_")[0] for j in job_ids}, key=lambda a: (len(a), a))
+    return f"{squeue_command(job_ids)}; echo {shlex.quote(_SQUEUE_EXIT)} $?; {sacct_command(arrays_)}"
+
+
+def split_status(stdout: str) -> tuple[str, int | None, str]:
+    """status_command's output -> (squeue's stdout, squeue's exit code or None, sacct's stdout)."""
+    head, sep, tail = stdout.partition(_SQUEUE_EXIT)
+    if not sep:
+        return head, None, ""
+    code, _, rest = tail.partition("\n")
+    return head, int(code) if code.strip().isdigit() else None, rest
 
 
 def find_commands(names: list[str], start: str) -> tuple[str, str]:
@@ -192,8 +216,9 @@ def parse_sacct(stdout: str) -> dict[str, JobStatus]:
         if st is None:
             continue
         reason = _sacct_reason(fields[2].strip(), fields[3].strip()) or st.reason
+        used = accounting.sacct_usage(fields) if st.state.terminal else None
         for job_id in _ids(fields[0]):
-            out[job_id] = JobStatus(st.state, reason)
+            out[job_id] = JobStatus(st.state, reason, used)
     return out
 
 
@@ -229,17 +254,22 @@ class SlurmScheduler(arrays.ArrayScheduler):
     def __init__(self, infra: Infrastructure, transport: Transport) -> None:
         super().__init__(infra, transport)
         self._max_array: int | None = infra.max_array_size
+        self._lagging = accounting.Lagging(ACCOUNTING_LAG)
 
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         if not jobs:
             return {}
-        res = self.transport.run(squeue_command(list(jobs)))
-        if res.code != 0 and not any(g in res.stderr for g in _GONE):
+        res = self.transport.run(status_command(list(jobs)))
+        queued, code, told = split_status(res.stdout)
+        if code != 0 and not any(g in res.stderr for g in _GONE):
             raise SchedulerError("squeue failed: " + arrays.failed(res))
-        listed = parse_squeue(res.stdout if res.code == 0 else "")
-        out = {j: st for j, st in listed.items() if j in jobs and st is not None}
-        missing = [j for j in jobs if j not in listed]
-        return {**out, **self._accounted(missing)} if missing else out
+        listed = parse_squeue(queued if code == 0 else "")
+        acct = self._accounting(res, told, missing=any(j not in listed for j in jobs))
+        out = {j: self._lagging.joined(j, st, acct) for j, st in listed.items() if j in jobs and st is not None}
+        # jobs squeue no longer shows, as sacct tells their end (one it still shows pending or
+        # running is left out until it tells how the job ended: the wrapper's exit code decides)
+        return {**out, **{j: st for j, st in (acct or {}).items()
+                          if j in jobs and j not in listed and st.ended}}
 
     def cancel(self, job_ids: list[str]) -> None:
         if job_ids:
@@ -247,18 +277,14 @@ class SlurmScheduler(arrays.ArrayScheduler):
             if res.code != 0 and not any(g in res.stderr for g in _GONE):
                 raise SchedulerError("scancel failed: " + arrays.failed(res))
 
-    def _accounted(self, missing: list[str]) -> dict[str, JobStatus]:
-        """Jobs squeue no longer shows, as sacct tells their end; without accounting they are
-        left out (the wrapper's exit code decides), never taken as ended on a guess."""
-        res = self.transport.run(sacct_command(missing))
-        if res.code != 0 and _NO_ACCOUNTING in res.stderr:
-            return {}
-        if res.code != 0:
+    def _accounting(self, res: Result, told: str, missing: bool) -> dict[str, JobStatus] | None:
+        """sacct's statuses (None without accounting); a failed sacct matters only when squeue
+        no longer shows some job, else the poll goes on without usage figures."""
+        if res.code == 0:
+            return parse_sacct(told)
+        if missing and _NO_ACCOUNTING not in res.stderr:
             raise SchedulerError("sacct failed: " + arrays.failed(res))
-        acct = parse_sacct(res.stdout)
-        # sacct lags slurmctld: a job it still shows pending or running is left out until it
-        # tells how the job ended
-        return {j: acct[j] for j in missing if j in acct and acct[j].state.terminal}
+        return None
 
     def _directives(self, res: Resources) -> list[str]:
         return directives(self.infra, res)

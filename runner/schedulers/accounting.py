@@ -1,0 +1,111 @@
+"""What a job used, as its scheduler's accounting tells it: pure parsers of sacct's columns and
+of `qstat -f`'s attributes into TaskRecord.usage's keys (elapsed_s, cpu_s, queue_wait_s,
+energy_j, source). A figure the accounting leaves empty, `Unknown` or zero-for-no-plugin is left
+out, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from runner.schedulers.base import JobStatus
+
+# the columns slurm.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
+SUBMIT, START, END, ELAPSED_RAW, TOTAL_CPU, ENERGY = range(6, 12)
+_DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+_KWH = 3.6e6   # joules in a kilowatt-hour (PBS Professional's unit of resources_used.energy)
+
+
+def duration_s(text: str | None) -> float | None:
+    """`[D-][HH:]MM:SS[.mmm]` (sacct's TotalCPU and Elapsed, qstat's cput and walltime) ->
+    seconds; None for anything else."""
+    m = _DURATION.match((text or "").strip())
+    if not m:
+        return None
+    days, hours, minutes, seconds = m.groups()
+    total = ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes)) * 60 + float(seconds)
+    return round(total, 3)
+
+
+def _when(text: str | None) -> datetime | None:
+    """sacct's `2026-12-01T01:14:09` or qstat's `Wed Nov 25 15:00:05 2026` (both the cluster's
+    local time: only differences of two are used)."""
+    text = " ".join((text or "").split())
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%a %b %d %H:%M:%S %Y"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _wait(submitted: str | None, started: str | None) -> int | None:
+    a, b = _when(submitted), _when(started)
+    return max(0, int((b - a).total_seconds())) if a and b else None
+
+
+def _figures(source: str, **values: float | int | None) -> dict | None:
+    out = {k: v for k, v in values.items() if v is not None}
+    return {**out, "source": source} if out else None
+
+
+def sacct_usage(fields: Sequence[str]) -> dict | None:
+    """One `sacct -X -P` line's usage (split on `|`); None from a line without those columns."""
+    if len(fields) <= ENERGY:
+        return None
+    raw, energy = fields[ELAPSED_RAW].strip(), fields[ENERGY].strip()
+    return _figures("sacct", elapsed_s=int(raw) if raw.isdigit() else None,
+                    cpu_s=duration_s(fields[TOTAL_CPU]),
+                    queue_wait_s=_wait(fields[SUBMIT], fields[START]),
+                    # 0 is what sacct says without an energy plugin
+                    energy_j=int(energy) if energy.isdigit() and int(energy) else None)
+
+
+def qstat_usage(attrs: Mapping[str, str]) -> dict | None:
+    """A finished job's usage from `qstat -f` attributes: resources_used.cput and .walltime,
+    energy (PBS Professional's kWh, Torque's energy_used in joules, when not 0), queue wait from
+    qtime to stime (PBS Professional) or start_time (Torque)."""
+    kwh = _number(attrs.get("resources_used.energy"))
+    joules = _number(attrs.get("resources_used.energy_used"))
+    energy = joules if joules else kwh * _KWH if kwh else None
+    walltime = duration_s(attrs.get("resources_used.walltime"))
+    return _figures("qstat", elapsed_s=int(walltime) if walltime is not None else None,
+                    cpu_s=duration_s(attrs.get("resources_used.cput")),
+                    queue_wait_s=_wait(attrs.get("qtime"), attrs.get("stime") or attrs.get("start_time")),
+                    energy_j=round(energy) if energy else None)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+class Lagging:
+    """Joins a scheduler's live answer with its accounting's. The accounting (slurmdbd) lags
+    the controller: a job the controller says ended may still run in the accounting's view.
+    Its status then stays the accounting's not-ended one for up to `limit` seconds, so that the
+    poll that sees it end records what it used."""
+
+    def __init__(self, limit: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.clock = limit, clock
+        self.since: dict[str, float] = {}   # job id: when the controller said it ended
+
+    def joined(self, job_id: str, seen: JobStatus, acct: Mapping[str, JobStatus] | None) -> JobStatus:
+        """`seen` with the accounting's usage once both say the job ended (no accounting, or
+        one that never lists it, or `limit` passed: `seen` as it is)."""
+        if not seen.ended or acct is None:
+            return seen
+        told = acct.get(job_id)
+        if told is not None and told.ended:
+            self.since.pop(job_id, None)
+            return replace(seen, usage=told.usage)
+        since = self.since.setdefault(job_id, self.clock())
+        if told is None or self.clock() - since > self.limit:
+            return seen
+        return JobStatus(told.state, "ended; waiting for the accounting to record it")
