@@ -2,7 +2,8 @@
 
 The unit square, zero (Dirichlet) boundary, an initial field from a JSON description (a sum of
 Gaussian bumps). FTCS in time up to t_end, with dt <= cfl * h^2 / nu (stable for cfl <= 0.25). Writes the final
-field (out/field.npy), a summary (out/summary.json) and a log with one `step` line per percent.
+field (out/field.npy), a summary (out/summary.json: the heat left and the rate at which it decayed)
+and a log with one `step` line per percent.
 """
 
 import argparse
@@ -71,8 +72,11 @@ def main() -> int:
         return 2
     heat = float(u.sum()) / (args.n + 1) ** 2
     np.save(out / "field.npy", u)
+    ratio = heat / heat0 if heat0 else math.nan
+    # the mean rate at which the heat decays: heat(t_end) = heat(0) * exp(-decay_rate * t_end)
+    rate = -math.log(ratio) / args.t_end if ratio > 0 else math.nan
     summary = {"nu": args.nu, "n": args.n, "t_end": args.t_end, "steps": steps,
-               "max": float(u.max()), "heat": heat, "heat_ratio": heat / heat0 if heat0 else math.nan,
+               "max": float(u.max()), "heat": heat, "heat_ratio": ratio, "decay_rate": rate,
                "seconds": round(time.perf_counter() - t0, 3)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(f"done t={args.t_end:.6g} steps={steps} max={summary['max']:.6g} heat_ratio={summary['heat_ratio']:.6g}")

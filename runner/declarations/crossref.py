@@ -9,7 +9,8 @@ from collections.abc import Collection, Mapping
 from typing import Iterator
 
 from runner.errors import SpecError
-from runner.declarations import datarules, logfilters, matrix, parameters, scheduler_options
+from runner.declarations import (datarules, logfilters, matrix, parameters, resultcheck,
+                                 scheduler_options)
 from runner.declarations.messages import unique
 from runner.declarations.models import (Application, Dataset, Experiment, Infrastructure, Repository,
                                         Step, is_repo_path, plain)
@@ -42,6 +43,7 @@ def check(repo: Repository, docs: Mapping[str, Document],
     for exp in filter(mine, repo.experiments.values()):
         errors += list(_experiment(exp, ctx, docs[exp.path]))
         errors += datarules.experiment(exp, docs[exp.path])
+    errors += resultcheck.check(repo, docs, mine)
     return errors
 
 

@@ -53,10 +53,11 @@ def test_a_remote_name_no_variable_can_carry_is_refused() -> None:
 
 def test_an_experiments_output_remote_is_checked_too(example: Path) -> None:
     path = example / "experiments" / "heat-sweep.yaml"
+    line = path.read_text().count("\n") + 2   # of `remote:`, below the example's own lines
     path.write_text(path.read_text() + "outputs:\n  remote: store:runs\n"
                     "  credentials: {RCLONE_CONFIG_DAV_TYPE: webdav}\n")
     [error] = errors(example)
-    assert error.startswith("experiments/heat-sweep.yaml:15:11: outputs.remote: the rclone "
+    assert error.startswith(f"experiments/heat-sweep.yaml:{line}:11: outputs.remote: the rclone "
                             "remote 'store' is not configured"), error
     path.write_text(path.read_text().replace("RCLONE_CONFIG_DAV_TYPE", "RCLONE_CONFIG_STORE_TYPE"))
     assert errors(example) == []
