@@ -1,11 +1,12 @@
-"""Run pages: state, provenance, the task table and every task's outputs and logs."""
+"""Run pages: state, provenance, the task table, resources asked and used, and every task's
+outputs and logs."""
 
 from __future__ import annotations
 
 from markdown.extensions.toc import slugify
 
 from runner.book.context import Context, Page
-from runner.book.pages import tasks
+from runner.book.pages import resources, tasks
 from runner.book.pages.datasets import is_private, published
 from runner.results import markdown as md
 from runner.results import summary, verify
@@ -32,7 +33,7 @@ def page(ctx: Context, run: Run) -> Page:
     checked = verify.latest(run)
     if checked is not None:
         parts += ["## Verification", _verification(ctx, run, path, checked)]
-    parts += ["## Tasks", _task_table(run)]
+    parts += ["## Tasks", _task_table(run), "## Resources", resources.section(run)]
     known = {r.run_id for r in ctx.runs.get(run.experiment, ())}
     private = any(is_private(ctx.repo.datasets.get(n)) for n in run.record.datasets)
     parts += [tasks.section(run, t, files, known, private) for t in run.record.tasks]
@@ -59,7 +60,7 @@ def _overview(ctx: Context, run: Run, path: str) -> str:
 def _provenance(ctx: Context, run: Run, path: str) -> str:
     r = run.record
     git = r.git or {}
-    commit = md.code(git.get("commit")) if git.get("commit") else "unknown (not in git)"
+    commit = md.short(git.get("commit")) if git.get("commit") else "unknown (not in git)"
     if git.get("dirty"):
         commit += " with uncommitted changes"
     app = r.application
@@ -73,7 +74,7 @@ def _provenance(ctx: Context, run: Run, path: str) -> str:
         f" on {md.code(infra['host'])})" if infra.get("host") else ")")
     remote_dir = r.work_dir if infra["kind"] != "local" else ""   # a local path says nothing
     return md.facts([("Git commit", commit), ("Branch", md.text(git.get("branch") or "")),
-                     ("Spec hash", md.code(r.spec_hash)), ("Application", app_cell),
+                     ("Spec hash", md.short(r.spec_hash)), ("Application", app_cell),
                      ("Container image", md.code(app.get("image")) if app.get("image") else ""),
                      ("Image digest", _images(r.images)),
                      ("Infrastructure", infra_cell),
@@ -83,7 +84,7 @@ def _provenance(ctx: Context, run: Run, path: str) -> str:
 
 def _images(images: list[dict]) -> str:
     """Each image the run used, pinned by digest, and where (pulled by this run or cached)."""
-    return "<br>".join(f"{md.code(i['reference'] + '@' + i['digest'])} on "
+    return "<br>".join(f"{md.code(i['reference'])}@{md.short(i['digest'], 19)} on "
                        f"{md.text(i['infrastructure'])} ({md.text(i['runtime'])}, "
                        f"{'pulled' if i['pulled'] else 'cached'})" for i in images)
 
@@ -93,7 +94,7 @@ def _datasets(ctx: Context, run: Run, path: str) -> str:
     for name, sha in sorted(run.record.datasets.items()):
         ds = ctx.repo.datasets.get(name)
         cell = md.link(name, md.rel(path, dataset_page(name))) if ds else md.text(name)
-        rows.append([cell, "private" if is_private(ds) else md.code(sha) if sha else md.NONE])
+        rows.append([cell, "private" if is_private(ds) else md.short(sha) if sha else md.NONE])
     return md.table(("Dataset", "SHA-256"), rows, "No input datasets.")
 
 
