@@ -8,20 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import mso
+from tests.declarations.test_crossref import APP as CROSSREF_APP
 from tests.declarations.test_crossref import application, experiment, load
 
-APP = """\
-name: app
-version: "1"
-description: a test application
-command: [run, "{a}", "{b}"]
-parameters:
-  type: object
-  properties:
-    a: {type: integer, default: 1}
-    b: {type: string, default: x}
-outputs: [out/summary.json]
-"""
+APP = CROSSREF_APP + "outputs: [out/summary.json]\n"
 EXP = "name: e\napplication: app\nmatrix: {a: [1, 2], b: [x, y]}\n"
 
 
