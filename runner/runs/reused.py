@@ -1,5 +1,5 @@
 """Taking over earlier results: a reused task is recorded as succeeded, with the earlier task's
-times, exit code, memory and outputs, a link to where it ran (`reused`), and its files in
+times, exit code, memory, outputs and metrics, a link to where it ran (`reused`), and its files in
 results/ (logs, collected outputs) copied into the new run's folder, so that each run's folder
 holds every result of its sweep."""
 
@@ -13,7 +13,8 @@ from pathlib import Path
 from runner.plan.reuse import Source
 from runner.state import RunRecord, State
 
-_TAKEN = ("job_id", "submitted", "started", "ended", "exit_code", "peak_memory_kb", "outputs")
+_TAKEN = ("job_id", "submitted", "started", "ended", "exit_code", "peak_memory_kb", "outputs",
+          "metrics")
 
 
 def take_over(record: RunRecord, reuse: Mapping[str, Source], results: Path) -> None:

@@ -56,3 +56,17 @@ def test_a_plans_result_files_survive_plan_json(example: Path) -> None:
     task = plan(repo, repo.experiments["scores"]).tasks[0]
     assert [r.file for r in task.results] == ["out/summary.json", "history.csv"]
     assert TaskPlan.from_plain(json.loads(json.dumps(plain(task)))) == task
+
+
+def test_a_reused_point_keeps_its_metrics(example: Path) -> None:
+    add_scorer(example)
+    assert mso("run", "scores", repo=example).returncode == 0
+    path = example / "experiments" / "scores.yaml"
+    path.write_text(path.read_text().replace("[2, 4]", "[2, 4, 8]"))
+    proc = mso("run", "scores", repo=example)
+    assert proc.returncode == 0, proc.stderr
+    [tasks] = [t for p in (example / "results" / "scores").glob("*/run.json")
+               if len(t := json.loads(p.read_text())["tasks"]) == 3]
+    assert sum(1 for t in tasks if t.get("reused")) == 2
+    assert {t["parameters"]["n"]: t["metrics"]["error"] for t in tasks} == {
+        n: 1.0 / n ** 2 for n in (2, 4, 8)}
