@@ -55,8 +55,9 @@ def _page(ctx: Context, name: str) -> Page:
         parts = [badge, "This experiment is no longer declared; its runs are kept.", found.text,
                  *_runs(name, runs, path)]
         return Page(path, name, "\n\n".join(p for p in parts if p), plots=found.plots)
-    parts = [badge, md.paragraphs(exp.description), _facts(ctx, exp, path), found.text,
-             "## Parameters", _parameters(exp), "## Matrix", _matrix(exp), "## Inputs",
+    # the question, then its answer: the results come before what was declared to get them
+    parts = [badge, md.paragraphs(exp.description), found.text, "## Experiment",
+             _facts(ctx, exp, path), "## Parameters", _parameters(exp), "## Matrix", _matrix(exp), "## Inputs",
              _inputs(exp.inputs, path), "## Resources", resources(exp.resources),
              *_steps(exp, path), *_runs(name, runs, path), *_published(runs, path)]
     return Page(path, name, "\n\n".join(p for p in parts if p), plots=found.plots)

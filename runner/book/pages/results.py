@@ -46,8 +46,8 @@ def section(exp: Experiment | None, runs: Sequence[Run], page: str) -> Results:
     tasks = _tasks(latest)
     swept = swept_parameters(exp, tasks)
     drawn = declared(exp.plots, tasks, swept) if exp and exp.plots else defaults(tasks, swept)
-    parts = ["## Results", f"The metrics of the latest run that has them, "
-             f"{md.link(latest.run_id, md.rel(page, run_page(latest.experiment, latest.run_id)))}, one row per task.",
+    link = md.link(latest.run_id, md.rel(page, run_page(latest.experiment, latest.run_id)))
+    parts = ["## Results", f"Run {link}, the latest with metrics:",
              metrics_table(tasks, swept)]
     if drawn:
         parts += [plots.figure(p, page) for p in drawn]
@@ -171,7 +171,7 @@ def _label(groups: Sequence[str], values: Sequence[Any]) -> str:
 def history(exp: Experiment | None, runs: Sequence[Run], swept: Sequence[str],
             page: str) -> tuple[list[str], tuple[Plot, ...]]:
     """Each metric (the declared y's, if any) across runs, per matrix point: plots of up to
-    MAX_HISTORY_SERIES points, a table beyond; nothing before two runs have metrics."""
+    MAX_HISTORY_SERIES points, a table beyond; only metrics that two runs or more have."""
     if len(runs) < 2:
         return [], ()
     latest = _tasks(runs[-1])
@@ -183,7 +183,7 @@ def history(exp: Experiment | None, runs: Sequence[Run], swept: Sequence[str],
     drawn = []
     for name in names[:MAX_DEFAULT_PLOTS]:
         series = _history_series(runs, labels, name, swept)
-        if not series:
+        if len({x for s in series for x in s.x}) < 2:   # in one run only: no history yet
             continue
         if len(series) > MAX_HISTORY_SERIES:
             parts += [f"**{md.text(name)}** across runs", _history_table(series, labels)]

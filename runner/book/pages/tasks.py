@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import posixpath
+import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -27,6 +29,12 @@ ADMONITION = {"OK": "success", "WARNING": "warning", "ERROR": "failure", "CRITIC
 SAFE_SUFFIXES = {".txt", ".log", ".out", ".err", ".json", ".jsonl", ".csv", ".tsv", ".dat",
                  ".npy", ".npz", ".h5", ".hdf5", ".nc", ".png", ".jpg", ".jpeg", ".gif", ".webp",
                  ".pdf", ".vtk", ".vtu", ".gz", ".zip", ".tar", ".bin"}
+IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}   # shown inline on the run page
+MAX_IMAGES = 12          # per task; the others are in its outputs table
+# An SVG is a document: one with scripts, event handlers or links out is served as text
+_SVG_ACTIVE = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener",
+               "set", "animate", "animatemotion", "animatetransform"}
+_SVG_DTD = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.I)   # entities: none (a plain DOCTYPE is)
 
 
 @dataclass
@@ -43,7 +51,9 @@ class Files:
         if src is None or src.stat().st_size > COPY_LIMIT or any(
                 part.startswith(".") for part in rel.split("/")):
             return None
-        target = rel if posixpath.splitext(rel)[1].lower() in SAFE_SUFFIXES else rel + ".txt"
+        suffix = posixpath.splitext(rel)[1].lower()
+        kept = suffix in SAFE_SUFFIXES or (suffix == ".svg" and inert_svg(src.read_bytes()))
+        target = rel if kept else rel + ".txt"
         self.copies.append((f"{self.folder}/{target}", src))
         return target
 
@@ -55,7 +65,7 @@ def section(run: Run, task: TaskRecord, files: Files, known: Collection[str] = (
     private dataset, so where its outputs went is not shown)."""
     parts = [f"## {md.text(task.id)}", _facts(task), _logs_summary(task), _reused(run, task, known),
              f"**Parameters**: {md.values(task.parameters)}", "**Outputs**",
-             _outputs(run, task, files, private)]
+             _outputs(run, task, files, private), _images(run, task, files)]
     unhappy = task.state != "succeeded"   # what went wrong is shown unfolded
     for rel in classified_logs(run, task):
         parts.append(_log(run, rel, files, unhappy))
@@ -117,6 +127,47 @@ def _outputs(run: Run, task: TaskRecord, files: Files, private: bool) -> str:
         where = "in the book" if target else _stored(out, private)
         rows.append([name, md.size(out["size"]), md.code(out["sha256"]), where])
     return md.table(("Output", "Size", "SHA-256", "Stored"), rows, "No outputs collected.")
+
+
+def _images(run: Run, task: TaskRecord, files: Files) -> str:
+    """The images among its outputs in the book, inline (the file name as alt text); those too
+    large for the book are named."""
+    found = [o for o in sorted(task.outputs, key=lambda o: o["path"]) if o["stored"] == "results"
+             and posixpath.splitext(o["path"])[1].lower() in IMAGES]
+    shown, large = [], []
+    for out in found[:MAX_IMAGES]:
+        target = files.link(run, f"{task.id}/{out['path']}")
+        if target and not target.endswith(".txt"):
+            shown.append("!" + md.link(out["path"], target))
+        elif target is None and out["size"] > COPY_LIMIT:
+            large.append(f"{md.code(out['path'])} ({md.size(out['size'])})")
+    parts = ["**Images**", "\n\n".join(shown)] if shown else []
+    if large:
+        parts.append(f"Not shown, larger than {md.size(COPY_LIMIT)}: {', '.join(large)}; "
+                     f"in {md.code(f'results/{run.experiment}/{run.run_id}/{task.id}/')}.")
+    if len(found) > MAX_IMAGES:
+        parts.append(f"The first {MAX_IMAGES} of {len(found)} images; all are in the outputs.")
+    return "\n\n".join(parts)
+
+
+def inert_svg(data: bytes) -> bool:
+    """Whether an SVG is a picture only: XML without entities, scripts, event handlers,
+    animation, or links other than to itself or to embedded images."""
+    if _SVG_DTD.search(data):
+        return False
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return False
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag.rsplit("}", 1)[-1].lower() in _SVG_ACTIVE:
+            return False
+        for name, val in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on") or (local == "href" and not val.startswith(
+                    ("#", "data:image/png", "data:image/jpeg", "data:image/gif"))):
+                return False
+    return True
 
 
 def _stored(out: dict, private: bool) -> str:
