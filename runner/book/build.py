@@ -6,14 +6,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from runner.book import config, generate
+from runner.book import config, generate, outside, shell
 from runner.book.context import Context
 from runner.declarations import repository
 from runner.errors import BookError
 from runner.results import mkdocs_yml, records
 
 WORK = Path(".mso") / "book"
+STAGING = "site"   # in WORK: what mkdocs builds (the catalogue), before the run pages join it
+HTML = "html"      # in WORK: every run page's HTML, by the hashes of its Markdown and shell
 
 
 @dataclass
@@ -49,9 +52,22 @@ def build(root: Path, site: Path | None = None, strict: bool = False) -> Built:
     if strict and warnings:
         raise BookError("the book has problems (--strict):\n" + _indented(warnings))
     started = time.monotonic()
-    built.warnings += run_mkdocs(cfg_file, strict)
+    staging = root / WORK / STAGING
+    messages, cfg = run_mkdocs(cfg_file, strict, site_dir=str(staging),
+                               exclude_docs=_excluded(user))
+    built.warnings += messages
+    converter = shell.Converter(list(cfg["markdown_extensions"]), dict(cfg["mdx_configs"]),
+                                bool(cfg["use_directory_urls"]))
+    html = outside.render(gen.runs, staging, converter, root / WORK / HTML)
+    outside.assemble(site, staging, html, gen.runs)
     built.mkdocs_seconds = time.monotonic() - started
     return built
+
+
+def _excluded(user: dict) -> str:
+    """mkdocs.yml's exclude_docs, and the run pages (rendered outside mkdocs' page loop)."""
+    mine = user.get("exclude_docs")
+    return (f"{mine.rstrip()}\n" if isinstance(mine, str) and mine.strip() else "") + "/runs/\n"
 
 
 def _check_site(root: Path, site: Path) -> None:
@@ -77,8 +93,9 @@ class _Collect(logging.Handler):
         self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
-def run_mkdocs(cfg_file: Path, strict: bool) -> list[str]:
-    """Run `mkdocs build` with this config; its warnings are returned (and fatal with strict)."""
+def run_mkdocs(cfg_file: Path, strict: bool, **options: str) -> tuple[list[str], Any]:
+    """Run `mkdocs build` with this config (and `options` over it); its warnings (fatal with
+    strict) and the config it built with."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -88,14 +105,15 @@ def run_mkdocs(cfg_file: Path, strict: bool) -> list[str]:
     logger.addHandler(collect)
     logger.propagate = False
     try:
-        mkdocs_build(load_config(str(cfg_file), strict=strict))
+        cfg = load_config(str(cfg_file), strict=strict, **options)
+        mkdocs_build(cfg)
     except (MkDocsException, OSError) as exc:
         detail = _indented(collect.messages) if collect.messages else ""
         raise BookError(f"mkdocs build failed: {exc}" + (f"\n{detail}" if detail else "")) from None
     finally:
         logger.removeHandler(collect)
         logger.propagate = propagate
-    return collect.messages
+    return collect.messages, cfg
 
 
 def _indented(lines: list[str]) -> str:

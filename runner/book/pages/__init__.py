@@ -9,7 +9,12 @@ from runner.book.pages import (applications, datasets, experiments, help, home,
 
 def all_pages(ctx: Context) -> list[Page]:
     """Every generated page, sorted by path."""
+    return sorted([*catalogue_pages(ctx), *runs.pages(ctx)], key=lambda p: p.path)
+
+
+def catalogue_pages(ctx: Context) -> list[Page]:
+    """Every generated page but the runs' (the book makes those once: runner/book/runcache.py)."""
     found = [home.page(ctx), usage.page(ctx), help.page(ctx), *applications.pages(ctx),
-             *datasets.pages(ctx), *infrastructures.pages(ctx), *experiments.pages(ctx), *runs.pages(ctx),
+             *datasets.pages(ctx), *infrastructures.pages(ctx), *experiments.pages(ctx),
              *reference.pages(ctx)]
     return sorted(found, key=lambda p: p.path)
