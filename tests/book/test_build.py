@@ -39,10 +39,10 @@ def test_every_declaration_and_run_has_a_page(built: Path) -> None:
 def test_experiment_page_has_its_run_history(built: Path) -> None:
     rec = _record(built, "heat-sweep")
     page = _page(built, "experiments/heat-sweep.md")
-    row = next(line for line in page.splitlines() if rec["run_id"] in line)
+    row = next(line for line in page.splitlines() if rec["run_id"] in line and line[:1] == "|")
     assert f"(../runs/heat-sweep/{rec['run_id']}/index.md)" in row
     assert "mso-succeeded" in row and "| 6 / 0 / 6 |" in row
-    assert f"<code>{rec['spec_hash'][:12]}</code>" in row
+    assert f'<code title="{rec["spec_hash"]}">{rec["spec_hash"][:12]}…</code>' in row
     assert "[heat@1.2.0](../applications/heat.md)" in page
     noisy = _page(built, "experiments/noisy.md")
     assert "mso-failed" in noisy and "| 1 / 1 / 2 |" in noisy
@@ -51,9 +51,8 @@ def test_experiment_page_has_its_run_history(built: Path) -> None:
 def test_run_page_has_provenance_tasks_outputs_and_logs(built: Path) -> None:
     rec = _record(built, "heat-sweep")
     page = _page(built, f"runs/heat-sweep/{rec['run_id']}/index.md")
-    assert rec["git"]["commit"] and f"<code>{rec['git']['commit']}</code>" in page
-    assert f"<code>{rec['spec_hash']}</code>" in page
-    assert "<code>" + rec["datasets"]["gaussian-bump"] + "</code>" in page
+    for whole in (rec["git"]["commit"], rec["spec_hash"], rec["datasets"]["gaussian-bump"]):
+        assert whole and f'<code title="{whole}">{whole[:12]}…</code>' in page   # md.short
     for task in rec["tasks"]:
         row = next(line for line in page.splitlines() if line.startswith(f"| [{task['id']}]"))
         assert "mso-succeeded" in row and f"n={task['parameters']['n']}" in row

@@ -19,5 +19,6 @@ else
 fi
 code=$?
 printf '%(%s)T\n' -1 > .mso/ended
+times > .mso/cpu_times
 echo "$code" > .mso/exit_code
 exit "$code"
