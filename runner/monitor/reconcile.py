@@ -59,7 +59,7 @@ def _reconcile(r: ActiveRun, t: TaskRecord, seen: JobStatus | None, left: collec
         "exit_code": got.exit_code, "started": got.started, "ended": got.ended,
         "peak_memory_kb": got.peak_memory_kb, "outputs": got.outputs,
         **({"logs": got.logs} if got.logs else {}),
-        **({"metrics": got.metrics} if got.metrics else {}),
+        **({"metrics": got.metrics} if got.metrics and to == State.SUCCEEDED else {}),
         **({"usage": used} if (used := _usage(got, seen)) else {})})
 
 

@@ -70,3 +70,15 @@ def test_a_reused_point_keeps_its_metrics(example: Path) -> None:
     assert sum(1 for t in tasks if t.get("reused")) == 2
     assert {t["parameters"]["n"]: t["metrics"]["error"] for t in tasks} == {
         n: 1.0 / n ** 2 for n in (2, 4, 8)}
+
+
+def test_a_task_failed_for_a_missing_output_keeps_no_metrics(example: Path) -> None:
+    add_scorer(example)
+    app = example / "applications" / "scorer.yaml"
+    app.write_text(app.read_text().replace("outputs: [out/summary.json]",
+                                           "outputs: [out/summary.json, out/field.npy]"))
+    proc = mso("run", "scores", repo=example)
+    assert proc.returncode == 2, proc.stderr   # tasks failed
+    rec, _ = _record(example, "scores")
+    assert [t["state"] for t in rec["tasks"]] == ["failed", "failed"]
+    assert all("out/field.npy" in t["reason"] and "metrics" not in t for t in rec["tasks"])
