@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import graphlib
 import os
-import string
 from collections.abc import Collection, Mapping
 from typing import Iterator
 
 from runner.errors import SpecError
-from runner.declarations import (datarules, logfilters, matrix, parameters, resultcheck,
+from runner.declarations import (appcheck, datarules, logfilters, matrix, parameters, resultcheck,
                                  scheduler_options)
 from runner.declarations.messages import unique
 from runner.declarations.models import (Application, Dataset, Experiment, Infrastructure, Repository,
@@ -74,59 +73,10 @@ def _application(app: Application, doc: Document, ctx: _Context) -> list[SpecErr
                                     f"output {glob!r} escapes the run directory: {why}",
                                     "outputs are relative to the task's work dir"))
     errors += logfilters.problems(app.logs, doc)
-    errors += _placeholders(app, doc)
-    errors += _container(app, doc, ctx.repo.root)
-    errors += _folder_links(app, doc, ctx.repo.root)
+    errors += appcheck.placeholders(app, doc)
+    errors += appcheck.container(app, doc, ctx.repo.root)
+    errors += appcheck.folder_links(app, doc, ctx.repo.root)
     return errors
-
-
-def _placeholders(app: Application, doc: Document) -> list[SpecError]:
-    params = set(app.parameters.get("properties", {}))
-    errors = []
-    for i, arg in enumerate(app.command):
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
-        except ValueError as exc:
-            errors.append(SpecError(doc.where(("command", i)), f"bad placeholder: {exc}",
-                                    "write a literal brace as {{ or }}"))
-            continue
-        for name in fields:
-            if name.startswith("inputs."):
-                if name[7:] not in app.inputs:
-                    errors.append(SpecError(doc.where(("command", i)), f"unknown input '{name[7:]}'",
-                                            did_you_mean(name[7:], list(app.inputs), "inputs")))
-            elif name not in params:
-                errors.append(SpecError(doc.where(("command", i)), f"unknown parameter '{name}'",
-                                        did_you_mean(name, sorted(params), "parameters")))
-    return errors
-
-
-def _container(app: Application, doc: Document, root: str) -> list[SpecError]:
-    """A recipe to build is a file, and its context a folder, inside the repository."""
-    c = app.container
-    errors = []
-    for key in ("dockerfile", "definition", "context"):
-        rel = getattr(c, key, None) if c else None
-        if rel is None:
-            continue
-        where = doc.where(("container", "build", key))
-        if why := unsafe_path(rel):
-            errors.append(SpecError(where, f"{key} {rel!r} leaves the repository: {why}"))
-        elif why := outside(root, rel):
-            errors.append(SpecError(where, f"{rel!r} {why}",
-                                    "paths are relative to the repository's top folder"))
-        elif (key == "context") != os.path.isdir(os.path.join(root, rel)):
-            wanted = "a folder" if key == "context" else "a file"
-            errors.append(SpecError(where, f"{key} {rel!r} is not {wanted}"))
-    return errors
-
-
-def _folder_links(app: Application, doc: Document, root: str) -> list[SpecError]:
-    """Files of applications/<name>/ are copied into every work dir: none may lead outside."""
-    folder = os.path.join(root, "applications", app.name)
-    return [SpecError(doc.where(("name",)), f"{os.path.relpath(link, root)} {why}",
-                      "copy the file into the repository instead")
-            for link, why in links_out(folder, root)]
 
 
 # --- infrastructures ----------------------------------------------------------------------------
