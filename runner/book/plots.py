@@ -20,7 +20,7 @@ from runner.fsutil import write_atomic
 from runner.results import markdown as md
 
 STYLE = 1   # bump when the drawing changes: cached SVGs of the old style are not reused
-_RC = {"svg.hashsalt": "mso", "svg.fonttype": "none", "font.size": 9,
+_RC = {"svg.hashsalt": "mso", "svg.fonttype": "none", "font.size": 9, "text.parse_math": False,
        "axes.spines.top": False, "axes.spines.right": False}
 
 
@@ -72,9 +72,10 @@ def render(plot: Plot) -> bytes:
         fig.subplots_adjust(left=0.14, right=0.97, top=0.9, bottom=0.16)
         ax = fig.add_subplot()
         (_bars if plot.kind == "bar" else _lines)(ax, plot)
+        categories = plot.kind == "bar" or not all(_finite(x) for x in x_values(plot))
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_minor_locator(NullLocator())
-            if not (axis is ax.xaxis and plot.kind == "bar"):
+            if not (axis is ax.xaxis and categories):
                 axis.set_major_formatter(FuncFormatter(_tick))
         ax.set_title(plot.title)
         ax.set_xlabel(plot.xlabel)
@@ -87,11 +88,19 @@ def render(plot: Plot) -> bytes:
 
 
 def _lines(ax, plot: Plot) -> None:
+    xs = x_values(plot)
+    # text x values (run dates, names) are categories, placed in the order of x_values
+    # (matplotlib would place them as it first meets them, series by series)
+    at = None if all(_finite(x) for x in xs) else {x: n for n, x in enumerate(xs)}
     for i, s in enumerate(plot.series):
-        pts = [(x, y) for x, y in zip(s.x, s.y) if _finite(y) and _positive(x, y, plot)]
+        pts = [(x if at is None else at[x], y) for x, y in zip(s.x, s.y)
+               if _finite(y) and _positive(x, y, plot)]
         # the SVG group `series-N` holds one marker (<use>) per point drawn
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4,
                 linewidth=1, label=s.label, gid=f"series-{i}")
+    if at is not None:
+        ax.set_xticks(range(len(xs)), [str(x) for x in xs],
+                      rotation=30 if len(xs) > 6 else 0, ha="right" if len(xs) > 6 else "center")
     if plot.logx:
         ax.set_xscale("log")
     if plot.logy:
@@ -160,9 +169,15 @@ def figure(plot: Plot, page: str) -> str:
     return f"{image}\n\n{data_table(plot)}"
 
 
+def x_values(plot: Plot) -> list:
+    """Every x of the plot once: numbers in increasing order, else in the order first met."""
+    xs = list(dict.fromkeys(x for s in plot.series for x in s.x))
+    return sorted(xs) if all(_finite(x) for x in xs) else xs
+
+
 def data_table(plot: Plot) -> str:
     """The plot's numbers as a table: x, then one column per series."""
-    xs = list(dict.fromkeys(x for s in plot.series for x in s.x))
+    xs = x_values(plot)
     values = [dict(zip(s.x, s.y)) for s in plot.series]
     head = (md.text(plot.xlabel), *(md.text(s.label or plot.ylabel) for s in plot.series))
     return md.table(head, [[md.text(x), *(md.number(v.get(x)) for v in values)] for x in xs])
