@@ -122,8 +122,16 @@ class Watcher:
             return False
         self.polls += 1
         before = sched.transport.commands
+        asked = {j: r.job(t.id) for j, (r, t) in jobs.items()}
         try:
-            statuses = sched.status({j: r.job(t.id) for j, (r, t) in jobs.items()})
+            try:
+                statuses = sched.status(asked)
+            except TransportError as exc:
+                if not exc.transient:
+                    raise
+                # a status query only reads: when the connection drops under it, it is asked
+                # once more (the transport reconnects, backing off; a host still down pauses)
+                statuses = sched.status(asked)
         except MsoError as exc:  # a failed query is a warning, never a state change
             r, t = next(iter(jobs.values()))
             r.warn(t, f"status query failed: {exc}")

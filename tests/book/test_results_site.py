@@ -50,7 +50,7 @@ def _image_outputs(folder: Path, task: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(ran: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def results_site(ran: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture repository with metrics, 51 heat-sweep runs and task images, built."""
     repo = copy_repo(ran, tmp_path_factory.mktemp("results-site") / "repo")
     (repo / "experiments" / "heat-sweep.yaml").write_text(HEAT)   # no plots declared
@@ -69,12 +69,12 @@ def site(ran: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def _html(site: Path, rel: str) -> str:
-    return (site / "site" / rel).read_text()
+def _html(results_site: Path, rel: str) -> str:
+    return (results_site / "site" / rel).read_text()
 
 
-def _latest(site: Path) -> dict:
-    return max((json.loads(p.read_text()) for p in (site / "results/heat-sweep").glob("*/run.json")),
+def _latest(results_site: Path) -> dict:
+    return max((json.loads(p.read_text()) for p in (results_site / "results/heat-sweep").glob("*/run.json")),
                key=lambda r: r["run_id"])
 
 
@@ -85,12 +85,12 @@ def _markers(svg: Path) -> int:
 
 
 @pytest.mark.integration
-def test_heat_page_has_the_metrics_table(site: Path) -> None:
-    html = _html(site, "experiments/heat-sweep.html")
+def test_heat_page_has_the_metrics_table(results_site: Path) -> None:
+    html = _html(results_site, "experiments/heat-sweep.html")
     results = html.split('id="results"', 1)[1].split("</table>", 1)[0]
     head = re.findall(r"<th[^>]*>(.*?)</th>", results)
     assert [re.sub(r"<[^>]+>", "", h) for h in head] == ["Task", "nu", "n", "heat_ratio", "max"]
-    rec = _latest(site)
+    rec = _latest(results_site)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", results)
     rows = [cells[i:i + 5] for i in range(0, len(cells), 5)]
     assert len(rows) == len(rec["tasks"]) == 6
@@ -102,64 +102,64 @@ def test_heat_page_has_the_metrics_table(site: Path) -> None:
 
 
 @pytest.mark.integration
-def test_default_plots_have_a_marker_per_point_and_alt_text(site: Path) -> None:
-    html = _html(site, "experiments/heat-sweep.html")
+def test_default_plots_have_a_marker_per_point_and_alt_text(results_site: Path) -> None:
+    html = _html(results_site, "experiments/heat-sweep.html")
     latest = html.split('id="results"', 1)[1].split('id="across-runs"', 1)[0]
     images = re.findall(r'<img alt="([^"]+)" src="\.\./(assets/plots/\w+\.svg)"', latest)
     titles = [alt.split(":", 1)[0] for alt, _ in images]
     assert titles == ["heat_ratio by nu (a line per n)", "heat_ratio by n (a line per nu)",
                       "max by nu (a line per n)", "max by n (a line per nu)"]
-    tasks = _latest(site)["tasks"]
+    tasks = _latest(results_site)["tasks"]
     for (alt, src), title in zip(images, titles):
         metric = title.split(" by ")[0]
         expected = sum(metric in t["metrics"] for t in tasks)
         assert f"({expected} points, " in alt
-        assert _markers(site / "site" / src) == expected == (6 if metric == "heat_ratio" else 5)
+        assert _markers(results_site / "site" / src) == expected == (6 if metric == "heat_ratio" else 5)
     assert "Choose the plots by declaring them" in latest
 
 
 @pytest.mark.integration
-def test_history_plots_across_runs(site: Path) -> None:
-    html = _html(site, "experiments/heat-sweep.html")
+def test_history_plots_across_runs(results_site: Path) -> None:
+    html = _html(results_site, "experiments/heat-sweep.html")
     history = html.split('id="across-runs"', 1)[1].split('id="parameters"', 1)[0]
     images = re.findall(r'<img alt="([^"]+)" src="\.\./(assets/plots/\w+\.svg)"', history)
     # heat_ratio is in the latest run only: no history; max is in the last 20 runs (the real
     # one, with 5 points that have it, and 19 of those written before it, with 6)
     assert [alt.split(":", 1)[0] for alt, _ in images] == ["max across runs"]
-    assert _markers(site / "site" / images[0][1]) == 19 * 6 + 5
+    assert _markers(results_site / "site" / images[0][1]) == 19 * 6 + 5
 
 
 @pytest.mark.integration
-def test_fifty_runs_listed_and_an_archive_for_the_rest(site: Path) -> None:
-    html = _html(site, "experiments/heat-sweep.html")
+def test_fifty_runs_listed_and_an_archive_for_the_rest(results_site: Path) -> None:
+    html = _html(results_site, "experiments/heat-sweep.html")
     runs = html.split('id="runs"', 1)[1]
     assert len(set(re.findall(r'href="\.\./runs/heat-sweep/[^"]+/index.html"', runs))) == 50
     assert '<a href="heat-sweep/archive.html">1 older run</a>' in runs
-    archive = _html(site, "experiments/heat-sweep/archive.html")
+    archive = _html(results_site, "experiments/heat-sweep/archive.html")
     assert f'href="../../runs/heat-sweep/{sr.run_id(0)}/index.html"' in archive
-    index = json.loads(_html(site, "search/search_index.json"))
+    index = json.loads(_html(results_site, "search/search_index.json"))
     assert not [d for d in index["docs"] if "archive" in d["location"]]
 
 
 @pytest.mark.integration
-def test_task_images_are_shown_inline(site: Path) -> None:
-    rec = _latest(site)
+def test_task_images_are_shown_inline(results_site: Path) -> None:
+    rec = _latest(results_site)
     folder = f"runs/heat-sweep/{rec['run_id']}"
-    html = _html(site, f"{folder}/index.html")
+    html = _html(results_site, f"{folder}/index.html")
     assert '<img alt="out/plot.png" src="main-0000/out/plot.png"' in html
     assert '<img alt="out/fig.svg" src="main-0000/out/fig.svg"' in html
-    assert (site / "site" / folder / "main-0000/out/plot.png").is_file()
+    assert (results_site / "site" / folder / "main-0000/out/plot.png").is_file()
     # an SVG with a script is a file to download, as text, never an image on the page
     assert 'alt="out/evil.svg"' not in html and 'href="main-0000/out/evil.svg.txt"' in html
-    assert not (site / "site" / folder / "main-0000/out/evil.svg").exists()
+    assert not (results_site / "site" / folder / "main-0000/out/evil.svg").exists()
     assert "<code>out/huge.png</code> (3.0 MiB)" in html
-    assert not (site / "site" / folder / "main-0000/out/huge.png").exists()
+    assert not (results_site / "site" / folder / "main-0000/out/huge.png").exists()
 
 
 @pytest.fixture(scope="module")
-def built(site: Path) -> Path:
+def built(results_site: Path) -> Path:
     """This module's built book, for test_browser's `served` (which serves `built`)."""
-    return site
+    return results_site
 
 
 @pytest.mark.integration

@@ -54,9 +54,11 @@ def test_a_record_from_before_images_loads_and_is_written_back_without_them(tmp_
 
 def test_the_run_page_shows_each_digest() -> None:
     cell = run_pages._images([IMAGE, {**IMAGE, "infrastructure": "login", "pulled": False}])
-    assert cell == (f"<code>registry.example.org/lab/heat:1.2.0-0123456789ab@{DIGEST}</code> on "
-                    "cluster (charliecloud, pulled)<br><code>registry.example.org/lab/heat:"
-                    f"1.2.0-0123456789ab@{DIGEST}</code> on login (charliecloud, cached)")
+    # the reference whole, the digest shortened with the whole of it on hover (md.short)
+    ref = "<code>registry.example.org/lab/heat:1.2.0-0123456789ab</code>"
+    digest = f'<code title="{DIGEST}">{DIGEST[:19]}…</code>'
+    assert cell == (f"{ref}@{digest} on cluster (charliecloud, pulled)<br>"
+                    f"{ref}@{digest} on login (charliecloud, cached)")
 
 
 def test_the_merge_request_note_lists_the_pinned_images(tmp_path: Path) -> None:

@@ -75,6 +75,27 @@ def test_an_unreachable_scheduler_pauses_its_runs(tmp_path: Path) -> None:
     assert w.done()
 
 
+def test_a_connection_lost_under_a_status_query_is_asked_again_once(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a")], sched)
+    w = Watcher([run])
+    w.tick()
+    job = run.record.tasks[0].job_id
+    sched.jobs[job] = JobStatus(State.RUNNING)
+    answer, calls = sched.status, []
+
+    def dropped_once(jobs):
+        calls.append(sorted(jobs))
+        if len(calls) == 1:
+            raise TransportError("connection lost while running squeue", transient=True)
+        return answer(jobs)
+    sched.status = dropped_once  # type: ignore
+    w.timers.clear()
+    w.tick()
+    assert calls == [[job], [job]]
+    assert run.record.state != State.PAUSED and run.record.tasks[0].state == State.RUNNING
+
+
 def test_on_tick_false_stops_watching(tmp_path: Path) -> None:
     run = make_run(tmp_path, [task("a")])
     ticks: list[int] = []
