@@ -44,7 +44,7 @@ def write(ctx: Context, docs: Path, handwritten: Path | None) -> Generated:
     for run in runs:
         wanted[run.path] = run.markdown
         copies.update(run.files)
-        wanted.update({plots.path_of(k): docs.parent / PLOTS / f"{k}.svg" for k in run.svgs})
+        wanted.update({plots.path_of(k): plots.cached_svg(docs.parent / PLOTS, k) for k in run.svgs})
     wanted.update(copies)
     drawn = plots.render_all((p for page in pages.values() for p in page.plots), docs.parent / PLOTS)
     wanted.update({plots.path_of(key): svg for key, svg in drawn.items()})

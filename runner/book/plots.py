@@ -141,7 +141,7 @@ def render_all(plots: Iterable[Plot], cache: Path | None) -> dict[str, bytes]:
         key = plot.key()
         if key in found:
             continue
-        cached = cache / f"{key}.svg" if cache is not None else None
+        cached = cached_svg(cache, key) if cache is not None else None
         if cached is not None and cached.is_file():
             found[key] = cached.read_bytes()
             continue
@@ -155,6 +155,11 @@ def render_all(plots: Iterable[Plot], cache: Path | None) -> dict[str, bytes]:
 def svg_path(plot: Plot) -> str:
     """Where a plot's SVG goes in the docs folder (shared by every page that shows it)."""
     return path_of(plot.key())
+
+
+def cached_svg(cache: Path, key: str) -> Path:
+    """Where render_all keeps the SVG with this key in its cache folder."""
+    return cache / f"{key}.svg"
 
 
 def path_of(key: str) -> str:

@@ -122,16 +122,8 @@ class Watcher:
             return False
         self.polls += 1
         before = sched.transport.commands
-        asked = {j: r.job(t.id) for j, (r, t) in jobs.items()}
         try:
-            try:
-                statuses = sched.status(asked)
-            except TransportError as exc:
-                if not exc.transient:
-                    raise
-                # a status query only reads: when the connection drops under it, it is asked
-                # once more (the transport reconnects, backing off; a host still down pauses)
-                statuses = sched.status(asked)
+            statuses = _status(sched, {j: r.job(t.id) for j, (r, t) in jobs.items()})
         except MsoError as exc:  # a failed query is a warning, never a state change
             r, t = next(iter(jobs.values()))
             r.warn(t, f"status query failed: {exc}")
@@ -166,3 +158,15 @@ class Watcher:
                 "log_reads": self.logs.reads, "log_commands": self.logs.commands,
                 "connections": sum(t.connections for t in transports.values()),
                 "commands": sum(t.commands for t in transports.values())}
+
+
+def _status(sched: Scheduler, jobs: dict) -> dict:
+    """The scheduler's status of these jobs. A status query only reads: when the connection
+    drops under it, it is asked once more (the transport reconnects, backing off; a host still
+    down raises again, and its runs pause)."""
+    try:
+        return sched.status(jobs)
+    except TransportError as exc:
+        if not exc.transient:
+            raise
+        return sched.status(jobs)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from runner.errors import TransportError
 from runner.monitor.watcher import Watcher
+from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
 from runner.state import State
 from tests.runs.fakes import ScriptedScheduler, make_run, task, wrapper_done
@@ -21,13 +22,19 @@ def test_one_status_query_covers_every_run_on_a_scheduler(tmp_path: Path) -> Non
     assert len(sched.called("status")[0]) == 6
 
 
-def test_a_task_ends_when_the_scheduler_says_so_and_is_saved(tmp_path: Path) -> None:
+def _running(tmp_path: Path) -> tuple[ScriptedScheduler, ActiveRun, Watcher, str]:
+    """One task, submitted by a first tick, that its scheduler now says is running."""
     sched = ScriptedScheduler()
     run = make_run(tmp_path, [task("a")], sched)
     w = Watcher([run])
     w.tick()
     job = run.record.tasks[0].job_id
     sched.jobs[job] = JobStatus(State.RUNNING)
+    return sched, run, w, job
+
+
+def test_a_task_ends_when_the_scheduler_says_so_and_is_saved(tmp_path: Path) -> None:
+    sched, run, w, job = _running(tmp_path)
     w.tick()
     assert run.record.tasks[0].state == State.RUNNING
     wrapper_done(run, "a", 0)
@@ -76,12 +83,7 @@ def test_an_unreachable_scheduler_pauses_its_runs(tmp_path: Path) -> None:
 
 
 def test_a_connection_lost_under_a_status_query_is_asked_again_once(tmp_path: Path) -> None:
-    sched = ScriptedScheduler()
-    run = make_run(tmp_path, [task("a")], sched)
-    w = Watcher([run])
-    w.tick()
-    job = run.record.tasks[0].job_id
-    sched.jobs[job] = JobStatus(State.RUNNING)
+    sched, run, w, job = _running(tmp_path)
     answer, calls = sched.status, []
 
     def dropped_once(jobs):
