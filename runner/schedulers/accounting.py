@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from runner.schedulers.base import JobStatus
+from runner.state import State
 
 # the columns slurm.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
 SUBMIT, START, END, ELAPSED_RAW, TOTAL_CPU, ENERGY = range(6, 12)
@@ -98,14 +99,16 @@ class Lagging:
 
     def joined(self, job_id: str, seen: JobStatus, acct: Mapping[str, JobStatus] | None) -> JobStatus:
         """`seen` with the accounting's usage once both say the job ended (no accounting, or
-        one that never lists it, or `limit` passed: `seen` as it is)."""
+        `limit` passed while it does not tell the end: `seen` as it is)."""
         if not seen.ended or acct is None:
             return seen
         told = acct.get(job_id)
         if told is not None and told.ended:
             self.since.pop(job_id, None)
             return replace(seen, usage=told.usage)
+        # not listed yet is lagging too (slurmdbd had not heard of the job when sacct ran)
         since = self.since.setdefault(job_id, self.clock())
-        if told is None or self.clock() - since > self.limit:
+        if self.clock() - since > self.limit:
             return seen
-        return JobStatus(told.state, "ended; waiting for the accounting to record it")
+        return JobStatus(told.state if told is not None else State.RUNNING,
+                         "ended; waiting for the accounting to record it")

@@ -62,6 +62,7 @@ def test_an_ended_job_waits_for_the_accounting_to_tell_its_usage() -> None:
     done = {"5_0": JobStatus(State.SUCCEEDED, None, {"cpu_s": 1.0, "source": "sacct"})}
     assert lag.joined("5_0", ended, done).usage == {"cpu_s": 1.0, "source": "sacct"}
     assert lag.joined("6_0", ended, None) is ended            # no accounting: no wait
+    assert not lag.joined("8_0", ended, {}).ended              # not listed yet: held too
     lag.joined("7_0", ended, {"7_0": JobStatus(State.RUNNING)})
     now[0] = 61
     assert lag.joined("7_0", ended, {"7_0": JobStatus(State.RUNNING)}) is ended   # not forever
