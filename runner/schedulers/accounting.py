@@ -15,7 +15,7 @@ from datetime import datetime
 from runner.schedulers.base import JobStatus
 from runner.state import State
 
-# the columns slurm.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
+# the columns slurm_query.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
 SUBMIT, START, END, ELAPSED_RAW, TOTAL_CPU, ENERGY = range(6, 12)
 _DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 _KWH = 3.6e6   # joules in a kilowatt-hour (PBS Professional's unit of resources_used.energy)

@@ -1,6 +1,7 @@
 """The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), and one
-command per poll asks squeue about every job and sacct about the same arrays: sacct tells the end
-of jobs squeue no longer shows, and what ended jobs used (runner/schedulers/accounting.py). A job
+command per poll asks squeue about every job and sacct about those squeue does not show live
+(runner/schedulers/slurm_query.py): sacct tells the end of jobs squeue no longer shows, and what
+ended jobs used (runner/schedulers/accounting.py). A job
 neither tells about (no accounting, or forgotten) is left out of status(): the wrapper's exit code
 decides.
 
@@ -17,15 +18,11 @@ from typing import Any, Mapping
 from runner.errors import SchedulerError, command_failed
 from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.base import Job, JobStatus
+from runner.schedulers.slurm_query import SACCT_FIELDS, SQUEUE_FORMAT, split_status, status_command
 from runner.declarations.models import Infrastructure, Resources
 from runner.declarations import scheduler_options as allowlist
 from runner.transports.base import Result, Transport
 
-# The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
-SQUEUE_FORMAT = "%i|%j|%T|%r"
-SACCT_FIELDS = ("JobID,JobName,State,ExitCode,Elapsed,MaxRSS,"
-                "Submit,Start,End,ElapsedRaw,TotalCPU,ConsumedEnergyRaw")
-_SQUEUE_EXIT = "@mso squeue exit"   # the line between squeue's and sacct's answers in one command
 # how long an ended job's status waits for sacct to tell its end (slurmdbd lags slurmctld by
 # about a second here; a site's may lag longer), so that its usage is recorded
 ACCOUNTING_LAG = 60.0
@@ -97,38 +94,6 @@ def dependency(relative: tuple[int, ...], after: list[list[str]]) -> str:
                                  for k, w in zip(relative, after)):
         return f"aftercorr:{next(iter(arrays_))}"
     return "afterok:" + ":".join(sorted({i for w in waits for i in w}))
-
-
-def squeue_command(job_ids: list[str]) -> str:
-    """One squeue for the arrays of all these jobs (full ranges: SLURM_BITSTR_LEN=0). With
-    --states=all it also tells the final state of jobs that ended less than MinJobAge ago,
-    straight from slurmctld: sacct, fed by slurmdbd, lags seconds behind."""
-    arrays_ = sorted({j.split("_")[0] for j in job_ids}, key=lambda a: (len(a), a))
-    return "SLURM_BITSTR_LEN=0 " + shlex.join(["squeue", "-h", "--states=all", "-o", SQUEUE_FORMAT,
-                                               "--jobs=" + ",".join(arrays_)])
-
-
-def sacct_command(job_ids: list[str]) -> str:
-    """One sacct for these jobs, parsable, no header, latest attempt only. With their steps (no
-    -X): only then is an allocation's TotalCPU the sum of its steps' (with -X it reads 0)."""
-    return "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", "-P", "-n", "-o", SACCT_FIELDS,
-                                               "--jobs=" + ",".join(job_ids)])
-
-
-def status_command(job_ids: list[str]) -> str:
-    """squeue, then sacct for the same arrays, in one round trip: `squeue's lines`, a
-    `@mso squeue exit N` line, `sacct's lines`; the command's exit code is sacct's."""
-    arrays_ = sorted({j.split("_")[0] for j in job_ids}, key=lambda a: (len(a), a))
-    return f"{squeue_command(job_ids)}; echo {shlex.quote(_SQUEUE_EXIT)} $?; {sacct_command(arrays_)}"
-
-
-def split_status(stdout: str) -> tuple[str, int | None, str]:
-    """status_command's output -> (squeue's stdout, squeue's exit code or None, sacct's stdout)."""
-    head, sep, tail = stdout.partition(_SQUEUE_EXIT)
-    if not sep:
-        return head, None, ""
-    code, _, rest = tail.partition("\n")
-    return head, int(code) if code.strip().isdigit() else None, rest
 
 
 def find_commands(names: list[str], start: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ import pytest
 
 from runner.errors import SchedulerError
 from runner.plan.resolve import TaskPlan
-from runner.schedulers import arrays, script, slurm, states
+from runner.schedulers import arrays, script, slurm, slurm_query, states
 from runner.schedulers.base import Job, JobStatus
 from runner.declarations.models import Infrastructure, Resources, freeze
 from runner.state import State
@@ -348,7 +348,7 @@ def by_id(ids: list[str]) -> dict[str, Job]:
 
 def status(queue: str, acct: str, queue_code: int = 0, acct_code: int = 0, stderr: str = "") -> tuple:
     """The answer to mso's one status command (squeue, its exit code, sacct), for Fake."""
-    return (acct_code, f"{queue}{slurm._SQUEUE_EXIT} {queue_code}\n{acct}", stderr)
+    return (acct_code, f"{queue}{slurm_query.SQUEUE_EXIT} {queue_code}\n{acct}", stderr)
 
 
 def test_status_asks_squeue_and_sacct_in_one_command() -> None:
@@ -357,7 +357,7 @@ def test_status_asks_squeue_and_sacct_in_one_command() -> None:
     failed, timeout = names["fx-failed"][0], names["fx-timeout"][0]
     t = Fake([(r"squeue", status(queue, acct))])
     got = slurm.SlurmScheduler(infra(), t).status(by_id([f"{arr}_0", f"{arr}_4", failed, timeout, "99999"]))
-    assert len(t.commands) == 1 and "; SLURM_BITSTR_LEN=0 sacct -P" in t.commands[0]
+    assert len(t.commands) == 1 and "SLURM_BITSTR_LEN=0 sacct -P" in t.commands[0]
     assert got == {f"{arr}_0": JobStatus(State.RUNNING), f"{arr}_4": JobStatus(State.QUEUED, "JobArrayTaskLimit"),
                    timeout: JobStatus(State.RUNNING), failed: JobStatus(State.FAILED, "exit code 3")}
 
