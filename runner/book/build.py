@@ -16,7 +16,7 @@ from runner.results import mkdocs_yml, records
 
 WORK = Path(".mso") / "book"
 STAGING = "site"   # in WORK: what mkdocs builds (the catalogue), before the run pages join it
-HTML = "html"      # in WORK: every run page's HTML, by the hashes of its Markdown and shell
+HTML = "html"      # in WORK: every outside page's HTML, by the hashes of its Markdown and shell
 
 
 @dataclass
@@ -54,20 +54,21 @@ def build(root: Path, site: Path | None = None, strict: bool = False) -> Built:
     started = time.monotonic()
     staging = root / WORK / STAGING
     messages, cfg = run_mkdocs(cfg_file, strict, site_dir=str(staging),
-                               exclude_docs=_excluded(user))
+                               exclude_docs=_excluded(user, gen))
     built.warnings += messages
     converter = shell.Converter(list(cfg["markdown_extensions"]), dict(cfg["mdx_configs"]),
                                 bool(cfg["use_directory_urls"]))
-    html = outside.render(gen.runs, staging, converter, root / WORK / HTML)
-    outside.assemble(site, staging, html, gen.runs)
+    rendered = outside.render(gen.outside, staging, converter, root / WORK / HTML)
+    outside.assemble(site, staging, rendered, gen.outside)
     built.mkdocs_seconds = time.monotonic() - started
     return built
 
 
-def _excluded(user: dict) -> str:
-    """mkdocs.yml's exclude_docs, and the run pages (rendered outside mkdocs' page loop)."""
+def _excluded(user: dict, gen: generate.Generated) -> str:
+    """mkdocs.yml's exclude_docs, and the pages rendered outside mkdocs' page loop."""
     mine = user.get("exclude_docs")
-    return (f"{mine.rstrip()}\n" if isinstance(mine, str) and mine.strip() else "") + "/runs/\n"
+    return (f"{mine.rstrip()}\n" if isinstance(mine, str) and mine.strip() else "") \
+        + "".join(line + "\n" for line in generate.excluded(gen))
 
 
 def _check_site(root: Path, site: Path) -> None:

@@ -1,51 +1,81 @@
-"""Run pages, rendered outside mkdocs' page loop, and the site put together from both.
+"""Run and experiment pages, rendered outside mkdocs' page loop, and the site put together.
 
 mkdocs builds the catalogue (home, usage, index pages, applications, datasets, infrastructures,
-experiments, guides) into a staging folder, with run pages excluded from its loop; each run
-page is then converted with the book's Markdown extensions and set in the page shell
-(runner/book/shell.py), once per content and shell (kept in the cache by both hashes). The site
-folder is then made to hold the staging folder's files, the run pages and the files they link,
-all as hard links, touching only what changed.
+guides) into a staging folder, with the run and experiment pages excluded from its loop: there
+are thousands, and most are the same as last time. Each of those is converted with the book's
+Markdown extensions and set in the page shell of its depth (runner/book/shell.py), once per
+content and shell (kept in the cache by both hashes), with its search entries beside it
+(runner/book/search.py). The site folder is then made to hold the staging folder's files, those
+pages and the files they link, all as hard links, touching only what changed: a run page whose
+HTML in the site is already the cached file leaves its whole folder unlooked at.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import multiprocessing
 import os
+import posixpath
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from runner.book import runcache, shell, sync
-from runner.book.runcache import RunPage
+from runner.book import runcache, search, shell, sync
+from runner.book.runcache import OutsidePage
 
 PARALLEL_FROM = 64   # pages to convert before a process per core pays for itself
 
 
-def render(runs: Iterable[RunPage], staging: Path, converter: shell.Converter,
-           cache: Path) -> dict[str, Path]:
-    """The HTML file of every run page (site path -> file in `cache`), converting the new ones."""
-    frame = shell.read(staging, converter)
-    found, todo = {}, []
-    for run in runs:
-        html = cache / f"{run.key}-{frame.key}.html"
-        found[run.path[: -len(".md")] + ".html"] = html
-        if not html.is_file():
-            todo.append((run.path, str(run.markdown), str(html)))
-    _convert_all(todo, frame, converter)
-    runcache.prune(cache, {run.key for run in runs})
-    return found
+@dataclass(frozen=True)
+class Rendered:
+    """Where each page goes in the site and its HTML file in the cache (by docs path), and the
+    pages' search entries."""
+
+    html: dict[str, tuple[str, Path]]
+    search: list[dict]
 
 
-def _convert_all(todo: list[tuple[str, str, str]], frame: shell.Shell,
-                 converter: shell.Converter) -> None:
+@dataclass(frozen=True)
+class _Todo:
+    path: str
+    shell: str   # its placeholder's path
+    markdown: str
+    html: str
+    search: str | None   # where its search entries go (None: not searchable)
+
+
+def render(pages: Iterable[OutsidePage], staging: Path, converter: shell.Converter,
+           cache: Path) -> Rendered:
+    """Every page's HTML and search entries from `cache`, converting the new ones."""
+    frames: dict[str, shell.Shell] = {}
+    html, entries, todo = {}, [], []
+    for page in pages:
+        where = shell.placeholder(page.path, page.searchable)
+        if where not in frames:
+            frames[where] = shell.read(staging, converter, where)
+        stem = cache / f"{page.key}-{frames[where].key}"
+        found = stem.with_suffix(".html")
+        html[page.path] = (shell.site_path(page.path, converter.directory_urls), found)
+        listed = stem.with_suffix(".search.json") if page.searchable else None
+        if listed is not None:
+            entries.append(listed)
+        if not found.is_file() or (listed is not None and not listed.is_file()):
+            todo.append(_Todo(page.path, where, str(page.markdown), str(found),
+                              listed and str(listed)))
+    _convert_all(todo, frames, converter)
+    runcache.prune(cache, {page.key for page in pages})
+    return Rendered(html, [e for path in entries for e in json.loads(path.read_bytes())])
+
+
+def _convert_all(todo: list[_Todo], frames: dict[str, shell.Shell], converter: shell.Converter) -> None:
     global _JOB
     if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         for item in todo:
-            _convert((frame, converter), item)
+            _convert((frames, converter), item)
         return
-    _JOB = (frame, converter)   # handed to the forked workers by the fork itself
+    _JOB = (frames, converter)   # handed to the forked workers by the fork itself
     try:
         with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
             pool.map(_convert_forked, todo, chunksize=16)
@@ -56,34 +86,51 @@ def _convert_all(todo: list[tuple[str, str, str]], frame: shell.Shell,
 _JOB: Any = None
 
 
-def _convert_forked(item: tuple[str, str, str]) -> None:
+def _convert_forked(item: _Todo) -> None:
     _convert(_JOB, item)
 
 
-def _convert(job: tuple[shell.Shell, shell.Converter], item: tuple[str, str, str]) -> None:
-    frame, converter = job
-    path, markdown, html = item
-    title, anchor, content, toc = converter.convert(Path(markdown).read_text("utf-8"))
-    runcache.put(Path(html), frame.wrap(path, title, anchor, content, toc))
+def _convert(job: tuple[dict[str, shell.Shell], shell.Converter], item: _Todo) -> None:
+    frames, converter = job
+    title, anchor, content, toc = converter.convert(Path(item.markdown).read_text("utf-8"))
+    if item.search:
+        found = search.entries(content, shell.url(item.path, converter.directory_urls), title)
+        runcache.put(Path(item.search), json.dumps(found).encode())
+    frame = frames[item.shell]
+    runcache.put(Path(item.html), frame.wrap(item.path, title, anchor, content, toc))
 
 
-def assemble(site: Path, staging: Path, html: dict[str, Path], runs: Iterable[RunPage]) -> None:
-    """Make `site` hold the staging folder's files (the shell aside), the run pages and the
-    files they link."""
+def assemble(site: Path, staging: Path, rendered: Rendered, pages: Iterable[OutsidePage]) -> None:
+    """Make `site` hold the staging folder's files (the shells aside), the pages and the files
+    they link; the search index gets the pages' entries."""
+    search.add(staging, rendered.search)
     wanted: dict[str, sync.Content] = {}
     for rel in _files(staging):
-        if not rel.startswith(shell.FOLDER + "/"):
+        if not shell.is_placeholder(rel):
             wanted[rel] = staging / rel
-    wanted.update(html)
-    for run in runs:
-        wanted.update(run.files)
+    keep, pages = set(), list(pages)
+    for page in pages:   # files before pages: a page in place means its files are too
+        file, html = rendered.html[page.path]
+        if page.files and _same(site / file, html):
+            keep.add(posixpath.dirname(file))
+        else:
+            wanted.update(page.files)
+    wanted.update(rendered.html[page.path] for page in pages
+                  if posixpath.dirname(rendered.html[page.path][0]) not in keep)
     for name in ("sitemap.xml", "sitemap.xml.gz"):
         wanted.pop(name, None)
     if (staging / "sitemap.xml").is_file():
         xml = _SHELL_URL.sub(b"", (staging / "sitemap.xml").read_bytes())
         wanted["sitemap.xml"] = xml
         wanted["sitemap.xml.gz"] = gzip.compress(xml, mtime=0)   # no date: the same bytes again
-    sync.sync(site, wanted)
+    sync.sync(site, wanted, keep)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 _SHELL_URL = re.compile(rb"\s*<url>(?:(?!</url>).)*?" + shell.FOLDER.encode() + rb".*?</url>", re.S)

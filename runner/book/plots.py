@@ -12,7 +12,8 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -47,7 +48,15 @@ class Plot:
 
     def key(self) -> str:
         """The content hash naming the SVG (in the cache and in the site)."""
-        blob = json.dumps([STYLE, asdict(self)], sort_keys=True, separators=(",", ":"))
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
+        # the fields as dataclasses.asdict gives them (which costs a deep copy of every point)
+        fields = {"title": self.title, "xlabel": self.xlabel, "ylabel": self.ylabel,
+                  "series": [{"label": s.label, "x": s.x, "y": s.y} for s in self.series],
+                  "logx": self.logx, "logy": self.logy, "kind": self.kind}
+        blob = json.dumps([STYLE, fields], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     @property

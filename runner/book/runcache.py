@@ -28,24 +28,27 @@ FORMAT = 1   # bump when what an entry holds changes
 
 
 @dataclass(frozen=True)
-class RunPage:
-    """A run's page in the cache: its docs path, its key, its Markdown file and linked files."""
+class OutsidePage:
+    """A page rendered outside mkdocs' page loop (runner/book/outside.py): its docs path, the key
+    of its content, its Markdown file, the files it links (a page with files owns its folder in
+    the site) and whether search indexes it."""
 
     path: str
     key: str
     markdown: Path
-    files: tuple[tuple[str, Path], ...]   # (docs path, source file) as Page.files
-    svgs: tuple[str, ...] = ()            # keys of plots it shows (drawn into the plot cache)
+    files: tuple[tuple[str, Path | str], ...] = ()   # (docs path, source file) as Page.files
+    svgs: tuple[str, ...] = ()                 # keys of plots it shows (drawn into the plot cache)
+    searchable: bool = False
 
 
-def pages(ctx: Context, cache: Path, plot_cache: Path) -> list[RunPage]:
+def pages(ctx: Context, cache: Path, plot_cache: Path) -> list[OutsidePage]:
     """Every run's page from `cache`, generating (and keeping) those not in it."""
     catalogue = {name: _catalogue(ctx, name) for name in ctx.runs}
     return [_page(ctx, run, page_key(ctx, run, catalogue[run.experiment]), cache, plot_cache)
             for run in ctx.all_runs]
 
 
-def _page(ctx: Context, run: Run, key: str, cache: Path, plot_cache: Path) -> RunPage:
+def _page(ctx: Context, run: Run, key: str, cache: Path, plot_cache: Path) -> OutsidePage:
     md, meta = cache / f"{key}.md", cache / f"{key}.json"
     if not (md.is_file() and meta.is_file()):
         page = run_pages.page(ctx, run)
@@ -54,10 +57,10 @@ def _page(ctx: Context, run: Run, key: str, cache: Path, plot_cache: Path) -> Ru
         put(meta, json.dumps({"files": [[d, src.relative_to(run.folder).as_posix()]
                                         for d, src in page.files],
                               "svgs": sorted(drawn)}).encode())
-    found = json.loads(meta.read_text("utf-8"))
-    return RunPage(run_page(run.experiment, run.run_id), key, md,
-                   tuple((d, run.folder / src) for d, src in found["files"]),
-                   tuple(found["svgs"]))
+    found, top = json.loads(meta.read_text("utf-8")), str(run.folder)
+    return OutsidePage(run_page(run.experiment, run.run_id), key, md,
+                       tuple((d, f"{top}/{src}") for d, src in found["files"]),
+                       tuple(found["svgs"]))
 
 
 def page_key(ctx: Context, run: Run, catalogue: str) -> str:
@@ -72,9 +75,9 @@ def page_key(ctx: Context, run: Run, catalogue: str) -> str:
 
 def _folder(run: Run) -> list:
     """The run folder as files, sizes and times (run.json by its bytes: it changes in place)."""
-    found = []
+    found, top = [], str(run.folder)
     for rel in sorted(run.files):
-        st = (run.folder / rel).stat()
+        st = os.stat(f"{top}/{rel}")
         found.append([rel, st.st_size, st.st_mtime_ns])
     record = run.folder / "run.json"
     return [found, hashlib.sha256(record.read_bytes()).hexdigest() if record.is_file() else ""]

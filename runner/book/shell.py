@@ -1,9 +1,10 @@
 """Pages rendered outside mkdocs' page loop, inside a page shell that mkdocs itself rendered.
 
-mkdocs renders one placeholder page (SHELL) at the depth of a run page, so every relative link
-of its theme (CSS, scripts, the nav, the search) holds for a run page too. A run page is its
-Markdown converted with the same extensions as every other page, put in place of the
-placeholder's content; its title and its table of contents replace the placeholder's.
+mkdocs renders a placeholder page at the depth of each kind of page rendered outside it (a run
+page, an experiment page), so every relative link of its theme (CSS, scripts, the nav, the
+search) holds for those pages too. Such a page is its Markdown converted with the same
+extensions as every other page, put in place of the placeholder's content; its title and its
+table of contents replace the placeholder's.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ from markdown.treeprocessors import Treeprocessor
 
 from runner.errors import BookError
 
-FOLDER = "mso-shell"
-PATH = f"{FOLDER}/run/page/index.md"   # as deep as runs/<experiment>/<run id>/index.md
+FOLDER = "_mso-shell"   # the placeholders' name in each top folder (not an experiment's name)
 TITLE, BODY, TOC = "MSOSHELLTITLE", "MSOSHELLBODY", "MSOSHELLTOC"
-MARKDOWN = (f"---\nsearch:\n  exclude: true\n---\n\n# {TITLE}\n\n{BODY}\n\n## {TOC}\n")
+_PAGE = f"# {TITLE}\n\n{BODY}\n\n## {TOC}\n"
+
+
+def markdown_of(searchable: bool) -> str:
+    """A placeholder's Markdown: front matter as its pages have it (the theme lays a page out
+    after its front matter; search/search.py drops a searchable placeholder's own entries)."""
+    return _PAGE if searchable else f"---\nsearch:\n  exclude: true\n---\n\n{_PAGE}"
 _FRONT = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
@@ -88,6 +94,8 @@ class Shell:
 
     page: str      # the title marker still in it
     item: str      # one table-of-contents item, for the marker heading ("" if the theme has none)
+    url: str       # the placeholder's address (where the page shows its own)
+    directory_urls: bool
 
     @property
     def key(self) -> str:
@@ -96,12 +104,12 @@ class Shell:
 
     def wrap(self, path: str, title: str, anchor: str, content: str,
              toc: list[tuple[str, str]]) -> bytes:
-        """The page at docs path `path` (an index.md as deep as the shell's)."""
+        """The page at docs path `path` (a page whose placeholder is this shell's)."""
         items = "".join(self.item.replace(f'href="#{TOC.lower()}"', f'href="#{html.escape(a)}"')
                         .replace(TOC, t) for a, t in toc)
         page = (self.page.replace(f'href="#{TITLE.lower()}"', f'href="#{html.escape(anchor)}"')
                 .replace(TITLE, html.escape(title, quote=False)).replace(ITEMS, items)
-                .replace(posixpath.dirname(PATH) + "/", posixpath.dirname(path) + "/"))
+                .replace(self.url, url(path, self.directory_urls)))
         head, tail = page.split(CONTENT)
         return (head + content + tail).encode("utf-8")
 
@@ -109,18 +117,50 @@ class Shell:
 CONTENT, ITEMS = "\0MSO-CONTENT\0", "\0MSO-ITEMS\0"
 
 
-def read(site: Path, converter: Converter) -> Shell:
-    """The shell from the placeholder page mkdocs built into `site`."""
-    built = (site / PATH.replace(".md", ".html")).read_text("utf-8")
-    content = converter.convert(MARKDOWN)[2]
+def placeholder(path: str, searchable: bool) -> str:
+    """The placeholder page for the page at docs path `path` (in a folder): in the same top
+    folder, as deep, and like it an index page or not. Both then have the same address depth
+    (with directory URLs or without), and mkdocs writes the same relative link from both."""
+    top, depth = path.split("/", 1)[0], path.count("/")
+    name = FOLDER + ("-searched" if searchable else "")
+    if depth == 1:
+        return f"{top}/{name}.md"
+    page = "index.md" if posixpath.basename(path) in ("index.md", "README.md") else "page.md"
+    return f"{top}/{name}/" + "d/" * (depth - 2) + page
+
+
+def is_placeholder(rel: str) -> bool:
+    """Whether a docs or site path (or address) is a placeholder's (left out of the site)."""
+    return any(part.startswith(FOLDER) for part in rel.split("/"))
+
+
+def site_path(path: str, directory_urls: bool) -> str:
+    """The file mkdocs writes for the page at docs path `path`."""
+    folder, name = posixpath.split(path[: -len(".md")])
+    if name in ("index", "README"):
+        return posixpath.join(folder, "index.html")
+    return f"{path[: -len('.md')]}/index.html" if directory_urls else f"{path[: -len('.md')]}.html"
+
+
+def url(path: str, directory_urls: bool) -> str:
+    """The page's address relative to the site's root, as mkdocs makes it."""
+    file = site_path(path, directory_urls)
+    return file[: -len("index.html")] if directory_urls and file.endswith("index.html") else file
+
+
+def read(site: Path, converter: Converter, path: str) -> Shell:
+    """The shell of placeholder page `path` that mkdocs built into `site`."""
+    built = (site / site_path(path, converter.directory_urls)).read_text("utf-8")
+    content = converter.convert(_PAGE)[2]
     if built.count(content) != 1:
         raise BookError("the run pages' shell: mkdocs' page does not hold its Markdown as "
                         "mso converts it (a Markdown extension behaves differently); a bug in mso")
     page = built.replace(content, CONTENT)
+    here = url(path, converter.directory_urls)
     anchor = f'href="#{TOC.lower()}"'
     if anchor not in page:   # a theme without a table of contents
-        return Shell(page, "")
+        return Shell(page, "", here, converter.directory_urls)
     at = page.index(anchor)
     start = page.rindex(">", 0, page.rindex("<li", 0, at)) + 1   # the item's indent with it
     end = page.index("</li>", at) + len("</li>")
-    return Shell(page[:start] + ITEMS + page[end:], page[start:end])
+    return Shell(page[:start] + ITEMS + page[end:], page[start:end], here, converter.directory_urls)

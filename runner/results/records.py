@@ -100,12 +100,12 @@ def run_of(results: Path, record: RunRecord) -> Run:
     return Run(folder, record, files)
 
 
-def regular_files(folder: Path, prefix: str = "") -> Iterator[str]:
+def regular_files(folder: Path | str, prefix: str = "") -> Iterator[str]:
     """Relative paths of the regular files under `folder`; symlinks are not followed or listed."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                yield from regular_files(Path(entry.path), f"{prefix}{entry.name}/")
+                yield from regular_files(entry.path, f"{prefix}{entry.name}/")
             elif entry.is_file(follow_symlinks=False):
                 yield prefix + entry.name
 

@@ -60,8 +60,10 @@ def test_run_page_has_provenance_tasks_outputs_and_logs(built: Path) -> None:
         assert f"## {task['id']}" in page
         for out in task["outputs"]:
             assert f"<code>{out['sha256']}</code>" in page
-            copied = built / DOCS / "runs/heat-sweep" / rec["run_id"] / task["id"] / out["path"]
+            copied = built / "site/runs/heat-sweep" / rec["run_id"] / task["id"] / out["path"]
             assert copied.is_file() and copied.stat().st_size == out["size"]
+            # linked into the site alone: mkdocs never reads a run's files
+            assert not (built / DOCS / "runs/heat-sweep" / rec["run_id"] / task["id"]).exists()
     assert page.count("last progress **100 %**") == len(rec["tasks"])
     assert page.count('class="admonition success"') == len(rec["tasks"])   # the `done` lines
     # heat writes nothing to stderr: no file is kept, and the page says so

@@ -41,3 +41,17 @@ def test_sync_replaces_a_symlink_planted_in_the_folder(tmp_path: Path) -> None:
     assert outside.read_text() == "not yours"
     assert (docs / "page.md").read_text() == "page" and not (docs / "page.md").is_symlink()
     assert not (docs / "stray").exists() and not (docs / "stray").is_symlink()
+
+
+def test_sync_leaves_kept_folders_unlooked_and_untouched(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    sync(site, {"runs/a/index.html": b"a", "runs/a/t/log.txt": b"log", "runs/b/index.html": b"b",
+                "index.html": b"home"})
+    (site / "runs/a/t/log.txt").chmod(0o400)
+    before = (site / "runs/a/t/log.txt").stat()
+    sync(site, {"index.html": b"home2", "runs/c/index.html": b"c"}, keep={"runs/a"})
+    assert (site / "runs/a/t/log.txt").stat() == before   # not removed, not rewritten
+    assert not (site / "runs/b").exists() and (site / "runs/c/index.html").read_bytes() == b"c"
+    assert (site / "index.html").read_bytes() == b"home2"
+    sync(site, {"index.html": b"home2"})
+    assert not (site / "runs").exists()   # once no longer kept, it goes like any stale folder
