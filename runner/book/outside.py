@@ -20,7 +20,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from runner.book import runcache, search, shell, sync
 from runner.book.runcache import OutsidePage
@@ -46,7 +46,7 @@ class _Todo:
     search: str | None   # where its search entries go (None: not searchable)
 
 
-def render(pages: Iterable[OutsidePage], staging: Path, converter: shell.Converter,
+def render(pages: Sequence[OutsidePage], staging: Path, converter: shell.Converter,
            cache: Path) -> Rendered:
     """Every page's HTML and search entries from `cache`, converting the new ones."""
     frames: dict[str, shell.Shell] = {}
@@ -100,7 +100,7 @@ def _convert(job: tuple[dict[str, shell.Shell], shell.Converter], item: _Todo) -
     runcache.put(Path(item.html), frame.wrap(item.path, title, anchor, content, toc))
 
 
-def assemble(site: Path, staging: Path, rendered: Rendered, pages: Iterable[OutsidePage]) -> None:
+def assemble(site: Path, staging: Path, rendered: Rendered, pages: Sequence[OutsidePage]) -> None:
     """Make `site` hold the staging folder's files (the shells aside), the pages and the files
     they link; the search index gets the pages' entries."""
     search.add(staging, rendered.search)
@@ -108,7 +108,7 @@ def assemble(site: Path, staging: Path, rendered: Rendered, pages: Iterable[Outs
     for rel in _files(staging):
         if not shell.is_placeholder(rel):
             wanted[rel] = staging / rel
-    keep, pages = set(), list(pages)
+    keep = set()
     for page in pages:   # files before pages: a page in place means its files are too
         file, html = rendered.html[page.path]
         if page.files and _same(site / file, html):
