@@ -62,9 +62,10 @@ def write(ctx: Context, docs: Path, handwritten: Path | None) -> Generated:
 def is_outside(path: str) -> bool:
     """Whether a generated page is rendered outside mkdocs' page loop: every experiment page and
     archive (there are as many as experiments, and most are the same as last time)."""
-    return path != experiments.INDEX and (
-        path.count("/") == 1 and path.startswith("experiments/")
-        or path.startswith("experiments/") and path.endswith("/archive.md"))
+    if not path.startswith("experiments/") or path == experiments.INDEX:
+        return False
+    depth = path.count("/")   # as excluded() matches them: experiments/*.md, experiments/*/archive.md
+    return depth == 1 or depth == 2 and path.endswith("/archive.md")
 
 
 def excluded(gen: Generated) -> list[str]:

@@ -35,6 +35,7 @@ class Rendered:
 
     html: dict[str, tuple[str, Path]]
     search: list[dict]
+    directory_urls: bool
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def render(pages: Sequence[OutsidePage], staging: Path, converter: shell.Convert
                               listed and str(listed)))
     _convert_all(todo, frames, converter)
     runcache.prune(cache, {page.key for page in pages})
-    return Rendered(html, [e for path in entries for e in json.loads(path.read_bytes())])
+    return Rendered(html, [e for path in entries for e in json.loads(path.read_bytes())],
+                    converter.directory_urls)
 
 
 def _convert_all(todo: list[_Todo], frames: dict[str, shell.Shell], converter: shell.Converter) -> None:
@@ -92,7 +94,7 @@ def _convert_forked(item: _Todo) -> None:
 
 def _convert(job: tuple[dict[str, shell.Shell], shell.Converter], item: _Todo) -> None:
     frames, converter = job
-    title, anchor, content, toc = converter.convert(Path(item.markdown).read_text("utf-8"))
+    title, anchor, content, toc = converter.convert(Path(item.markdown).read_text("utf-8"), item.path)
     if item.search:
         found = search.entries(content, shell.url(item.path, converter.directory_urls), title)
         runcache.put(Path(item.search), json.dumps(found).encode())
@@ -120,7 +122,7 @@ def assemble(site: Path, staging: Path, rendered: Rendered, pages: Sequence[Outs
     for name in ("sitemap.xml", "sitemap.xml.gz"):
         wanted.pop(name, None)
     if (staging / "sitemap.xml").is_file():
-        xml = _SHELL_URL.sub(b"", (staging / "sitemap.xml").read_bytes())
+        xml = _sitemap((staging / "sitemap.xml").read_bytes(), pages, rendered.directory_urls)
         wanted["sitemap.xml"] = xml
         wanted["sitemap.xml.gz"] = gzip.compress(xml, mtime=0)   # no date: the same bytes again
     sync.sync(site, wanted, keep)
@@ -133,7 +135,22 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-_SHELL_URL = re.compile(rb"\s*<url>(?:(?!</url>).)*?" + shell.FOLDER.encode() + rb".*?</url>", re.S)
+_URL = re.compile(rb"\s*<url>.*?</url>", re.S)
+
+
+def _sitemap(xml: bytes, pages: Sequence[OutsidePage], directory_urls: bool) -> bytes:
+    """mkdocs' sitemap without the placeholders, and with each searchable outside page (as its
+    placeholder's entry, with its own address): the pages search finds, a crawler finds."""
+    found = _URL.findall(xml)
+    entries = [e for e in found if shell.FOLDER.encode() not in e]
+    for page in sorted((p for p in pages if p.searchable), key=lambda p: p.path):
+        here = shell.url(shell.placeholder(page.path, True), directory_urls).encode() + b"</loc>"
+        entry = next((e for e in found if here in e), None)
+        if entry is not None:   # none: mkdocs lists no page (no site_url)
+            entries.append(entry.replace(here, shell.url(page.path, directory_urls).encode() + b"</loc>"))
+    body = _URL.sub(b"", xml)
+    end = body.rfind(b"</urlset>")
+    return body[:end].rstrip() + b"".join(entries) + b"\n" + body[end:] if end >= 0 else xml
 
 
 def _files(folder: Path, prefix: str = "") -> Iterable[str]:

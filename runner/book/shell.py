@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from urllib.parse import unquote, urlsplit, urlunsplit
+
 import markdown
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE   # an e-mail address, obfuscated: mkdocs leaves it too
+from mkdocs.utils import get_relative_url
 
 from runner.errors import BookError
 
@@ -30,35 +34,37 @@ _PAGE = f"# {TITLE}\n\n{BODY}\n\n## {TOC}\n"
 
 def markdown_of(searchable: bool) -> str:
     """A placeholder's Markdown: front matter as its pages have it (the theme lays a page out
-    after its front matter; search/search.py drops a searchable placeholder's own entries)."""
+    after its front matter; runner/book/search.py drops a searchable placeholder's entries)."""
     return _PAGE if searchable else f"---\nsearch:\n  exclude: true\n---\n\n{_PAGE}"
+
+
 _FRONT = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
 class _Links(Treeprocessor):
-    """Links to pages (x.md) become the pages' addresses, as mkdocs makes them."""
+    """Relative links and images made as mkdocs makes them (its _RelativePathTreeprocessor): the
+    target, relative to the page's Markdown file, becomes its address (a page's, or a file's
+    path), relative to the page's address."""
 
     def __init__(self, md: markdown.Markdown, directory_urls: bool) -> None:
         super().__init__(md)
         self.directory_urls = directory_urls
+        self.page = ""   # the docs path of the page being converted
 
     def run(self, root: etree.Element) -> None:
-        for el in root.iter("a"):
-            href = el.get("href")
-            if href:
-                el.set("href", self.url(href))
+        for el in root.iter():
+            key = "href" if el.tag == "a" else "src" if el.tag == "img" else None
+            if key and el.get(key):
+                el.set(key, self.url(el.get(key)))
 
     def url(self, href: str) -> str:
-        path, sep, anchor = href.partition("#")
-        if not path.endswith(".md") or "://" in path or path.startswith(("/", "mailto:")):
+        scheme, netloc, path, query, anchor = urlsplit(href)
+        if scheme or netloc or not path or href.startswith(("/", "\\")) or AMP_SUBSTITUTE in href:
             return href
-        if self.directory_urls:
-            folder, name = posixpath.split(path[:-3])
-            path = (folder + "/" if folder else "./") if name in ("index", "README") \
-                else f"{path[:-3]}/"
-        else:
-            path = path[:-3] + ".html"
-        return path + sep + anchor
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(self.page), unquote(path)))
+        address = url(target, self.directory_urls) if target.endswith(".md") else target
+        return urlunsplit(("", "", get_relative_url(address, url(self.page, self.directory_urls)),
+                           query, anchor))
 
 
 class Converter:
@@ -69,13 +75,15 @@ class Converter:
         self.extensions, self.configs, self.directory_urls = extensions, configs, directory_urls
         self._md: markdown.Markdown | None = None
 
-    def convert(self, text: str) -> tuple[str, str, str, list[tuple[str, str]]]:
-        """(title, its anchor, HTML, [(anchor, title) of each second-level heading]) of a page's
-        Markdown."""
+    def convert(self, text: str, path: str) -> tuple[str, str, str, list[tuple[str, str]]]:
+        """(title, its anchor, HTML, [(anchor, title) of each second-level heading]) of the
+        Markdown of the page at docs path `path`."""
         if self._md is None:
             self._md = markdown.Markdown(extensions=self.extensions,
                                          extension_configs=self.configs)
-            self._md.treeprocessors.register(_Links(self._md, self.directory_urls), "mso-links", 1)
+            self._links = _Links(self._md, self.directory_urls)
+            self._md.treeprocessors.register(self._links, "mso-links", 1)
+        self._links.page = path
         md = self._md.reset()
         body = _FRONT.sub("", text, count=1)
         out = md.convert(body)
@@ -151,9 +159,9 @@ def url(path: str, directory_urls: bool) -> str:
 def read(site: Path, converter: Converter, path: str) -> Shell:
     """The shell of placeholder page `path` that mkdocs built into `site`."""
     built = (site / site_path(path, converter.directory_urls)).read_text("utf-8")
-    content = converter.convert(_PAGE)[2]
+    content = converter.convert(_PAGE, path)[2]
     if built.count(content) != 1:
-        raise BookError("the run pages' shell: mkdocs' page does not hold its Markdown as "
+        raise BookError("the outside pages' shell: mkdocs' page does not hold its Markdown as "
                         "mso converts it (a Markdown extension behaves differently); a bug in mso")
     page = built.replace(content, CONTENT)
     here = url(path, converter.directory_urls)
