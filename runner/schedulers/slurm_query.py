@@ -2,12 +2,16 @@
 only those of the jobs squeue does not show live (ended, or no longer listed).
 
 squeue answers from slurmctld, cheaply. sacct answers from slurmdbd and is dear: with steps (the
-only way an allocation's TotalCPU is their sum) a whole 1000-element array costs about 0.4 s of
-the database's time on every poll, taken from the jobs it runs beside; a list of element ids
-costs about 4.5 ms each. So the remote shell picks (with awk, from squeue's answer) the jobs
-mso asked about that squeue does not show pending or running, and sacct is asked about those by
-id, or about their whole array when many of one array ended at once. A poll where nothing ended
-runs no sacct at all.
+only way an allocation's TotalCPU is their sum) a whole 1000-element array costs 0.4-0.7 s of
+the database's time, taken from the jobs it runs beside, and a list of element ids about 4.5 ms
+an id. What is cheap is a time window: the elements of an array that ended since a given time
+(`--state=<the ended states> -S <time>`) cost about 0.07 s however many. So the remote shell
+reads squeue's answer (with awk) for the jobs mso asked about:
+- those squeue shows ended: sacct gets their arrays, from the earliest of their end times
+  (squeue's `%e`) on;
+- those squeue no longer lists (a restart after MinJobAge): sacct gets them by id, or their
+  whole array when many of one array are gone;
+- those pending or running: nothing. A poll where nothing ended runs no sacct at all.
 """
 
 from __future__ import annotations
@@ -17,41 +21,50 @@ from collections import defaultdict
 
 from runner.schedulers import arrays, states
 
-# The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by position.
-SQUEUE_FORMAT = "%i|%j|%T|%r"
+# The formats of the recorded fixtures (tests/fixtures/slurm): the parsers read columns by
+# position (squeue's end time, last, is read only by the pick below).
+SQUEUE_FORMAT = "%i|%j|%T|%r|%e"
 SACCT_FIELDS = ("JobID,JobName,State,ExitCode,Elapsed,MaxRSS,"
                 "Submit,Start,End,ElapsedRaw,TotalCPU,ConsumedEnergyRaw")
 SQUEUE_EXIT = "@mso squeue exit"   # the line between squeue's and sacct's answers in one command
-# more ended elements of one array than this: sacct is asked about the whole array (cheaper)
+# more unlisted elements of one array than this: sacct is asked about the whole array (cheaper)
 WHOLE_ARRAY_FROM = 64
 
-_ENDED = "|".join(sorted(name for name, native in states.SLURM.items() if native.state.terminal))
+ENDED = sorted(name for name, native in states.SLURM.items() if native.state.terminal)
 
-# want: space-separated `123`, `123_4` or `123_[0-2,5]`; stdin: squeue's `%i|...|%T|...` lines;
-# prints the comma-separated job ids for sacct (empty when every wanted job is live)
+# want: space-separated `123`, `123_4` or `123_[0-2,5]`; stdin: squeue's `%i|%j|%T|%r|%e` lines.
+# Prints three words, `-` for none: the earliest end time of the wanted jobs squeue shows ended,
+# their arrays (comma-separated), and the wanted jobs squeue does not list (ids or arrays).
 _PICK = r"""
-function mark(tok, set,   u, base, list, n, parts, i, r, lohi, k) {
+function mark(tok, set, value,   u, base, list, n, parts, i, r, lohi, k) {
   u = index(tok, "_")
-  if (!u) { set[tok] = 1; return }
+  if (!u) { set[tok] = value; return }
   base = substr(tok, 1, u - 1); list = substr(tok, u + 1)
   sub(/%.*/, "", list); gsub(/\[/, "", list); gsub(/\]/, "", list)
   n = split(list, parts, ",")
   for (i = 1; i <= n; i++) {
     r = split(parts[i], lohi, "-")
-    for (k = lohi[1] + 0; k <= lohi[r] + 0; k++) set[base "_" k] = 1
+    for (k = lohi[1] + 0; k <= lohi[r] + 0; k++) set[base "_" k] = value
   }
 }
-BEGIN { FS = "|"; n = split(want, w, " "); for (i = 1; i <= n; i++) mark(w[i], wanted) }
-NF >= 3 && $3 !~ /^(ENDED)$/ { mark($1, live) }
+function word(s) { return s == "" ? "-" : substr(s, 2) }
+BEGIN { FS = "|"; n = split(want, w, " "); for (i = 1; i <= n; i++) mark(w[i], wanted, 1) }
+NF >= 5 && $3 ~ /^(ENDED)$/ && $5 ~ /^[0-9][0-9][0-9][0-9]-[0-9]/ { mark($1, ended, $5); next }
+NF >= 3 { mark($1, live, 1) }
 END {
-  for (id in wanted) if (!(id in live)) {
-    a = id; sub(/_.*/, "", a); ids[a] = ids[a] "," id; count[a]++
+  since = ""
+  for (id in wanted) {
+    if (id in live) continue
+    a = id; sub(/_.*/, "", a)
+    if (id in ended) {
+      if (since == "" || ended[id] < since) since = ended[id]
+      if (!(a in windowed)) { windowed[a] = 1; arrays = arrays "," a }
+    } else { gone[a] = gone[a] "," id; count[a]++ }
   }
-  out = ""
-  for (a in ids) out = out "," (count[a] > MANY ? a : substr(ids[a], 2))
-  print substr(out, 2)
+  for (a in gone) ids = ids "," (count[a] > MANY ? a : substr(gone[a], 2))
+  print (since == "" ? "-" : since), word(arrays), word(ids)
 }
-""".replace("ENDED", _ENDED).replace("MANY", str(WHOLE_ARRAY_FROM))
+""".replace("ENDED", "|".join(ENDED)).replace("MANY", str(WHOLE_ARRAY_FROM))
 
 
 def _arrays(job_ids: list[str]) -> list[str]:
@@ -89,13 +102,15 @@ def wanted(job_ids: list[str]) -> str:
 
 def status_command(job_ids: list[str]) -> str:
     """squeue, then sacct for the jobs squeue does not show live, in one round trip: `squeue's
-    lines`, a `@mso squeue exit N` line, `sacct's lines`; the command's exit code is sacct's (0
-    when nothing needed asking)."""
+    lines`, a `@mso squeue exit N` line, `sacct's lines`; the command fails when a sacct did
+    (it succeeds when nothing needed asking)."""
     sacct = "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", *_SACCT_ARGS])
     return (f"q=$({squeue_command(job_ids)}); c=$?; [ -z \"$q\" ] || printf '%s\\n' \"$q\"; "
             f"echo {shlex.quote(SQUEUE_EXIT)} $c; "
-            f"j=$(printf '%s\\n' \"$q\" | awk -v want={shlex.quote(wanted(job_ids))} {shlex.quote(_PICK)}); "
-            f"[ -z \"$j\" ] || {sacct} --jobs=\"$j\"")
+            f"set -- $(printf '%s\\n' \"$q\" | awk -v want={shlex.quote(wanted(job_ids))} "
+            f"{shlex.quote(_PICK)}); r=0; "
+            f"[ \"$1\" = - ] || {sacct} --state={','.join(ENDED)} -S \"$1\" -E now --jobs=\"$2\" || r=$?; "
+            f"[ \"$3\" = - ] || {sacct} --jobs=\"$3\" || r=$?; [ $r = 0 ]")
 
 
 def split_status(stdout: str) -> tuple[str, int | None, str]:
