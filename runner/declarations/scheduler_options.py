@@ -1,6 +1,7 @@
-"""The scheduler options a declaration may pass through (resources.slurm, resources.pbs), by
-kind, and the one rule that refuses the others: the validator uses it before anything is
-submitted (`check_experiment`), the backends again when they render (`check`)."""
+"""The scheduler options mso sets itself, by kind, and the one rule that refuses them and names
+the scheduler does not document (resources.slurm, resources.pbs); every other option passes. The
+validator uses it before anything is submitted (`check_experiment`), the backends again when they
+render (`check`)."""
 
 from __future__ import annotations
 
@@ -8,69 +9,73 @@ from typing import Any, Iterator, Mapping
 
 from runner.errors import SchedulerError, SpecError
 from runner.declarations.models import Experiment, Repository
+from runner.declarations import documented_options
 from runner.declarations.schema import did_you_mean
 from runner.declarations.yamlload import Document
 
-# sbatch options a declaration may pass through resources.slurm (long names, without `--`).
-SLURM = frozenset({
-    "qos", "constraint", "cluster-constraint", "exclusive", "reservation", "mail-type", "mail-user",
-    "hint", "nodelist", "exclude", "gpus-per-node", "gpus-per-task", "gpus-per-socket", "gpu-bind",
-    "cpus-per-gpu", "mem-per-cpu", "mem-per-gpu", "ntasks-per-node", "ntasks-per-core",
-    "ntasks-per-socket", "ntasks-per-gpu", "sockets-per-node", "cores-per-socket", "threads-per-core",
-    "distribution", "licenses", "comment", "requeue", "no-requeue", "begin", "deadline", "nice",
-    "signal", "switches", "tmp", "wckey", "time-min", "contiguous", "core-spec", "thread-spec",
-    "overcommit", "oversubscribe", "spread-job", "use-min-nodes", "mincpus", "network", "power",
-    "prefer", "priority", "profile", "acctg-freq", "gres-flags", "mcs-label", "kill-on-invalid-dep",
-})
-# Options mso sets itself, with where to declare them instead.
+_SETS = "mso sets this"
+# sbatch options mso sets itself (or that would keep sbatch from submitting), with where to
+# declare them instead; every other documented sbatch option passes through.
 SLURM_OWN = {
     "partition": "`partition` of the infrastructure", "account": "`account` of the infrastructure",
     "time": "resources.walltime", "mem": "resources.memory", "nodes": "resources.nodes",
     "ntasks": "resources.tasks", "cpus-per-task": "resources.cpus_per_task",
     "gres": "resources.gpus", "gpus": "resources.gpus", "array": "the experiment's matrix",
-    "job-name": "nothing (mso names jobs)", "output": "nothing (mso places logs)",
-    "error": "nothing (mso places logs)", "chdir": "nothing (the wrapper changes directory)"}
+    "job-name": "mso sets this (it names jobs)", "output": "mso sets this (it places logs)",
+    "error": "mso sets this (it places logs)", "chdir": "mso sets this (the wrapper changes directory)",
+    "export": "environment", "export-file": "environment", "dependency": "the steps' order",
+    "kill-on-invalid-dep": _SETS, "parsable": _SETS, "wait": _SETS, "wrap": _SETS,
+    "hold": "mso sets this (a held job would wait for ever)",
+    **{name: "mso sets this (sbatch would not submit)" for name in ("help", "usage", "version", "test-only")},
+    **{name: "mso sets this (only root may)" for name in ("uid", "gid")}}
+SLURM = documented_options.SBATCH - set(SLURM_OWN)
 
-# resources.pbs options -> the directive each becomes (PBS Professional qsub(1B)).
-PBS = {"place": "-l place={}", "project": "-P {}", "mail-points": "-m {}", "mail-users": "-M {}",
-           "priority": "-p {}", "rerunnable": "-r {}", "software": "-l software={}",
-           "cput": "-l cput={}", "umask": "-W umask={}", "group-list": "-W group_list={}",
-           "sandbox": "-W sandbox={}"}
-# resources.pbs options that belong in the select chunk (`-l select=...:name=value`).
-PBS_CHUNK = frozenset({"mpiprocs", "ompthreads", "host", "vntype", "arch", "accelerator-model"})
+# PBS Professional qsub(1B) options mso sets itself, likewise.
 PBS_OWN = {"queue": "`queue` of the infrastructure", "account": "`account` of the infrastructure",
-        "walltime": "resources.walltime", "mem": "resources.memory", "select": "resources.nodes/tasks",
-        "ncpus": "resources.cpus_per_task", "ngpus": "resources.gpus", "nodes": "resources.nodes"}
-
+           "walltime": "resources.walltime", "mem": "resources.memory", "select": "resources.nodes/tasks",
+           "ncpus": "resources.cpus_per_task", "ngpus": "resources.gpus", "nodes": "resources.nodes",
+           "gpus": "resources.gpus", "array": "the experiment's matrix", "job-name": "mso sets this (it names jobs)",
+           "output": "mso sets this (it places logs)", "error": "mso sets this (it places logs)",
+           "export": "environment", "export-all": "environment", "depend": "the steps' order",
+           "max-run-subjobs": "limits.max_parallel", "workdir": "mso sets this (the wrapper changes directory)",
+           "working-dir": "mso sets this (the wrapper changes directory)", "arguments": _SETS,
+           "no-job-id": _SETS, "foreground": _SETS, "block": _SETS, "interactive": _SETS, "x11": _SETS,
+           "hold": "mso sets this (a held job would wait for ever)",
+           "proxy-user": "mso sets this (only root may)", "job-script": _SETS, "procs": "resources.tasks"}
+# resources.pbs options -> the directive each becomes (PBS Professional qsub(1B)).
+PBS = {k: v for k, v in documented_options.QSUB_PBS.items() if k not in PBS_OWN}
+# resources.pbs options that belong in the select chunk (`-l select=...:name=value`).
+PBS_CHUNK = documented_options.QSUB_PBS_CHUNK - set(PBS_OWN)
 # resources.pbs options on a Torque site -> the directive each becomes (Torque qsub(1)).
-TORQUE = {"pmem": "-l pmem={}", "pvmem": "-l pvmem={}", "vmem": "-l vmem={}", "qos": "-l qos={}",
-           "feature": "-l feature={}", "gres": "-l gres={}", "naccesspolicy": "-l naccesspolicy={}",
-           "mail-points": "-m {}", "mail-users": "-M {}", "priority": "-p {}", "rerunnable": "-r {}",
-           "umask": "-W umask={}", "group-list": "-W group_list={}"}
+TORQUE = {k: v for k, v in documented_options.QSUB_TORQUE.items() if k not in PBS_OWN}
 
 
 def check(kind: str, options: Mapping[str, Any], what: str) -> None:
     """Refuse, by name and with a hint, the first (sorted) option the scheduler would refuse."""
-    for key, hint, allowed in sorted(refused(kind, options))[:1]:
-        raise SchedulerError(f"{what} {key!r} is not allowed" + (f"; {hint}" if hint else "") +
-                             f" (allowed: {', '.join(allowed)})")
+    for key, hint in sorted(refused(kind, options))[:1]:
+        raise SchedulerError(f"{what} {key!r} is not allowed; {hint}")
 
 
-def refused(kind: str, options: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
-    """(option, hint, allowed names) for each option the kind's scheduler would refuse."""
+def refused(kind: str, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(option, hint) for each option mso sets itself or the kind's scheduler does not know."""
     allowed, own = {"slurm": (SLURM, SLURM_OWN), "pbs": ({*PBS, *PBS_CHUNK}, PBS_OWN),
                     "torque": (set(TORQUE), PBS_OWN)}.get(kind, (None, {}))
     if allowed is None:
         return []
     out = []
     for key in options:
-        name = key.replace("_", "-") if kind == "slurm" else key
-        if name not in allowed:
-            hint = f"declare it as {own[name]}" if name in own else ""
-            out.append((key, hint, sorted(allowed)))
+        name = key.replace("_", "-")
+        if name in own:
+            hint = own[name]
+            out.append((key, hint if hint.startswith("mso sets") else f"declare it as {hint}"))
+        elif name not in allowed:
+            close = did_you_mean(name, sorted(allowed), "")
+            out.append((key, (close if close.startswith("did") else "")
+                        or f"not a documented {_TOOL[kind]} option"))
     return out
 
 
+_TOOL = {"slurm": "sbatch", "pbs": "qsub (PBS Professional)", "torque": "qsub (Torque)"}
 _SECTION = {"slurm": "slurm", "pbs": "pbs", "torque": "pbs"}
 
 
@@ -84,11 +89,10 @@ def check_experiment(exp: Experiment, repo: Repository, doc: Document) -> Iterat
             continue
         for keys, options in ((("steps", i, "resources", section), getattr(step.resources, section)),
                               (("resources", section), getattr(exp.resources, section))):
-            for key, hint, allowed in refused(infra.kind, options):
+            for key, hint in refused(infra.kind, options):
                 if (keys, key) in seen:
                     continue
                 seen.add((keys, key))
-                hint = hint or did_you_mean(key.replace("_", "-"), allowed, "allowed")
                 yield SpecError(doc.where(keys + (key,), on_key=True),
                                 f"{infra.kind} does not take the option '{key}' "
                                 f"(infrastructure {infra.name})", hint)

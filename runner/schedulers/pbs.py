@@ -32,20 +32,20 @@ _QUIET = (0, 35, 153)   # qstat/qdel: done, "job has finished", "unknown job id"
 # ---- rendering -------------------------------------------------------------------------------
 
 def passthrough(options: Mapping[str, Any], kind: str = "pbs") -> tuple[list[str], list[str]]:
-    """(directives, select-chunk items) for each allowed option of a `pbs` or `torque` site;
-    anything else is refused by name."""
+    """(directives, select-chunk items) for each option of a `pbs` or `torque` site; one mso sets
+    itself, or one qsub does not document, is refused by name."""
     allowlist.check(kind, options, "resources.pbs" + " (Torque)" * (kind == "torque") + ": option")
     allowed, chunk = (allowlist.PBS, allowlist.PBS_CHUNK) if kind == "pbs" else (allowlist.TORQUE, ())
     out, items = [], []
     for key in sorted(options):
-        value = options[key]
+        name, value = key.replace("_", "-"), options[key]
         if value is False or value is None:
             continue
         text = arrays.safe(key, "y" if value is True else value)
-        if key in chunk:
-            items.append(f"{key.replace('-', '_')}={text}")
+        if name in chunk:
+            items.append(f"{name.replace('-', '_')}={text}")
         else:
-            out.append(allowed[key].format(text))
+            out.append(allowed[name].format(text))
     return out, items
 
 

@@ -36,7 +36,8 @@ DEFAULT_MAX_ARRAY_SIZE = 1001   # Slurm's own default
 # ---- rendering -------------------------------------------------------------------------------
 
 def passthrough(options: Mapping[str, Any]) -> list[str]:
-    """`--name[=value]` for each allowed resources.slurm option; anything else is refused by name."""
+    """`--name[=value]` for each resources.slurm option; one mso sets itself, or one sbatch(1) does
+    not document, is refused by name."""
     allowlist.check("slurm", options, "resources.slurm: sbatch option")
     out = []
     for key in sorted(options):

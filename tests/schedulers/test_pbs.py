@@ -1,6 +1,6 @@
 """The PBS Professional and Torque backends without a server: parsers from the outputs recorded
 from Slurm's Torque wrappers and from documented PBS/Torque formats, golden scripts, the
-allowlist, array submission and the query discipline."""
+option pass-through, array submission and the query discipline."""
 
 from __future__ import annotations
 
@@ -187,12 +187,21 @@ def test_hostile_values_are_refused_by_name(hostile: str) -> None:
 
 
 @pytest.mark.parametrize("sched", [pbs.PbsScheduler, TorqueScheduler])
-@pytest.mark.parametrize("option,hint", [("walltime", "resources.walltime"), ("u", ""), ("v", ""),
-                                         ("queue", "queue")])
-def test_option_not_allowlisted_is_named(sched, option: str, hint: str) -> None:
+@pytest.mark.parametrize("option,hint", [("walltime", "resources.walltime"), ("u", "not a documented"),
+                                         ("export", "environment"), ("queue", "queue"),
+                                         ("job-name", "names jobs"), ("depend", "order"),
+                                         ("hold", "mso sets this"), ("grop-list", "did you mean 'group-list'")])
+def test_option_mso_sets_or_qsub_lacks_is_named(sched, option: str, hint: str) -> None:
     res = Resources(pbs=freeze({option: "x"}))
     with pytest.raises(SchedulerError, match=f"'{option}' is not allowed.*{hint}"):
         sched(infra(), Fake()).render(jobs(1, res=res)[0])
+
+
+def test_every_other_documented_qsub_option_passes() -> None:
+    assert pbs.passthrough({"stagein": "a@h:b", "join": "oe", "vnode": "n1", "keep": "oe"}) == (
+        ["-j oe", "-k oe", "-W stagein=a@h:b"], ["vnode=n1"])
+    assert pbs.passthrough({"numa": "tasks=2", "join": "oe", "vmem": "2gb"}, "torque") == (
+        ["-j oe", "-L tasks=2", "-l vmem=2gb"], [])
 
 
 def test_select_statement() -> None:

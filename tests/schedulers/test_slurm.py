@@ -1,5 +1,5 @@
 """The Slurm backend without a cluster: parsers from recorded real output, rendering against
-golden files, the allowlist with hostile values, array splitting, and the query discipline."""
+golden files, option pass-through with hostile values, array splitting, and the query discipline."""
 
 from __future__ import annotations
 
@@ -257,13 +257,25 @@ def test_hostile_partition_is_refused() -> None:
         slurm.SlurmScheduler(infra(partition="debug\n#SBATCH --uid=0"), Fake()).render(jobs(1)[0])
 
 
-@pytest.mark.parametrize("option,hint", [("uid", ""), ("wrap", ""), ("export", ""), ("clusters", ""),
+@pytest.mark.parametrize("option,hint", [("uid", "only root"), ("wrap", "mso sets this"),
+                                         ("export", "environment"), ("dependency", "order"),
+                                         ("parsable", "mso sets this"), ("job-name", "names jobs"),
                                          ("time", "resources.walltime"), ("partition", "partition"),
-                                         ("array", "matrix")])
-def test_option_not_allowlisted_is_named(option: str, hint: str) -> None:
+                                         ("array", "matrix"), ("cpu-frq", "did you mean 'cpu-freq'"),
+                                         ("frobnicate", "not a documented sbatch option")])
+def test_option_mso_sets_or_sbatch_lacks_is_named(option: str, hint: str) -> None:
     res = Resources(slurm=freeze({option: "1"}))
     with pytest.raises(SchedulerError, match=f"'{option}' is not allowed.*{hint}"):
         slurm.directives(infra(), res)
+
+
+@pytest.mark.parametrize("options,lines", [
+    ({"cpu-freq": "Low"}, ["--cpu-freq=Low"]), ({"mem-bind": "local"}, ["--mem-bind=local"]),
+    ({"clusters": "msotest"}, ["--clusters=msotest"]), ({"gres-flags": "enforce-binding"},
+                                                        ["--gres-flags=enforce-binding"]),
+    ({"exclusive": True, "requeue": False}, ["--exclusive"])])
+def test_every_other_documented_option_passes(options: dict, lines: list[str]) -> None:
+    assert slurm.passthrough(options) == lines
 
 
 def test_underscored_option_names_are_accepted() -> None:
