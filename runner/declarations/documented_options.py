@@ -51,7 +51,8 @@ QSUB_PBS = {
 QSUB_PBS_CHUNK = frozenset({"mpiprocs", "ompthreads", "host", "vnode", "vntype", "arch", "ngpus",
                             "accelerator", "accelerator-model", "accelerator-memory", "naccelerators"})
 
-# Torque 6 qsub(1) (Adaptive Computing, Torque 6.1 Administrator Guide, "qsub"), likewise; `-l`
+# Torque 6 qsub(1) (Adaptive Computing, Torque 6.1 Administrator Guide, "qsub"; its synopsis is that
+# of qsub(1B) of torque-client 2.4 plus the later -F and -L), likewise; `-l`
 # are its "Requesting resources" table, `-W` its additional attributes.
 QSUB_TORQUE = {
     # qsub(1) options
@@ -62,7 +63,8 @@ QSUB_TORQUE = {
     "node-exclusive": "-n", "job-name": "-N {}", "output": "-o {}", "priority": "-p {}",
     "proxy-user": "-P {}", "queue": "-q {}", "rerunnable": "-r {}", "shell": "-S {}",
     "array": "-t {}", "job-script": "-T {}", "user-list": "-u {}", "export": "-v {}",
-    "export-all": "-V", "working-dir": "-w {}", "x11": "-X", "no-job-id": "-z",
+    "export-all": "-V", "working-dir": "-w {}", "interactive-script": "-x", "x11": "-X",
+    "no-job-id": "-z",
     # -l resources
     "walltime": "-l walltime={}", "nodes": "-l nodes={}", "mem": "-l mem={}", "ncpus": "-l ncpus={}",
     "procs": "-l procs={}", "arch": "-l arch={}", "cput": "-l cput={}", "pcput": "-l pcput={}",

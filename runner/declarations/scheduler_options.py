@@ -40,6 +40,7 @@ PBS_OWN = {"queue": "`queue` of the infrastructure", "account": "`account` of th
            "max-run-subjobs": "limits.max_parallel", "workdir": "mso sets this (the wrapper changes directory)",
            "working-dir": "mso sets this (the wrapper changes directory)", "arguments": _SETS,
            "no-job-id": _SETS, "foreground": _SETS, "block": _SETS, "interactive": _SETS, "x11": _SETS,
+           "interactive-script": _SETS,
            "hold": "mso sets this (a held job would wait for ever)",
            "proxy-user": "mso sets this (only root may)", "job-script": _SETS, "procs": "resources.tasks"}
 # resources.pbs options -> the directive each becomes (PBS Professional qsub(1B)).

@@ -1,7 +1,7 @@
 """Every sbatch(1) option mso passes through (resources.slurm) renders into a batch script that
 `sbatch --test-only` on the REAL test cluster (.ci/services/cluster-up) takes: one remote shell
 runs one --test-only per option. An option this one-node cluster cannot satisfy (no GPUs, no
-licenses, no burst buffer, ...) passes when sbatch's refusal is about its VALUE, never an unknown
+licenses, no node features, ...) passes when sbatch's refusal is about its VALUE, never an unknown
 option; REFUSED says, per option, what sbatch answers then.
 
 Skipped with the reason when the cluster is not up (`cluster_env`); failed instead under CI=true.
