@@ -81,6 +81,16 @@ class SchedulerError(MsoError):
     """The scheduler refused or failed an operation."""
 
 
+class SubmitLimited(SchedulerError):
+    """The site refused a submission for a limit on queued jobs (Slurm's MaxSubmitJobs, PBS's
+    max_queued): nothing is wrong with the jobs, they wait for room. `limit`: the site's words
+    for the limit; `taken`: by job name, the ids of those the scheduler took before refusing."""
+
+    def __init__(self, limit: str, taken: dict[str, str] | None = None) -> None:
+        super().__init__(f"the site's limit on queued jobs ({limit}) refused more")
+        self.limit, self.taken = limit, dict(taken or {})
+
+
 class ContainerError(MsoError):
     """Building, pushing or running a container failed."""
 

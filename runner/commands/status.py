@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from runner.errors import MsoError
+from runner.words import plural
 
 
 def add(sub) -> None:
@@ -63,7 +64,10 @@ def summarize(record) -> dict:
             "failed": counts["failed"], "cancelled": counts["cancelled"],
             "running": counts["running"] + counts["queued"], "started": min(starts, default=None),
             "updated": record.updated, "reason": record.reason,
-            "infrastructure": record.infrastructure.get("name")}
+            "infrastructure": record.infrastructure.get("name"),
+            # pending tasks that something holds back (a site's limit on queued jobs), by why
+            "waiting": dict(Counter(t.reason for t in record.tasks
+                                    if t.state == "pending" and t.reason))}
 
 
 def _latest(rows: list[dict], n: int) -> list[dict]:
@@ -90,3 +94,5 @@ def _table(rows: list[dict], named: list[str]) -> None:
     for r in rows:
         if r["reason"]:
             print(f"  {r['experiment']} {r['run_id']}: {r['reason']}")
+        for why, n in r["waiting"].items():
+            print(f"  {r['experiment']} {r['run_id']}: {plural(n, 'task')} pending, {why}")

@@ -89,6 +89,7 @@ def infrastructure(doc: Document) -> Infrastructure:
     d["environment"] = freeze(d.get("environment", {}))
     return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
                           max_array_size=limits.get("max_array_size"),
+                          max_submitted=limits.get("max_submitted"),
                           max_walltime=limits.get("max_walltime"),
                           poll_min=float(poll.get("min", 1.0)), poll_max=float(poll.get("max", 60.0)),
                           path=doc.path)

@@ -199,6 +199,7 @@ class Infrastructure:
     gpu_vendor: str = "nvidia"
     max_parallel: int | None = None
     max_array_size: int | None = None
+    max_submitted: int | None = None   # the site's cap on queued jobs (MaxSubmitJobs)
     max_walltime: str | None = None
     poll_min: float = 1.0
     poll_max: float = 60.0

@@ -6,23 +6,22 @@ from __future__ import annotations
 from collections import defaultdict
 
 from runner import failpoints
-from runner.errors import MsoError, StagingError, TransportError
+from runner.errors import MsoError, StagingError, SubmitLimited, TransportError
 from runner.runs import lifecycle
 from runner.runs.active import ActiveRun
 from runner.runs.lifecycle import ACTIVE
-from runner.schedulers.base import Scheduler
+from runner.schedulers.base import Job, Scheduler
 from runner.state import State, TaskRecord
 
 Members = list[tuple[ActiveRun, list[TaskRecord]]]
 
 
 def start_ready(groups: dict[int, tuple[Scheduler, Members]]) -> int:
-    """Submit every task whose needs succeeded, within each scheduler's limit, and cancel those
-    whose needs failed; the number of submit calls."""
+    """Submit every task whose needs succeeded, as far as each scheduler admits them (its limits),
+    and cancel those whose needs failed; the number of submit calls."""
     calls = 0
     for sched, members in groups.values():
-        running = sum(1 for _, tasks in members for t in tasks if t.state in ACTIVE)
-        room = (sched.max_parallel or 10**9) - running
+        queued = sum(1 for _, tasks in members for t in tasks if t.state in ACTIVE)
         for r, tasks in members:
             ready: dict[str, list[TaskRecord]] = defaultdict(list)
             for t in tasks:
@@ -31,11 +30,11 @@ def start_ready(groups: dict[int, tuple[Scheduler, Members]]) -> int:
                 verdict = needs(r, t, sched.chains)
                 if verdict == "blocked":
                     lifecycle.need_failed(r, t)   # pending, or queued behind the failed task
-                elif verdict == "ready" and t.state == State.PENDING and room > 0:
+                elif verdict == "ready" and t.state == State.PENDING:
                     ready[t.step].append(t)
-                    room -= 1
             for batch in ready.values():
-                calls += _submit(r, batch)
+                called, queued = _submit(r, batch, queued)
+                calls += called
     return calls
 
 
@@ -54,42 +53,68 @@ def needs(r: ActiveRun, t: TaskRecord, chains: bool) -> str:
     return "wait"
 
 
-def _submit(r: ActiveRun, batch: list[TaskRecord]) -> int:
-    """One step's ready tasks as one batch; 1 if the scheduler was asked to submit."""
+def _submit(r: ActiveRun, batch: list[TaskRecord], queued: int) -> tuple[int, int]:
+    """One step's ready tasks as one batch, as far as the scheduler admits them while `queued`
+    of mso's jobs are there; (1 if it was asked to submit, else 0; the jobs queued now)."""
+    sched = r.place(batch[0].id).scheduler
+    fresh = _adopt(r, batch)
+    if fresh is None:
+        return 0, queued
+    queued += len(batch) - len(fresh)
+    admitted = {j.name for j in sched.admit([j for _, j in fresh], queued)}
+    if sched.held:
+        lifecycle.waiting(r, [t for t, j in fresh if j.name not in admitted], sched.held)
+    fresh = [(t, j) for t, j in fresh if j.name in admitted]
+    if not fresh:
+        return 0, queued
+    try:
+        for t, _ in fresh:
+            _step_inputs(r, t.id)
+        failpoints.hit("before-submit")
+        ids = dict(zip((j.name for _, j in fresh),
+                       sched.submit([j for _, j in fresh], _waits(r, [t for t, _ in fresh]))))
+        failpoints.hit("after-submit")
+    except SubmitLimited as exc:   # what it took is queued; the rest waits for room
+        ids = exc.taken
+        lifecycle.waiting(r, [t for t, j in fresh if j.name not in ids], sched.held or str(exc))
+    except (MsoError, OSError) as exc:
+        _failed(r, [t for t, _ in fresh], exc)
+        return 1, queued
+    for t, j in fresh:
+        if j.name in ids:
+            lifecycle.submitted(r, t, ids[j.name])
+    return 1, queued + len(ids)
+
+
+def _adopt(r: ActiveRun, batch: list[TaskRecord]) -> list[tuple[TaskRecord, Job]] | None:
+    """Adopt the batch's jobs that a runner which died had submitted; the rest, with their jobs
+    (None when the scheduler could not be asked: never guess, submitting blind could run a task
+    twice)."""
     place = r.place(batch[0].id)
     jobs = [r.job(t.id) for t in batch]
     unsure = [j for t, j in zip(batch, jobs) if r.unsure is None or t.id in r.unsure]
     try:
         adopted = place.scheduler.find(unsure) if unsure else {}
-    except MsoError as exc:  # never guess: submitting blind could run a task twice
+    except MsoError as exc:
         r.warn(batch[0], f"cannot look for submitted jobs: {exc}")
         if isinstance(exc, TransportError) and exc.transient:
             lifecycle.pause(r, f"{place.infra.name} unreachable: {exc}; `mso run` resumes")
-        return 0
+        return None
     for t, j in zip(batch, jobs):
         if j.name in adopted:
             lifecycle.submitted(r, t, adopted[j.name], adopted=True)
-    fresh = [(t, j) for t, j in zip(batch, jobs) if j.name not in adopted]
-    if not fresh:
-        return 0
-    try:
-        for t, _ in fresh:
-            _step_inputs(r, t.id)
-        failpoints.hit("before-submit")
-        ids = place.scheduler.submit([j for _, j in fresh], _waits(r, [t for t, _ in fresh]))
-        failpoints.hit("after-submit")
-    except (MsoError, OSError) as exc:
-        if r.unsure is not None:   # the scheduler may have taken them before the error
-            r.unsure.update(t.id for t, _ in fresh)
-        if isinstance(exc, TransportError) and exc.transient:
-            lifecycle.pause(r, f"{place.infra.name} unreachable while submitting: {exc}; "
-                               "`mso run` resumes")
-        else:
-            lifecycle.submit_failed(r, [t for t, _ in fresh], str(exc))
-        return 1
-    for (t, _), job_id in zip(fresh, ids):
-        lifecycle.submitted(r, t, job_id)
-    return 1
+    return [(t, j) for t, j in zip(batch, jobs) if j.name not in adopted]
+
+
+def _failed(r: ActiveRun, tasks: list[TaskRecord], exc: Exception) -> None:
+    """A submission that failed: a transient error pauses the run, any other fails the tasks."""
+    if r.unsure is not None:   # the scheduler may have taken them before the error
+        r.unsure.update(t.id for t in tasks)
+    if isinstance(exc, TransportError) and exc.transient:
+        lifecycle.pause(r, f"{r.place(tasks[0].id).infra.name} unreachable while submitting: "
+                           f"{exc}; `mso run` resumes")
+    else:
+        lifecycle.submit_failed(r, tasks, str(exc))
 
 
 def _waits(r: ActiveRun, tasks: list[TaskRecord]) -> dict[str, list[str]] | None:

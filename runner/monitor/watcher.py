@@ -1,5 +1,6 @@
 """One watcher for every active run: start ready tasks, ask each scheduler once per poll about all
-its jobs (of every run), reconcile what ended with the wrapper's files, collect, save on change."""
+its jobs (of every run, and of every infrastructure on the same login), reconcile what ended
+with the wrapper's files, collect, save on change."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Watcher:
         """`on_tick(submit_calls)` runs after every tick with that tick's submit calls; when it
         returns False the watcher stops, leaving unfinished runs as they are."""
         self.runs, self.on_tick = runs, on_tick
-        self.timers: dict[int, _Timer] = {}
+        self.timers: dict[tuple, _Timer] = {}   # by (backend, login)
         self.exit_written: set[tuple[str, str]] = set()   # (run id, task id): wrapper is done
         self.polls = 0                      # status queries (for benchmarks)
         self.submits = 0                    # submit calls: one per step batch
@@ -70,11 +71,16 @@ class Watcher:
         self.last_submits = submit.start_ready(self.groups())
         self.submits += self.last_submits
         self.ticks += 1
+        polls: dict[tuple, tuple[Scheduler, Members, bool]] = {}
         for sched, members in self.groups().values():
             self.logs.tick(sched, members)
-            timer = self.timers.setdefault(id(sched), _Timer(sched.infra.poll_min,
-                                                             sched.infra.poll_max))
             fresh = self._new_exit_files(members)
+            # infrastructures on one login (two partitions, say) share one query
+            key = (type(sched), id(sched.transport))
+            first, together, any_fresh = polls.get(key, (sched, [], False))
+            polls[key] = (first, together + members, any_fresh or fresh)
+        for key, (sched, members, fresh) in polls.items():
+            timer = self.timers.setdefault(key, _Timer(sched.infra.poll_min, sched.infra.poll_max))
             if fresh or time.monotonic() >= timer.due:
                 # while a wrapper has ended but the scheduler has not said so, ask soon
                 timer.reset(self._poll(sched, members) or fresh or self._unconfirmed(members))

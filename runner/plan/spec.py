@@ -16,7 +16,8 @@ from runner.declarations.models import Application, Experiment, Infrastructure, 
 FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run produces
 
 _NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
-               "volatile", "poll_min", "poll_max", "max_parallel", "data_access", "results"}
+               "volatile", "poll_min", "poll_max", "max_parallel", "max_submitted", "data_access",
+               "results"}
 # where an experiment's large outputs go, whether they are published, how they are plotted:
 # the same bytes either way
 _EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs", "plots"}

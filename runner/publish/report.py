@@ -10,6 +10,7 @@ line and log tails are found with the same helpers that build the run pages
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -83,6 +84,7 @@ class Row:
     error: str
     images: tuple[str, ...] = ()   # every image the run used: reference@digest
     logs: str = ""                 # its tasks' classified logs in a line (logs_line)
+    waiting: str = ""              # why some of its pending tasks wait (waiting_line)
 
 
 def row(run: Run, error: str) -> Row:
@@ -93,7 +95,13 @@ def row(run: Run, error: str) -> Row:
     images = tuple(dict.fromkeys(f"{i['reference']}@{i['digest']}" for i in run.record.images))
     return Row(run.experiment, run.run_id, target, run.record.state, facts.succeeded,
                facts.failed, facts.total, facts.wall_seconds, error, images,
-               logs_line(run.record.tasks))
+               logs_line(run.record.tasks), waiting_line(run.record.tasks))
+
+
+def waiting_line(tasks) -> str:
+    """Pending tasks that a site's limit holds back, by why: `899 tasks: waiting for room ...`."""
+    why = Counter(t.reason for t in tasks if t.state == State.PENDING.value and t.reason)
+    return "; ".join(f"{plural(n, 'task')}: {reason}" for reason, n in why.items())
 
 
 def logs_line(tasks) -> str:
@@ -176,6 +184,11 @@ def note(rows: Sequence[Row], mark: str, links: Links, pipeline: tuple[str, str 
     if logs:
         parts.append("**Application logs** (classified lines, live while tasks run)\n\n" +
                      "\n".join(logs))
+    waiting = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.text(r.waiting)}"
+               for r in rows if r.waiting]
+    if waiting:
+        parts.append("**Waiting** (pending tasks the site does not take yet)\n\n" +
+                     "\n".join(waiting))
     if remarks:
         parts.append("**Remarks**\n\n" + "\n".join(f"- {md.text(r)}" for r in remarks))
     parts.append("<sub>Updated in place by mso when a state changes; each experiment also has "

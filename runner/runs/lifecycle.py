@@ -4,6 +4,7 @@ Which moves are legal is runner/state.py's table (ALLOWED); this module says whe
 what is recorded with it, and in what order it goes with stopping jobs:
 
     task: pending -> queued|running   submitted(), or adopted after a crash (submitted(adopted=True))
+          pending, with a reason      waiting(): a site's limit on queued jobs holds it back
           queued <-> running          progressed(), as the scheduler says
           queued|running -> succeeded|failed|cancelled   ended() (runner/runs/completion.py decides)
           pending|queued -> cancelled need_failed(): a task it needs did not succeed
@@ -23,17 +24,28 @@ from runner.errors import MsoError, SchedulerError
 from runner.runs.active import ActiveRun
 from runner.runs.completion import NEED_FAILED
 from runner.state import RunRecord, State, TaskRecord, now
+from runner.words import plural
 
 ACTIVE = (State.QUEUED, State.RUNNING)
 
 
 def submitted(run: ActiveRun, task: TaskRecord, job_id: str, adopted: bool = False) -> None:
     """The task's job is in the scheduler's hands (a local process starts at once)."""
-    task.job_id, task.submitted = job_id, task.submitted or now()
+    task.job_id, task.submitted, task.reason = job_id, task.submitted or now(), None
     local = run.place(task.id).infra.kind == "local"
     task.move(State.RUNNING if local else State.QUEUED)
     note = "started" if local else f"queued as {job_id}"
     run.changed(task, "adopted (submitted before the runner stopped)" if adopted else note)
+
+
+def waiting(run: ActiveRun, tasks: list[TaskRecord], why: str) -> None:
+    """Ready tasks that a site's limit holds back stay pending, and say why (told once)."""
+    fresh = [t for t in tasks if t.state == State.PENDING and t.reason != why]
+    for t in fresh:
+        t.reason = why
+    if fresh:
+        others = f" (and {plural(len(fresh) - 1, 'more task')})" if len(fresh) > 1 else ""
+        run.changed(fresh[0], f"waits{others}: {why}")
 
 
 def progressed(run: ActiveRun, task: TaskRecord, to: State) -> bool:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterable, Mapping, NamedTuple
 
-from runner.errors import SchedulerError, command_failed
+from runner.errors import SchedulerError, SubmitLimited, command_failed
 from runner.plan.resolve import task_id
 from runner.schedulers import script
+from runner.schedulers.limits import SubmitLimit
 from runner.schedulers.base import Job, Scheduler
 from runner.declarations.models import Resources
 from runner.transports.base import Result, Transport
@@ -208,17 +209,26 @@ def adopt(listed: Iterable[Listed], offsets: Mapping[str, int], jobs: list[Job])
 
 class ArrayScheduler(Scheduler):
     """What the batch backends share: one script per batch, submitted as arrays no larger than
-    the site allows, all of the batch or none of it; adoption by array name; the array's
-    throttle replaces mso's own. A backend supplies the hooks below, each a command builder and
+    the site allows, all of the batch or none of it (but a site's cap on queued jobs keeps what
+    it took); adoption by array name; the array's throttle replaces mso's own. A backend supplies the hooks below, each a command builder and
     a parser joined through the transport."""
 
     _SUFFIX, _PREFIX = "sh", "#"
     _INDEX_VARS: tuple[str, ...] = ()
     _FLAGS: tuple[str, str, str]   # what gives a job its name, its stdout file, its stderr file
 
-    @property
-    def max_parallel(self) -> None:
-        return None   # the array's own limit (%K, max_run_subjobs) enforces infra.max_parallel
+    def __init__(self, infra: Infrastructure, transport: Transport) -> None:
+        super().__init__(infra, transport)
+        self.limit = SubmitLimit(infra.max_submitted)
+
+    def admit(self, jobs: list[Job], queued: int) -> list[Job]:
+        """Whole arrays while the site's cap on queued jobs leaves room (runner/schedulers/
+        limits.py); infra.max_parallel is the arrays' own throttle (%K, max_run_subjobs)."""
+        by_index = {j.task.index: j for j in jobs}
+        groups = [c.indices for c in chunks(list(by_index), self._max_array_size())]
+        take = self.limit.admit(groups, queued)
+        self.held = self.limit.reason() if len(take) < len(jobs) else None
+        return [by_index[i] for i in take]
 
     def render(self, job: Job) -> str:
         meta = f"{safe('work dir', str(job.work_dir))}/{script.META}"
@@ -242,6 +252,11 @@ class ArrayScheduler(Scheduler):
                 submitted.append(self._submit_chunk(str(path), chunk, chunk_name(base, chunk.offset),
                                                     [waits[i] for i in chunk.indices]))
                 ids.update({i: self._element(submitted[-1], i - chunk.offset) for i in chunk.indices})
+        except SubmitLimited as exc:   # what was queued stays queued; the rest waits for room
+            self.limit.refused(exc.limit, len(ids))
+            self.held = self.limit.reason()
+            raise SubmitLimited(exc.limit, {j.name: ids[j.task.index] for j in jobs
+                                            if j.task.index in ids}) from None
         except SchedulerError:
             self.cancel(submitted)   # all of the batch or none of it
             raise

@@ -52,6 +52,7 @@ class Scheduler(ABC):
     """Render a job script, submit a batch, ask for many jobs' states at once, cancel."""
 
     chains = False   # True: submit() honours `after`, so later steps wait in the queue, not in mso
+    held: str | None = None   # why admit() held jobs back (a site limit), if it did
 
     def __init__(self, infra: Infrastructure, transport: Transport) -> None:
         self.infra, self.transport = infra, transport
@@ -81,7 +82,10 @@ class Scheduler(ABC):
     def cancel(self, job_ids: list[str]) -> None:
         """Stop the jobs; already finished ones are ignored."""
 
-    @property
-    def max_parallel(self) -> int | None:
-        """Tasks running at once that mso itself must respect (None: the scheduler decides)."""
-        return self.infra.max_parallel
+    def admit(self, jobs: list[Job], queued: int) -> list[Job]:
+        """Of these ready jobs (one step of one run), those to submit now, while `queued` of
+        mso's jobs are at this scheduler: here, as many as `limits.max_parallel` leaves room
+        for. Sets `held` to why the others wait, when a site's limit holds them."""
+        if self.infra.max_parallel is None:
+            return jobs
+        return jobs[:max(0, self.infra.max_parallel - queued)]

@@ -1,5 +1,5 @@
-"""The context a command hands down: one transport and one scheduler per infrastructure, and the
-secrets mso holds. Backends are chosen from an explicit registry by the infrastructure's `kind`;
+"""The context a command hands down: one transport per login (host, port, user, credentials),
+one scheduler per infrastructure, and the secrets mso holds. Backends are chosen from an explicit registry by the infrastructure's `kind`;
 one whose optional dependency is missing fails only when chosen, saying what to install.
 
 A test builds a Context with a `connect` of its own (a fake or recording transport): nothing is
@@ -71,8 +71,9 @@ class Context:
         self._schedulers: dict[str, Scheduler] = {}
 
     def transport(self, infra: Infrastructure) -> Transport:
-        """One transport (one connection) per infrastructure."""
-        key = _key(infra)
+        """One transport (one connection) per login: declarations that reach the same host as
+        the same user the same way (two partitions of a cluster, say) share it."""
+        key = _login(infra)
         if key not in self._transports:
             self._transports[key] = self._connect(infra, self.secrets)
         return self._transports[key]
@@ -116,6 +117,14 @@ def backend(infra: Infrastructure) -> type[Scheduler]:
     except ImportError as exc:
         raise SchedulerError(f"{infra.path}: the '{infra.kind}' backend needs {needs or exc.name}; "
                              f"install it (pip install {needs or exc.name})") from None
+
+
+def _login(infra: Infrastructure) -> str:
+    """Where and as whom an infrastructure logs in (this machine, for `local`)."""
+    if infra.kind == "local":
+        return "local"
+    return json.dumps([infra.host, infra.port, infra.user, infra.key, infra.password,
+                       infra.known_hosts, infra.jump_host], default=str)
 
 
 def _key(infra: Infrastructure) -> str:

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from runner.errors import SchedulerError, command_failed
+from runner.errors import SchedulerError, SubmitLimited, command_failed
 from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.declarations.models import Infrastructure, Resources
@@ -119,10 +119,21 @@ def qselect_command(names: list[str], history: tuple[str, ...]) -> str:
                       for n in names)
 
 
+# qsub's refusal for a cap on queued jobs (array subjobs count one by one): PBS Pro's
+# max_queued / queued_jobs_threshold ("would exceed queue workq's per-user limit of jobs in 'Q'
+# state", also complex's, per-group, per-project), and PBSE_MAXQUED, which PBS Pro and Torque's
+# max_queuable / max_user_queuable print ("Maximum number of jobs already in queue ...")
+_SUBMIT_LIMIT = re.compile(r"would exceed [^\n]*limit of jobs in 'Q' state|"
+                           r"Maximum number of jobs already in queue(?: for user)?")
+
+
 def parse_submit(code: int, stdout: str, stderr: str, command: str = "qsub") -> str:
     """The id qsub printed (`1234.server`, `1234[].server`, or a bare number), or why not."""
     lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
     if code != 0 or not lines or not _JOB_ID.match(lines[-1]):
+        limit = _SUBMIT_LIMIT.search(stderr)
+        if limit:
+            raise SubmitLimited(limit.group(0))
         raise SchedulerError("submission failed: " + command_failed(command, code, stdout, stderr))
     return lines[-1]
 

@@ -15,7 +15,7 @@ import re
 import shlex
 from typing import Any, Mapping
 
-from runner.errors import SchedulerError, command_failed
+from runner.errors import SchedulerError, SubmitLimited, command_failed
 from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.base import Job, JobStatus
 from runner.schedulers.slurm_query import SACCT_FIELDS, SQUEUE_FORMAT, split_status, status_command
@@ -114,11 +114,22 @@ def cancel_command(job_ids: list[str]) -> str:
 
 # ---- parsers (pure) --------------------------------------------------------------------------
 
+# sbatch's first error line when an association's or QOS's cap on submitted jobs (array tasks
+# count one by one) refuses a job: slurmctld's job state reasons WAIT_ASSOC_MAX_SUB_JOB,
+# WAIT_ASSOC_GRP_SUB_JOB, WAIT_QOS_MAX_SUB_JOB_PER_USER/_ACCT and WAIT_QOS_GRP_SUB_JOB (their
+# names as `scontrol` prints them; the second line is the generic "Job violates accounting/QOS
+# policy", which a size or time limit also prints, and which is not a reason to wait)
+_SUBMIT_LIMIT = re.compile(r"\b(?:Assoc|QOS)(?:Max|Grp)SubmitJobs?(?:PerUser|PerAccount)?Limit\b")
+
+
 def parse_submit(code: int, stdout: str, stderr: str, command: str = "sbatch") -> str:
     """The job id `sbatch --parsable` printed (`ID` or `ID;cluster`), or a SchedulerError saying why not."""
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     job_id = lines[-1].split(";")[0].strip() if lines else ""
     if code != 0 or not job_id.isdigit():
+        limit = _SUBMIT_LIMIT.search(stderr)
+        if limit:
+            raise SubmitLimited(limit.group(0))
         raise SchedulerError("submission failed: " + command_failed(command, code, stdout, stderr))
     return job_id
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from runner.errors import SchedulerError, TransportError
 from runner.monitor.submit import start_ready
 from runner.runs import lifecycle
+from runner.schedulers.base import JobStatus
 from runner.state import State
 from tests.runs.fakes import ScriptedScheduler, make_run, task
 
@@ -95,3 +96,24 @@ def test_tasks_whose_submission_broke_off_are_looked_for_before_the_next_try(tmp
     start_ready(groups(run))
     assert sched.called("find") == [[run.job("a").name, run.job("b").name]]
     assert run.task("a").job_id == "42" and sched.called("submit")[-1] == [run.job("b").name]
+
+
+def test_a_site_limit_keeps_what_it_took_and_the_rest_waits_for_room(tmp_path: Path) -> None:
+    sched, events = ScriptedScheduler(), []
+    sched.cap = 1   # the site takes one queued job at a time
+    run = make_run(tmp_path, [task("a"), task("b", index=1), task("c", index=2)], sched, events)
+    run.unsure = set()
+    start_ready(groups(run))
+    a, b, c = run.task("a"), run.task("b"), run.task("c")
+    assert a.state == State.QUEUED and a.reason is None
+    assert (b.state, c.state) == (State.PENDING, State.PENDING)
+    assert "AssocMaxSubmitJobLimit" in b.reason and b.reason == c.reason
+    assert [e for e in events if "waits" in e] == [f"b: waits (and 1 more task): {b.reason}"]
+    assert sched.called("cancel") == []            # nothing queued is given up
+    start_ready(groups(run))                       # still no room: refused again, told once
+    assert b.state == State.PENDING and len([e for e in events if "waits" in e]) == 1
+    sched.jobs[a.job_id] = JobStatus(State.SUCCEEDED)   # a leaves the queue
+    a.state = State.SUCCEEDED
+    start_ready(groups(run))
+    assert b.state == State.QUEUED and b.reason is None and c.state == State.PENDING
+    assert run.unsure == set()                      # a refusal is sure: nothing to look for

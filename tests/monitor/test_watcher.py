@@ -3,6 +3,7 @@ witnesses, pause on an unreachable host."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from runner.errors import TransportError
@@ -10,7 +11,7 @@ from runner.monitor.watcher import Watcher
 from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
 from runner.state import State
-from tests.runs.fakes import ScriptedScheduler, make_run, task, wrapper_done
+from tests.runs.fakes import INFRA, ScriptedScheduler, make_run, task, wrapper_done
 
 
 def test_one_status_query_covers_every_run_on_a_scheduler(tmp_path: Path) -> None:
@@ -20,6 +21,18 @@ def test_one_status_query_covers_every_run_on_a_scheduler(tmp_path: Path) -> Non
     w.tick()                     # submits; the first poll comes with it
     assert len(sched.called("status")) == 1
     assert len(sched.called("status")[0]) == 6
+
+
+def test_infrastructures_on_one_login_share_one_status_query(tmp_path: Path) -> None:
+    debug, long = ScriptedScheduler(), ScriptedScheduler(replace(INFRA, partition="long"))
+    long.transport = debug.transport          # as the Context gives two partitions of a cluster
+    other = ScriptedScheduler()               # another login: asked on its own
+    runs = [make_run(tmp_path / "d", [task("a")], debug), make_run(tmp_path / "l", [task("b")], long),
+            make_run(tmp_path / "o", [task("c")], other)]
+    Watcher(runs).tick()
+    asked = debug.called("status") + long.called("status")
+    assert len(asked) == 1 and len(asked[0]) == 2
+    assert len(other.called("status")) == 1
 
 
 def _running(tmp_path: Path) -> tuple[ScriptedScheduler, ActiveRun, Watcher, str]:

@@ -205,3 +205,15 @@ def test_mso_report_refuses_bad_input(ran: Path) -> None:
     assert "no runs of 'heat-swep' in results/ (did you mean 'heat-sweep'?)" in unknown.stderr
     bad = mso("report", "--token-env", "NOT-A-NAME", repo=ran)
     assert bad.returncode == 1 and "not an environment variable name" in bad.stderr
+
+
+def test_tasks_a_site_limit_holds_back_are_told_in_the_note() -> None:
+    why = "waiting for room under the site's limit on queued jobs (AssocMaxSubmitJobLimit)"
+    record = _record(["queued", "pending", "pending", "pending"])
+    for t in record.tasks[1:]:
+        t.reason = why
+    line = report.waiting_line(record.tasks)
+    assert line == f"3 tasks: {why}"
+    body = report.note([_row(waiting=line)], report.marker("1"), Links(), ("1", None))
+    assert "**Waiting**" in body and f"- heat {RUN_ID}: 3 tasks: {why}" in body
+    assert "**Waiting**" not in report.note([_row()], report.marker("1"), Links(), ("1", None))

@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 from runner.declarations.models import Infrastructure
+from runner.errors import SubmitLimited
 from runner.plan.resolve import TaskPlan
 from runner.runs.active import ActiveRun, Place
 from runner.schedulers import script
@@ -16,6 +17,7 @@ from runner.state import RunRecord, State, TaskRecord
 from runner.transports.base import Offline
 
 _SERIAL = itertools.count()
+_JOB_IDS = itertools.count(100)   # unique across schedulers, as on one cluster
 INFRA = Infrastructure(name="fake", kind="slurm", poll_min=0.0, poll_max=0.0)
 
 
@@ -29,6 +31,7 @@ class ScriptedScheduler(Scheduler):
         self.names: dict[str, str] = {}           # job name -> id, for find()
         self.calls: list[tuple[str, object]] = []
         self.refuse: Exception | None = None      # raised by the next submit()
+        self.cap: int | None = None               # the site's limit on queued jobs
 
     def render(self, job: Job) -> str:
         return f"#!/bin/bash\n# {job.name}\n"
@@ -37,11 +40,15 @@ class ScriptedScheduler(Scheduler):
         self.calls.append(("submit", [j.name for j in jobs]))
         if self.refuse is not None:
             raise self.refuse
+        live = sum(1 for s in self.jobs.values() if not s.ended)
+        room = len(jobs) if self.cap is None else max(0, self.cap - live)
         ids = []
-        for j in jobs:
-            job_id = str(100 + len(self.names))
+        for j in jobs[:room]:
+            job_id = str(next(_JOB_IDS))
             self.names[j.name], self.jobs[job_id] = job_id, JobStatus(State.QUEUED)
             ids.append(job_id)
+        if room < len(jobs):   # as sbatch says when an association's MaxSubmitJobs is reached
+            raise SubmitLimited("AssocMaxSubmitJobLimit", dict(zip((j.name for j in jobs), ids)))
         return ids
 
     def find(self, jobs: list[Job]) -> dict[str, str]:

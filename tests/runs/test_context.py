@@ -3,8 +3,10 @@ command goes through it, the secret set travels with the context, and a run resu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from runner.declarations.models import EnvRef, Infrastructure
 from runner.declarations.repository import load_valid
 from runner.monitor.watcher import Watcher
 from runner.plan import resolve
@@ -12,7 +14,7 @@ from runner.runs import create, lifecycle, resume
 from runner.schedulers.context import Context, connect
 from runner.secrets import Secrets
 from runner.state import State
-from runner.transports.base import Result, Transport
+from runner.transports.base import Offline, Result, Transport
 from tests.conftest import counter_experiment
 
 CANARY = "canary-secret-4d8e1c"
@@ -76,3 +78,22 @@ def test_a_paused_run_resumes_in_a_new_context_without_running_twice(counter: Pa
         Watcher([again]).run()
     assert again.record.state == State.SUCCEEDED
     assert sorted(ledger.read_text().split()) == ["a", "b", "c"]
+
+
+def test_declarations_of_one_login_share_one_connection() -> None:
+    made: list[str] = []
+
+    def counting(infra, secrets):
+        made.append(infra.name)
+        return Recording(Offline(infra.host))
+
+    base = Infrastructure(name="debug", kind="slurm", host="login.example.org", user="ana",
+                          key=EnvRef("KEY"), partition="debug")
+    with Context(connect=counting) as ctx:
+        first = ctx.transport(base)
+        assert ctx.transport(replace(base, name="long", partition="long", account="p42")) is first
+        assert ctx.transport(replace(base, name="pbs", kind="pbs")) is first
+        assert ctx.transport(replace(base, name="bob", user="bob")) is not first
+        assert ctx.transport(replace(base, name="port", port=2222)) is not first
+        ctx.scheduler(base), ctx.scheduler(replace(base, name="long", partition="long"))
+    assert made == ["debug", "bob", "port"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import SchedulerError
+from runner.errors import SchedulerError, SubmitLimited
 from runner.schedulers import arrays, pbs, script, states
 from runner.schedulers.base import JobStatus
 from runner.schedulers.torque import TorqueScheduler
@@ -238,9 +238,9 @@ def test_torque_submit_lists_and_slot_limit() -> None:
 
 
 def test_a_failed_later_array_deletes_the_earlier_ones() -> None:
-    results = iter([Result("qsub", 0, "90[].s\n", ""), Result("qsub", 38, "", "qsub: Maximum number of jobs already in queue")])
+    results = iter([Result("qsub", 0, "90[].s\n", ""), Result("qsub", 38, "", "qsub: Unauthorized Request")])
     t = Fake(respond=lambda cmd: next(results) if cmd.startswith("qsub") else Result(cmd, 0, "", ""))
-    with pytest.raises(SchedulerError, match="Maximum number of jobs"):
+    with pytest.raises(SchedulerError, match="Unauthorized"):
         pbs.PbsScheduler(infra(max_array_size=3), t).submit(jobs(5))
     assert t.commands[-1] == "qdel '90[].s'"
 
@@ -315,4 +315,23 @@ def test_cancel_is_one_qdel_and_ignores_finished_jobs() -> None:
 
 
 def test_max_parallel_is_left_to_the_array() -> None:
-    assert pbs.PbsScheduler(infra(max_parallel=3), Fake()).max_parallel is None
+    batch = jobs(5)
+    assert pbs.PbsScheduler(infra(max_parallel=3), Fake()).admit(batch, 4) == batch
+
+
+@pytest.mark.parametrize("stderr", [
+    "qsub: would exceed queue workq's per-user limit of jobs in 'Q' state",
+    "qsub: would exceed complex's per-user limit of jobs in 'Q' state",
+    "qsub: Maximum number of jobs already in queue workq",
+    "qsub: submit error (Maximum number of jobs already in queue for user MSG=total number of "
+    "current user's jobs exceeds the queue limit: user u@h, queue batch)"])
+def test_a_queued_jobs_limit_keeps_what_was_taken(stderr: str) -> None:
+    results = iter([(0, "300[].s\n", ""), (38, "", stderr + "\n")])
+    t = Fake(respond=lambda cmd: Result(cmd, *next(results)) if cmd.startswith("qsub")
+             else Result(cmd, 0, "", ""))
+    sched = pbs.PbsScheduler(infra(max_array_size=2), t)
+    batch = jobs(4)
+    with pytest.raises(SubmitLimited) as err:
+        sched.submit(batch)
+    assert err.value.taken == {batch[0].name: "300[0].s", batch[1].name: "300[1].s"}
+    assert not any(c.startswith("qdel") for c in t.commands) and "limit" in sched.held

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from runner.errors import SchedulerError
+from runner.errors import SchedulerError, SubmitLimited
 from runner.plan.resolve import TaskPlan
 from runner.schedulers import arrays, script, slurm, slurm_query, states
 from runner.schedulers.base import Job, JobStatus
@@ -340,11 +340,39 @@ def test_failed_sbatch_raises_with_command_code_and_stderr() -> None:
 
 
 def test_a_failed_later_array_cancels_the_earlier_ones() -> None:
-    results = iter([Result("sbatch", 0, "300\n", ""), Result("sbatch", 1, "", "sbatch: error: QOSMaxSubmitJobPerUserLimit")])
+    results = iter([Result("sbatch", 0, "300\n", ""),
+                    Result("sbatch", 1, "", "sbatch: error: Batch job submission failed: Invalid qos specification")])
     t = Fake(respond=lambda cmd: next(results) if cmd.startswith("sbatch") else Result(cmd, 0, "", ""))
-    with pytest.raises(SchedulerError, match="QOSMaxSubmitJobPerUserLimit"):
+    with pytest.raises(SchedulerError, match="Invalid qos"):
         slurm.SlurmScheduler(infra(max_array_size=2), t).submit(jobs(4))
     assert t.commands[-1] == "scancel 300"
+
+
+@pytest.mark.parametrize("limit", ["AssocMaxSubmitJobLimit", "AssocGrpSubmitJobsLimit",
+                                   "QOSMaxSubmitJobPerUserLimit", "QOSGrpSubmitJobsLimit"])
+def test_a_later_array_refused_for_a_submit_limit_keeps_the_earlier_ones(limit: str) -> None:
+    results = iter([Result("sbatch", 0, "300\n", ""),
+                    Result("sbatch", 1, "", f"sbatch: error: {limit}\nsbatch: error: Batch job "
+                           "submission failed: Job violates accounting/QOS policy (job submit "
+                           "limit, user's size and/or time limits)\n")])
+    t = Fake(respond=lambda cmd: next(results) if cmd.startswith("sbatch") else Result(cmd, 0, "", ""))
+    sched = slurm.SlurmScheduler(infra(max_array_size=2), t)
+    batch = jobs(4)
+    with pytest.raises(SubmitLimited) as err:
+        sched.submit(batch)
+    assert err.value.taken == {batch[0].name: "300_0", batch[1].name: "300_1"}
+    assert not any(c.startswith("scancel") for c in t.commands)
+    assert limit in sched.held
+    # what it learned: two of mso's jobs were queued when the site said no
+    assert sched.admit(batch[2:], queued=2) == [] and sched.admit(batch[2:], queued=0) == batch[2:]
+
+
+def test_a_policy_refusal_that_is_not_a_submit_limit_is_an_error() -> None:
+    t = Fake([(r"^sbatch", (1, "", "sbatch: error: AssocMaxWallDurationPerJobLimit\nsbatch: error: "
+                                   "Batch job submission failed: Job violates accounting/QOS policy\n"))])
+    with pytest.raises(SchedulerError) as err:
+        slurm.SlurmScheduler(infra(), t).submit(jobs(1))
+    assert not isinstance(err.value, SubmitLimited)
 
 
 def test_sbatch_arguments_are_quoted() -> None:
@@ -436,7 +464,25 @@ def test_cancel_is_one_scancel() -> None:
 
 
 def test_max_parallel_is_left_to_the_array_throttle() -> None:
-    assert slurm.SlurmScheduler(infra(max_parallel=3), Fake()).max_parallel is None
+    batch = jobs(5)
+    assert slurm.SlurmScheduler(infra(max_parallel=3, max_array_size=10), Fake()).admit(batch, 4) == batch
+
+
+def test_a_declared_submit_limit_admits_whole_arrays_that_fit() -> None:
+    sched = slurm.SlurmScheduler(infra(max_array_size=4, max_submitted=6), Fake())
+    batch = jobs(10)   # arrays of 4, 4 and 2 tasks
+    assert sched.admit(batch, 0) == batch[:4]          # the second array does not fit whole
+    assert "limits.max_submitted is 6" in sched.held
+    assert sched.admit(batch[4:], 2) == batch[4:8]
+    assert sched.admit(batch[8:], 5) == [] and sched.admit(batch[8:], 4) == batch[8:]
+    assert sched.admit(batch[8:], 4) == batch[8:] and sched.held is None
+
+
+def test_an_array_larger_than_the_limit_goes_in_halves_of_it() -> None:
+    sched = slurm.SlurmScheduler(infra(max_array_size=100, max_submitted=10), Fake())
+    batch = jobs(30)
+    assert sched.admit(batch, 0) == batch[:10]     # two pieces of 5
+    assert sched.admit(batch[10:], 5) == batch[10:15]
 
 
 # ---- dependencies between steps --------------------------------------------------------------

@@ -52,6 +52,7 @@ def _limits(infra: Infrastructure) -> str:
     return md.facts([
         ("Tasks at once", md.text(infra.max_parallel) if infra.max_parallel else "no limit"),
         ("Largest job array", md.text(infra.max_array_size) if infra.max_array_size else ""),
+        ("Jobs queued at once", md.text(infra.max_submitted) if infra.max_submitted else ""),
         ("Longest wall time", md.text(infra.max_walltime or "")),
         ("Poll interval", f"{md.text(infra.poll_min)} s to {md.text(infra.poll_max)} s"),
         ("Keep work dirs", "yes" if infra.keep_workdir else "no")])
