@@ -51,6 +51,11 @@ def stat(pid: int) -> list[str] | None:
         return None
 
 
+def host_pid(job_id: str) -> int:
+    """The launcher's host pid in a job id `PID@START`."""
+    return int(job_id.split("@")[0])
+
+
 def in_folder(folder: PurePosixPath) -> dict[int, str]:
     """The live processes whose working folder is `folder` (a task's are all there), by host pid."""
     out = {}
@@ -132,15 +137,16 @@ def test_a_task_runs_is_adopted_by_name_and_ends(local) -> None:
 def test_cancel_ends_the_tasks_whole_session(local) -> None:
     sched, make = local
     job = make(0, ("sleep", "300"), walltime="00:10:00")   # `timeout` puts sleep in a group of its own
-    (pid,) = sched.submit([job])
-    members = until(lambda: (m := session(int(pid))) and any(c == "sleep 300" for c in m.values()) and m,
+    (job_id,) = sched.submit([job])
+    pid = host_pid(job_id)
+    members = until(lambda: (m := session(pid)) and any(c == "sleep 300" for c in m.values()) and m,
                     "the task's command to start")
-    assert int(pid) in members and len(members) >= 3   # the wrapper, timeout, sleep (and GNU time)
-    assert sched.status({pid: job}) == {pid: RUNNING}
+    assert pid in members and len(members) >= 3   # the wrapper, timeout, sleep (and GNU time)
+    assert sched.status({job_id: job}) == {job_id: RUNNING}
 
-    sched.cancel([pid])
-    until(lambda: not session(int(pid)), f"every process of session {pid} to end: {session(int(pid))}")
-    assert sched.status({pid: job}) == {pid: ENDED}
+    sched.cancel([job_id])
+    until(lambda: not session(pid), f"every process of session {pid} to end: {session(pid)}")
+    assert sched.status({job_id: job}) == {job_id: ENDED}
     assert not (Path(job.work_dir) / script.EXIT).exists()   # killed before it could record one
 
 
@@ -152,7 +158,7 @@ def test_cancel_ends_processes_that_left_the_session(local) -> None:
     (pid,) = sched.submit([job])
     members = until(lambda: (m := in_folder(job.work_dir)) and
                     sum(c == "sleep 300" for c in m.values()) == 2 and m, "both sleeps to start")
-    assert not set(members) <= set(session(int(pid)))   # one of them left the session
+    assert not set(members) <= set(session(host_pid(pid)))   # one of them left the session
     sched.cancel([pid])
     until(lambda: not in_folder(job.work_dir), f"every process of the task to end: {in_folder(job.work_dir)}")
     assert sched.status({pid: job}) == {pid: ENDED}
@@ -169,11 +175,11 @@ def test_a_local_task_sees_only_its_own_processes(local) -> None:
     work = Path(job.work_dir)
     seen = (work / "seen").read_text().split()
     assert 1 <= len(seen) <= 8 and all(int(p) < 100 for p in seen), seen
-    assert str(os.getpid()) not in seen and pid not in seen and str(os.getppid()) not in seen
+    assert str(os.getpid()) not in seen and str(host_pid(pid)) not in seen and str(os.getppid()) not in seen
     assert "No such file" in (work / "environ").read_text()      # the runner's environment
     assert int((work / "mine").read_text()) < 100                # a pid of the namespace
     assert (work / script.EXIT).read_text().strip() == "0"
-    assert (work / process.PID).read_text().strip() == pid       # the host pid, not the wrapper's $$
+    assert (work / process.PID).read_text().strip() == pid       # the host's pid@start, not $$
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
@@ -218,7 +224,7 @@ def test_ssh_tasks_start_without_a_namespace() -> None:
     assert not process.isolated(Infrastructure(name="hpc", kind="ssh", host="hpc"))
     assert process.isolated(Infrastructure(name="local", kind="local"))
     assert "unshare" not in process.submit_command([job], isolated=False)
-    assert process.cancel_command(["42"], isolated=False) == "pkill -TERM -s 42 ; true"
+    assert "pkill -TERM -s 42" in process.cancel_command(["42@7"], isolated=False)
     assert "unshare" in process.submit_command([job], isolated=True)
 
 
@@ -226,6 +232,73 @@ def test_cancel_of_ended_or_unknown_jobs_is_quiet(local) -> None:
     sched, _ = local
     sched.cancel(["999999999", "not-a-pid"])
     assert sched.status({}) == {}
+
+
+def start_time(pid: int) -> str:
+    """Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot."""
+    return stat(pid)[19]
+
+
+def test_a_job_id_names_the_process_by_pid_and_start_time(local) -> None:
+    """`PID@START`: the submitting shell read the launcher's start time; a process that holds the
+    pid but started at another time (the pid reused) is neither running the job nor signalled."""
+    sched, make = local
+    job = make(0, WAIT_FOR_GO)
+    (job_id,) = sched.submit([job])
+    pid, start = job_id.split("@")
+    assert start == start_time(int(pid))
+    reused = f"{pid}@{int(start) + 1}"   # as the same pid with another process behind it
+    assert sched.status({reused: job}) == {reused: ENDED}
+    sched.cancel([reused])
+    time.sleep(0.3)
+    assert sched.status({job_id: job}) == {job_id: RUNNING}, "a reused pid is not signalled"
+    sched.cancel([job_id])
+    until(lambda: sched.status({job_id: job}) == {job_id: ENDED}, "the task to end")
+
+
+def test_a_reused_pid_of_another_program_is_left_alone(local, tmp_path: Path) -> None:
+    """A record's pid now held by some other process, whether the record has its start time or
+    is a plain pid written before start times were recorded: cancel leaves that process be."""
+    sched, _ = local
+    other = subprocess.Popen(["sleep", "300"], cwd=tmp_path, start_new_session=True)
+    try:
+        until(lambda: stat(other.pid), "sleep to start")
+        sched.cancel([str(other.pid), f"{other.pid}@{int(start_time(other.pid)) - 1}"])
+        time.sleep(0.3)
+        assert other.poll() is None, "a process that is no task's was signalled"
+        sched.cancel([f"{other.pid}@{start_time(other.pid)}"])   # its true identity: ended
+        until(lambda: other.poll() is not None, "the process named by pid and start time to end")
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_plain_pid_from_an_older_record_still_works(local) -> None:
+    """Records written before start times (job id: the pid alone, `.mso/pid` holding it) load,
+    are watched and cancelled as the task they name: its launcher runs job.sh in a folder whose
+    .mso/pid holds that very pid."""
+    sched, make = local
+    job = make(0, WAIT_FOR_GO)
+    (job_id,) = sched.submit([job])
+    plain = job_id.split("@")[0]
+    assert sched.status({plain: job}) == {plain: RUNNING}
+    sched.cancel([plain])   # .mso/pid says pid@start: not an older task's folder, left alone
+    time.sleep(0.3)
+    assert sched.status({job_id: job}) == {job_id: RUNNING}
+    (Path(job.work_dir) / process.PID).write_text(plain + "\n")   # as today's main wrote it
+    assert sched.find([job]) == {job.name: plain}
+    sched.cancel([plain])
+    until(lambda: sched.status({plain: job}) == {plain: ENDED}, "the older task to end")
+
+
+def test_job_ids_parsed() -> None:
+    assert process.identity("4242@991") == ("4242", "991")
+    assert process.identity("4242") == ("4242", None)
+    assert process.identity("4242@") is None and process.identity("x@1") is None
+    assert process.identity("12_3") is None and process.identity("") is None
+    command = process.cancel_command(["42@7", "43", "rm -rf /"], isolated=True)
+    assert '[ "$(mso_start 42)" = 7 ] && pkill -KILL -s 42' in command
+    assert "/proc/43/cwd/.mso/pid" in command and "rm" not in command
 
 
 # ---- parsers ---------------------------------------------------------------------------------
@@ -237,7 +310,9 @@ def test_parse_status() -> None:
 
 
 def test_parse_submit_wants_one_pid_per_job() -> None:
-    assert process.parse_submit("101\n102\n", 2) == ["101", "102"]
+    assert process.parse_submit("101@5501\n102\n", 2) == ["101@5501", "102"]
+    with pytest.raises(SchedulerError, match="started 2 tasks but got 1"):
+        process.parse_submit("101@\n102@x\n103@9\n", 2)
     with pytest.raises(SchedulerError, match="started 2 tasks but got 1"):
         process.parse_submit("101\n", 2)
 
