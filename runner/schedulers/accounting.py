@@ -13,10 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from runner.schedulers.base import JobStatus
+from runner.schedulers.states import OUT_OF_MEMORY
 from runner.state import State
 
 # the columns slurm_query.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
-SUBMIT, START, END, ELAPSED_RAW, TOTAL_CPU, ENERGY = range(6, 12)
+MAX_RSS = 5
+SUBMIT, START, END, ELAPSED_RAW, TOTAL_CPU, ENERGY, REQ_MEM = range(6, 13)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([KMGTP]?)[nc]?$")
 _DURATION = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 _KWH = 3.6e6   # joules in a kilowatt-hour (PBS Professional's unit of resources_used.energy)
 
@@ -66,6 +69,26 @@ def sacct_usage(fields: Sequence[str]) -> dict | None:
                     energy_j=int(energy) if energy.isdigit() and int(energy) else None)
 
 
+def size_kb(text: str | None) -> float | None:
+    """sacct's MaxRSS or ReqMem (`420608K`, `100M`, `2G`; before Slurm 21.08 with `n` or `c`
+    appended: per node or per CPU) in KiB; None when empty or unreadable."""
+    m = _SIZE.match((text or "").strip())
+    if not m:
+        return None
+    return float(m.group(1)) * 1024 ** "KMGTP".index(m.group(2) or "K")
+
+
+def over_memory(alloc: Sequence[str], steps: Sequence[Sequence[str]]) -> bool:
+    """Whether an allocation that was SIGKILLed (ExitCode `0:9`) had a step whose sampled peak
+    reached its requested memory: Slurm's OverMemoryKill, which sites without cgroups use, ends
+    such a job FAILED, not OUT_OF_MEMORY."""
+    if len(alloc) <= REQ_MEM or alloc[3].strip() != "0:9":
+        return False
+    limit = size_kb(alloc[REQ_MEM])
+    peaks = [size_kb(s[MAX_RSS]) for s in steps if len(s) > MAX_RSS]
+    return bool(limit) and any(p is not None and p >= limit for p in peaks)
+
+
 def qstat_usage(attrs: Mapping[str, str]) -> dict | None:
     """A finished job's usage from `qstat -f` attributes: resources_used.cput and .walltime,
     energy (PBS Professional's kWh, Torque's energy_used in joules, when not 0), queue wait from
@@ -105,7 +128,9 @@ class Lagging:
         told = acct.get(job_id)
         if told is not None and told.ended:
             self.since.pop(job_id, None)
-            return replace(seen, usage=told.usage)
+            # only the accounting sees the steps' memory: "out of memory" is its word
+            oom = told.reason if told.reason == OUT_OF_MEMORY else seen.reason
+            return replace(seen, reason=oom, usage=told.usage)
         # not listed yet is lagging too (slurmdbd had not heard of the job when sacct ran)
         since = self.since.setdefault(job_id, self.clock())
         if self.clock() - since > self.limit:

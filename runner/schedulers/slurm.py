@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 from runner.errors import SchedulerError, SubmitLimited, command_failed
 from runner.schedulers import accounting, arrays, script, states
+from runner.schedulers.states import OUT_OF_MEMORY
+from runner.state import State
 from runner.schedulers.base import Job, JobStatus
 from runner.schedulers.slurm_query import SACCT_FIELDS, SQUEUE_FORMAT, split_status, status_command
 from runner.declarations.models import Infrastructure, Resources
@@ -185,14 +187,21 @@ def parse_sacct(stdout: str) -> dict[str, JobStatus]:
     """`JobID|JobName|State|ExitCode|...` lines (sacct -X -P) -> status per job id; the last line
     of a job wins (its latest attempt); unknown states and steps are left out."""
     out: dict[str, JobStatus] = {}
-    for line in stdout.splitlines():
-        fields = line.split("|")
+    lines = [line.split("|") for line in stdout.splitlines()]
+    steps: dict[str, list[list[str]]] = {}
+    for fields in lines:   # `123.batch`, `123_4.0`: what a job's steps used
+        job, dot, _ = fields[0].partition(".")
+        if dot:
+            steps.setdefault(job, []).append(fields)
+    for fields in lines:
         if len(fields) < 4 or not fields[2].strip():
             continue
         st = _status(fields[2].strip())
         if st is None:
             continue
         reason = _sacct_reason(fields[2].strip(), fields[3].strip()) or st.reason
+        if st.state == State.FAILED and accounting.over_memory(fields, steps.get(fields[0], [])):
+            reason = OUT_OF_MEMORY
         used = accounting.sacct_usage(fields) if st.state.terminal else None
         for job_id in _ids(fields[0]):
             out[job_id] = JobStatus(st.state, reason, used)

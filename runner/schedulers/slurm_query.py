@@ -25,7 +25,7 @@ from runner.schedulers import arrays, states
 # position (squeue's end time, last, is read only by the pick below).
 SQUEUE_FORMAT = "%i|%j|%T|%r|%e"
 SACCT_FIELDS = ("JobID,JobName,State,ExitCode,Elapsed,MaxRSS,"
-                "Submit,Start,End,ElapsedRaw,TotalCPU,ConsumedEnergyRaw")
+                "Submit,Start,End,ElapsedRaw,TotalCPU,ConsumedEnergyRaw,ReqMem")
 SQUEUE_EXIT = "@mso squeue exit"   # the line between squeue's and sacct's answers in one command
 # more unlisted elements of one array than this: sacct is asked about the whole array (cheaper)
 WHOLE_ARRAY_FROM = 64

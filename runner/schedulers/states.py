@@ -26,6 +26,7 @@ _Q, _R, _OK, _F, _C = State.QUEUED, State.RUNNING, State.SUCCEEDED, State.FAILED
 # Slurm: squeue(1) and sacct(1), "JOB STATE CODES" (22.05).
 # The reason of a plain failure: it says less than the wrapper's exit code, which replaces it.
 GENERIC_FAILURE = "the job failed"
+OUT_OF_MEMORY = "out of memory"
 
 SLURM: dict[str, Native] = {
     "BOOT_FAIL": Native(_F, "node failed to boot", "Job terminated due to launch failure, typically due to a hardware failure (e.g. unable to boot the node or block and the job can not be requeued)."),
@@ -36,7 +37,7 @@ SLURM: dict[str, Native] = {
     "DEADLINE": Native(_F, "deadline reached", "Job terminated on deadline."),
     "FAILED": Native(_F, GENERIC_FAILURE, "Job terminated with non-zero exit code or other failure condition."),
     "NODE_FAIL": Native(_F, "node failure", "Job terminated due to failure of one or more allocated nodes."),
-    "OUT_OF_MEMORY": Native(_F, "out of memory", "Job experienced out of memory error."),
+    "OUT_OF_MEMORY": Native(_F, OUT_OF_MEMORY, "Job experienced out of memory error."),
     "PENDING": Native(_Q, None, "Job is awaiting resource allocation."),
     "PREEMPTED": Native(_F, "preempted", "Job terminated due to preemption."),
     "RUNNING": Native(_R, None, "Job currently has an allocation."),

@@ -24,7 +24,7 @@ KEY_VAR, KNOWN_VAR = "MSO_T_OPTS_SSH_KEY", "MSO_T_OPTS_KNOWN_HOSTS"
 
 # A valid value for each option (True: a flag, `--name` alone).
 SAMPLES = {
-    "acctg-freq": "task=30", "batch": "vm", "bb": "capacity=1G", "bbf": "bb.conf", "begin": "now+60",
+    "acctg-freq": "task=2", "batch": "vm", "bb": "capacity=1G", "bbf": "bb.conf", "begin": "now+60",
     "cluster-constraint": "fast", "clusters": "msotest", "comment": "mso", "constraint": "vm",
     "container": "/tmp", "contiguous": True, "core-spec": 1, "cores-per-socket": 1,
     "cpu-freq": "Low", "cpus-per-gpu": 1, "deadline": "now+1hour", "delay-boot": 1,

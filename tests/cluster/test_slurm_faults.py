@@ -13,7 +13,7 @@ import pytest
 
 from tests.cluster.test_slurm_runs import _job_ids, _start, _wait
 from tests.cluster.test_ssh_runs import _experiment, _record
-from tests.conftest import ROOT, mso
+from tests.conftest import COUNTER_PY, ROOT, mso
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,22 @@ def test_walltime_exceeded_is_a_failure_with_its_reason(slurm: Path) -> None:
     [task] = _record(slurm, "timeout")["tasks"]
     assert task["state"] == "failed" and "walltime exceeded" in task["reason"]
     assert ledger.read_text().split() == ["t"]
+
+
+def test_a_job_over_its_memory_is_a_failure_out_of_memory(slurm: Path) -> None:
+    """The test cluster enforces --mem (OverMemoryKill, .ci/services/cluster-up): a task that
+    holds 400 MB for longer than a sample period under a 100 MB limit is killed."""
+    ledger = _experiment(slurm, "hungry", "cluster", ["m"], sleep=15)
+    exp = slurm / "experiments" / "hungry.yaml"
+    exp.write_text(exp.read_text() + "resources: {memory: 100M}\n")
+    (slurm / "applications" / "counter" / "count.py").write_text(COUNTER_PY.replace(
+        "time.sleep(sleep)", "held = bytearray(400 << 20)\nheld[::4096] = b'x' * len(held[::4096])\n"
+                             "time.sleep(sleep)"))
+    proc = mso("run", "hungry", repo=slurm, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    [task] = _record(slurm, "hungry")["tasks"]
+    assert task["state"] == "failed" and task["reason"] == "out of memory", task
+    assert ledger.read_text().split() == ["m"]
 
 
 def test_node_down_while_running_then_back(slurm: Path, cluster_env: dict[str, str]) -> None:

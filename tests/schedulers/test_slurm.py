@@ -10,7 +10,7 @@ import pytest
 
 from runner.errors import SchedulerError, SubmitLimited
 from runner.plan.resolve import TaskPlan
-from runner.schedulers import arrays, script, slurm, slurm_query, states
+from runner.schedulers import accounting, arrays, script, slurm, slurm_query, states
 from runner.schedulers.base import Job, JobStatus
 from runner.declarations.models import Infrastructure, Resources, freeze
 from runner.state import State
@@ -173,6 +173,25 @@ def test_parse_sacct_requeued_keeps_the_latest_attempt() -> None:
 
 def test_parse_sacct_signal_exit() -> None:
     assert slurm.parse_sacct("9_1|x|FAILED|0:9|00:00:01|\n")["9_1"].reason == "killed by signal 9"
+
+
+def test_a_job_killed_over_its_memory_is_out_of_memory() -> None:
+    """Recorded: OverMemoryKill (no cgroups) ends it FAILED 0:9, its step's MaxRSS over ReqMem."""
+    seen = slurm.parse_sacct(fx("sacct_over_memory_kill.txt"))
+    assert {j: (s.state, s.reason) for j, s in seen.items()} == {
+        "226_0": (State.FAILED, "out of memory"), "226_1": (State.FAILED, "out of memory")}
+    # the same SIGKILL well under the request, or a request sacct does not print: not memory
+    under = fx("sacct_over_memory_kill.txt").replace("420692K", "9000K").replace("420764K", "")
+    assert {s.reason for s in slurm.parse_sacct(under).values()} == {"killed by signal 9"}
+    no_request = fx("sacct_over_memory_kill.txt").replace("|100M", "|")
+    assert {s.reason for s in slurm.parse_sacct(no_request).values()} == {"killed by signal 9"}
+
+
+def test_the_accounting_s_out_of_memory_wins_over_squeue_s_failed() -> None:
+    lag = accounting.Lagging(60)
+    squeue_says = JobStatus(State.FAILED, "the job failed")
+    told = {"5_0": JobStatus(State.FAILED, "out of memory", {"elapsed_s": 5})}
+    assert lag.joined("5_0", squeue_says, told) == JobStatus(State.FAILED, "out of memory")
 
 
 def test_parse_names_and_max_array_size() -> None:
