@@ -18,6 +18,11 @@ ENV_FILE=$MSO_TEST_DIR/env
 
 CLUSTER_NAME=msotest
 SLURM_ACCOUNT=mso
+LIMITED_ACCOUNT=mso-campaign      # the same user, at most LIMITED_MAX_SUBMIT jobs queued
+LIMITED_MAX_SUBMIT=150
+REST_HOST=127.0.0.1
+REST_PORT=6820                    # slurmrestd, with JWT tokens (auth/jwt)
+JWT_KEY=$SLURM_STATE_DIR/jwt_hs256.key
 TEST_USER=msotest
 SSH_HOST=127.0.0.1
 SSH_PORT=2222
