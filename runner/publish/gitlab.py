@@ -1,5 +1,5 @@
-"""GitLab's REST API for one merge-request note and commit statuses: the only module that imports
-python-gitlab.
+"""GitLab's REST API for one merge-request note, commit statuses and the state of a branch's merge
+requests: the only module that imports python-gitlab.
 
 Every failure becomes a GitLabError carrying the HTTP status (None when GitLab could not be
 reached) and GitLab's own message, with the token masked out of it. Transient failures (429, 5xx,
@@ -10,6 +10,7 @@ a short exponential backoff: 0.1, 0.2, 0.4 s, then the error.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -28,6 +29,14 @@ class GitLabError(PublishError):
         self.what, self.status, self.detail = what, status, detail
         shown = f"HTTP {status}" if status else "GitLab not reached"
         super().__init__(f"{what}: {shown} ({detail})" if detail else f"{what}: {shown}")
+
+
+@dataclass(frozen=True)
+class MergeRequest:
+    """A merge request as far as mso asks: its number in the project and its state."""
+
+    iid: int
+    state: str   # opened, closed, locked or merged
 
 
 def base_url(api_url: str) -> str:
@@ -89,6 +98,16 @@ class GitLab:
                     return "unchanged"
                 raise
         return "sent"
+
+    def merge_requests(self, branch: str) -> list[MergeRequest]:
+        """The merge requests from `branch` of this project, in every state, newest first:
+        GET /projects/:id/merge_requests?source_branch=BRANCH&state=all (docs.gitlab.com/api/
+        merge_requests: state is opened, closed, locked or merged)."""
+        with self._errors(f"merge requests of branch {branch}"):
+            found = self._project.mergerequests.list(source_branch=branch, state="all",
+                                                     iterator=True, max_retries=MAX_RETRIES)
+            listed = [MergeRequest(int(mr.iid), str(mr.state)) for mr in found]
+        return sorted(listed, key=lambda mr: mr.iid, reverse=True)
 
     def _find(self, notes, marker: str) -> int | None:
         """The id of the first note (newest first) whose body holds the marker."""

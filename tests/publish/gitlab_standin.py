@@ -6,6 +6,8 @@ documentation, served by pytest-httpserver on 127.0.0.1.
     PUT  /api/v4/projects/:id/merge_requests/:iid/notes/:note_id   (body) -> 200
     POST /api/v4/projects/:id/statuses/:sha                        docs.gitlab.com/api/commits
          (state, name|context, ref, target_url, description)      -> 201
+    GET  /api/v4/projects/:id/merge_requests                       docs.gitlab.com/api/merge_requests
+         (source_branch, state: opened|closed|locked|merged|all; default all), newest first
 
 python-gitlab asks nothing before these (its project and merge-request objects are lazy). Lists
 are paginated as documented in docs.gitlab.com/api/rest (page, per_page: 20 by default, X-Page,
@@ -26,6 +28,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -33,6 +36,7 @@ from werkzeug import Request, Response
 NOTES = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/merge_requests/(?P<iid>\d+)/notes$")
 NOTE = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/merge_requests/(?P<iid>\d+)"
                   r"/notes/(?P<note>\d+)$")
+MERGE_REQUESTS = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/merge_requests$")
 STATUSES = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/statuses/(?P<sha>[0-9a-f]{7,40})$")
 SECRET_HEADERS = {"private-token", "authorization", "job-token"}
 STATES = ("pending", "running", "success", "failed", "canceled", "skipped")
@@ -72,6 +76,9 @@ class GitLabStandIn:
     token: str
     project: str = "42"
     merge_requests: set[int] = field(default_factory=lambda: {7})
+    # what the merge-request list says of each: iid -> (source branch, state)
+    merge_request_states: dict[int, tuple[str, str]] = field(
+        default_factory=lambda: {7: ("feature", "opened")})
     forbidden: bool = False
     requests: list[Recorded] = field(default_factory=list)
     notes: dict[int, list[dict]] = field(default_factory=dict)
@@ -133,7 +140,8 @@ class GitLabStandIn:
         for pattern, method, action in ((NOTES, "GET", self._list_notes),
                                         (NOTES, "POST", self._create_note),
                                         (NOTE, "PUT", self._update_note),
-                                        (STATUSES, "POST", self._post_status)):
+                                        (STATUSES, "POST", self._post_status),
+                                        (MERGE_REQUESTS, "GET", self._list_merge_requests)):
             found = pattern.match(request.path)
             if found and request.method == method:
                 if found["project"] != self.project:
@@ -149,16 +157,30 @@ class GitLabStandIn:
         if notes is None:
             return _json({"message": "404 Not found"}, 404)
         ordered = sorted(notes, key=lambda n: n["id"], reverse=params.get("sort", "desc") == "desc")
-        page, per_page = int(params.get("page", 1)), min(int(params.get("per_page", 20)), 100)
-        pages = max(1, -(-len(ordered) // per_page))
-        headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(ordered)),
-                   "X-Total-Pages": str(pages), "X-Next-Page": str(page + 1) if page < pages else "",
-                   "X-Prev-Page": str(page - 1) if page > 1 else ""}
-        url = f"{request.base_url}?per_page={per_page}&sort={params.get('sort', 'desc')}&page="
-        links = [f'<{url}{page + 1}>; rel="next"'] if page < pages else []
-        links += [f'<{url}1>; rel="first"', f'<{url}{pages}>; rel="last"']
-        headers["Link"] = ", ".join(links)
-        return _json(ordered[(page - 1) * per_page: page * per_page], 200, headers)
+        return _paginated(request, params, ordered)
+
+    def _list_merge_requests(self, request: Request, params: dict, project: str) -> Response:
+        wanted = params.get("state", "all")
+        if wanted not in ("opened", "closed", "locked", "merged", "all"):
+            return _json({"error": "state does not have a valid value"}, 400)
+        found = [self._merge_request(iid, branch, state)
+                 for iid, (branch, state) in sorted(self.merge_request_states.items(), reverse=True)
+                 if params.get("source_branch") in (None, branch) and wanted in ("all", state)]
+        return _paginated(request, params, found)
+
+    def _merge_request(self, iid: int, branch: str, state: str) -> dict:
+        """A merge request as the list answers it (the fields mso and python-gitlab touch,
+        and enough of the rest to look like GitLab's)."""
+        ended = WHEN if state in ("closed", "merged") else None
+        return {"id": 3000 + iid, "iid": iid, "project_id": int(self.project),
+                "title": f"change {iid}", "description": "", "state": state,
+                "created_at": WHEN, "updated_at": WHEN,
+                "merged_at": ended if state == "merged" else None,
+                "closed_at": ended if state == "closed" else None,
+                "target_branch": "main", "source_branch": branch,
+                "source_project_id": int(self.project), "target_project_id": int(self.project),
+                "author": USER, "draft": False, "sha": "0123456789abcdef0123456789abcdef01234567",
+                "web_url": f"https://gitlab.example/p/-/merge_requests/{iid}"}
 
     def _create_note(self, request: Request, params: dict, project: str, iid: str) -> Response:
         notes = self._mr_notes(iid)
@@ -213,6 +235,21 @@ class GitLabStandIn:
         shown = {k: v for k, v in status.items() if k != "history"}
         return _json({**shown, "created_at": WHEN, "started_at": None, "finished_at": None,
                       "allow_failure": False, "coverage": None, "author": USER}, 201)
+
+
+def _paginated(request: Request, params: dict, items: list) -> Response:
+    """One page of a list, with GitLab's X-* headers and Link (docs.gitlab.com/api/rest)."""
+    page, per_page = int(params.get("page", 1)), min(int(params.get("per_page", 20)), 100)
+    pages = max(1, -(-len(items) // per_page))
+    headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(items)),
+               "X-Total-Pages": str(pages), "X-Next-Page": str(page + 1) if page < pages else "",
+               "X-Prev-Page": str(page - 1) if page > 1 else ""}
+    kept = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    url = f"{request.base_url}?{urlencode({**kept, 'per_page': per_page})}&page="
+    links = [f'<{url}{page + 1}>; rel="next"'] if page < pages else []
+    links += [f'<{url}1>; rel="first"', f'<{url}{pages}>; rel="last"']
+    headers["Link"] = ", ".join(links)
+    return _json(items[(page - 1) * per_page: page * per_page], 200, headers)
 
 
 def _params(request: Request, body: str) -> dict:
