@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
-import sys
 from pathlib import Path
 
+from runner.commands import cancel
 from runner.errors import MsoError
 from runner.state import State
 
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     with Reporter(quiet=args.json) as ui:
         for line in remarks:
             ui.line(line)
+        if args.resume_only and os.environ.get("CI_PIPELINE_SOURCE") == "schedule":
+            from runner.publish.abandoned import reconcile   # closed merge requests' runs
+            reconcile(Path(args.repo).resolve(), ui.line)
         notifier = Notifier.from_env(Path(args.repo).resolve(), ui.line, verbose=args.verbose)
         todo = [n for n in names if n not in blocked]
         summary, stats, records = _execute(repo, todo, args, ui, notifier, remarks)
@@ -106,11 +110,13 @@ def _execute(repo, names: list[str], args: argparse.Namespace, ui, notifier,
     from runner.schedulers.context import Context
     from runner.secrets import Secrets
     publisher = Publisher(Path(args.repo).resolve(), ui.line) if args.publish else None
-    with Context(Secrets.of(repo)) as ctx:
+    held = cancel.Held()   # a SIGTERM while jobs are submitted waits until they are recorded
+    previous = signal.signal(signal.SIGTERM, held)
+    with Context(Secrets.of(repo)) as ctx, held.restoring(previous):
         active, summary = _start(ctx, repo, names, args, ui)
         hooks = Hooks(active, args.watch_for, publisher, notifier, remarks)
         hooks.notify()
-        stats = _watch(active, ui, args, hooks)
+        stats = _watch(active, ui, args, hooks, held)
         if hooks.timed_out:
             hooks.stop_watching(args.watch_for)
         for r in active:
@@ -186,9 +192,9 @@ def _up_to_date(records: list, spec_hash: str) -> str | None:
     return None
 
 
-def _watch(active, ui, args: argparse.Namespace, hooks) -> dict:
+def _watch(active, ui, args: argparse.Namespace, hooks, held: "cancel.Held | None" = None) -> dict:
     """Watch the runs; the console (runner/commands/console.py) shows their tasks' events, log
-    lines and progress."""
+    lines and progress. `held` knows of a SIGTERM that came while they started."""
     from runner.commands import tasklines
     from runner.commands.console import Console
     from runner.monitor.watcher import Watcher
@@ -216,12 +222,14 @@ def _watch(active, ui, args: argparse.Namespace, hooks) -> dict:
                sum(x.state.terminal for x in r.record.tasks))
     console.attach(active)
     watcher = Watcher(active, tick)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, cancel.raise_terminated)
     try:
+        if held is not None and held.signalled:
+            raise cancel.Terminated
         watcher.run()
         return watcher.stats()
-    except KeyboardInterrupt:
-        _interrupted(active, args.cancel_on_interrupt)
+    except KeyboardInterrupt as exc:
+        _stopped(active, args, hooks, isinstance(exc, cancel.Terminated))
         raise
     finally:
         console.close()
@@ -235,24 +243,15 @@ def _verbosity(text: str) -> int:
     return int(text)
 
 
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _interrupted(active, cancel: bool) -> None:
-    """Save every run within moments; jobs keep running unless asked to cancel them."""
-    from runner.runs import lifecycle
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for r in active:
-        if cancel:
-            lifecycle.cancel(r, "interrupt", "cancelled when the runner was interrupted")
-        elif not r.finished:
-            lifecycle.pause(r, "the runner was interrupted; `mso run` resumes")
-        else:
-            r.save()
-    print("mso: interrupted; " + ("jobs cancelled" if cancel else
-          "jobs keep running and `mso run` resumes watching them"), file=sys.stderr)
+def _stopped(active, args: argparse.Namespace, hooks, terminated: bool) -> None:
+    """Interrupted: cancel the runs when asked to, or when GitLab stopped a merge-request
+    pipeline (SIGTERM), then publish that; else pause them and leave their jobs running."""
+    by = cancel.by_pipeline(os.environ) if terminated else None
+    if args.cancel_on_interrupt:
+        by = by or ("interrupt", "cancelled when the runner was interrupted")
+    cancel.interrupted(active, by)
+    if by and hooks.publisher is not None:   # best effort, before GitLab's SIGKILL
+        hooks.publisher("cancelled")
 
 
 def _report(summary: list[dict], as_json: bool, stats: dict) -> int:
