@@ -27,7 +27,8 @@ def add(sub) -> None:
                    help="run only the points that failed before (reusing the rest); new or "
                         "changed points are left for a plain `mso run`")
     p.add_argument("--cancel-on-interrupt", action="store_true",
-                   help="on SIGINT/SIGTERM cancel the jobs (default: leave them running)")
+                   help="on SIGINT/SIGTERM cancel the jobs (default: leave them running; in "
+                        "a merge-request pipeline a SIGTERM always cancels them)")
     p.add_argument("--changed-since", metavar="REF",
                    help="only experiments whose files (or their applications', datasets', "
                         "infrastructures') changed since this git revision, as `mso plan`")
