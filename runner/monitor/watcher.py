@@ -81,7 +81,8 @@ class Watcher:
             polls[key] = (first, together + members, any_fresh or fresh)
         for key, (sched, members, fresh) in polls.items():
             timer = self.timers.setdefault(key, _Timer(sched.infra.poll_min, sched.infra.poll_max))
-            if fresh or time.monotonic() >= timer.due:
+            # due within half a tick: asked now, not a whole tick late (ticks come every poll_min)
+            if fresh or time.monotonic() >= timer.due - timer.low / 2:
                 # while a wrapper has ended but the scheduler has not said so, ask soon
                 timer.reset(self._poll(sched, members) or fresh or self._unconfirmed(members))
         for r in self.runs:
@@ -144,9 +145,10 @@ class Watcher:
         """Move what progressed; reconcile what ended, one batch per run."""
         changed = False
         ended: dict[int, tuple[ActiveRun, Ended]] = {}
+        settled = self._settled(jobs, statuses)
         for job_id, (r, t) in jobs.items():
             seen = statuses.get(job_id)
-            if completion.ended(seen, (r.record.run_id, t.id) in self.exit_written):
+            if completion.ended(seen, (r.record.run_id, t.id) in self.exit_written, id(r) in settled):
                 ended.setdefault(id(r), (r, []))[1].append((t, seen))
             elif seen is not None:
                 changed |= lifecycle.progressed(r, t, seen.state)
@@ -154,6 +156,18 @@ class Watcher:
             record_ended(r, batch)
             changed = True
         return changed
+
+    def _settled(self, jobs: dict, statuses: dict) -> set[int]:
+        """The runs (by id) whose every unfinished task is asked about here and only waits for
+        the accounting to record an end its wrapper already wrote."""
+        asked: dict[int, list] = {}
+        for job_id, (r, t) in jobs.items():
+            asked.setdefault(id(r), []).append(
+                (statuses.get(job_id), (r.record.run_id, t.id) in self.exit_written))
+        runs = {id(r): r for r, _ in jobs.values()}
+        return {key for key, pairs in asked.items()
+                if completion.settles(pairs)
+                and len(pairs) == sum(not t.state.terminal for t in runs[key].record.tasks)}
 
     def stats(self) -> dict[str, int]:
         """What watching cost: submissions, status queries, the commands and connections used."""

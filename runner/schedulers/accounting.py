@@ -113,8 +113,8 @@ def _number(text: str | None) -> float | None:
 class Lagging:
     """Joins a scheduler's live answer with its accounting's. The accounting (slurmdbd) lags
     the controller: a job the controller says ended may still run in the accounting's view.
-    Its status then stays the accounting's not-ended one for up to `limit` seconds, so that the
-    poll that sees it end records what it used."""
+    Its status is then the controller's, marked provisional, for up to `limit` seconds, so that
+    the poll that sees it end in the accounting too records how it ended and what it used."""
 
     def __init__(self, limit: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit, self.clock = limit, clock
@@ -135,5 +135,4 @@ class Lagging:
         since = self.since.setdefault(job_id, self.clock())
         if self.clock() - since > self.limit:
             return seen
-        return JobStatus(told.state if told is not None else State.RUNNING,
-                         "ended; waiting for the accounting to record it")
+        return replace(seen, provisional=True)

@@ -38,6 +38,11 @@ class JobStatus:
     # what the scheduler's accounting says the job used (TaskRecord.usage's keys), when it tells;
     # not part of a status's identity (two answers of the same state and reason are equal)
     usage: dict | None = field(default=None, compare=False)
+    # the controller says the job ended but the accounting has not recorded it yet (it lags
+    # seconds behind): how it ended may still change (an out-of-memory kill is the accounting's
+    # word), and its usage figures are to come; the watcher waits for it, unless the wrapper's
+    # exit code settles it and the run has nothing else left to watch
+    provisional: bool = field(default=False, compare=False)
 
     @property
     def ended(self) -> bool:

@@ -116,3 +116,22 @@ def test_on_tick_false_stops_watching(tmp_path: Path) -> None:
     ticks: list[int] = []
     Watcher([run], lambda submits: ticks.append(submits) or False).run()
     assert ticks == [1] and run.record.tasks[0].state == State.QUEUED
+
+
+def test_the_accounting_is_waited_for_only_while_the_run_has_more_to_watch(tmp_path: Path) -> None:
+    sched = ScriptedScheduler()
+    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
+    w = Watcher([run])
+    w.tick()
+    a, b = run.task("a"), run.task("b")
+    lagging = JobStatus(State.SUCCEEDED, provisional=True)   # ended; sacct has not recorded it
+    sched.jobs[a.job_id], sched.jobs[b.job_id] = lagging, JobStatus(State.RUNNING)
+    wrapper_done(run, "a", 0)
+    w.tick()
+    assert a.state == State.QUEUED          # b still runs: a waits for its accounting, for free
+    sched.jobs[b.job_id] = lagging
+    w.tick()
+    assert not a.state.terminal and not b.state.terminal   # b's wrapper has not written
+    wrapper_done(run, "b", 0)
+    w.tick()
+    assert (a.state, b.state) == (State.SUCCEEDED, State.SUCCEEDED)   # nothing else to wait for

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from runner.declarations.models import Resources
 from runner.monitor.reconcile import _usage
+from runner.runs import completion
 from runner.runs.create import requested
 from runner.schedulers import accounting, pbs, script, slurm, states
 from runner.schedulers.base import JobStatus
@@ -58,11 +59,16 @@ def test_an_ended_job_waits_for_the_accounting_to_tell_its_usage() -> None:
     lag = accounting.Lagging(60, clock=lambda: now[0])
     ended = JobStatus(State.SUCCEEDED)
     running = {"5_0": JobStatus(State.RUNNING)}
-    assert lag.joined("5_0", ended, running).state == State.RUNNING   # held: sacct lags
+    held = lag.joined("5_0", ended, running)                 # sacct lags: provisional
+    assert held.state == State.SUCCEEDED and held.provisional
+    assert not completion.ended(held, exit_written=True)     # waited for...
+    assert completion.ended(held, exit_written=True, settle=True)   # ...unless it holds the run up
+    assert not completion.ended(held, exit_written=False, settle=True)   # no wrapper: the accounting says
     done = {"5_0": JobStatus(State.SUCCEEDED, None, {"cpu_s": 1.0, "source": "sacct"})}
-    assert lag.joined("5_0", ended, done).usage == {"cpu_s": 1.0, "source": "sacct"}
+    told = lag.joined("5_0", ended, done)
+    assert told.usage == {"cpu_s": 1.0, "source": "sacct"} and not told.provisional
     assert lag.joined("6_0", ended, None) is ended            # no accounting: no wait
-    assert not lag.joined("8_0", ended, {}).ended              # not listed yet: held too
+    assert lag.joined("8_0", ended, {}).provisional           # not listed yet: held too
     lag.joined("7_0", ended, {"7_0": JobStatus(State.RUNNING)})
     now[0] = 61
     assert lag.joined("7_0", ended, {"7_0": JobStatus(State.RUNNING)}) is ended   # not forever
