@@ -8,8 +8,8 @@ from typing import Any
 from runner.declarations import logfilters
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
                                 ImageRegistry, InputBinding, InputSpec, Infrastructure, LogSpec,
-                                OutputsTarget, PlotSpec, Resources, ResultFile, Step,
-                                freeze)
+                                OutputsTarget, PlotSpec, Resources, ResultFile, SlurmApi,
+                                Step, freeze)
 from runner.declarations.yamlload import Document
 
 
@@ -87,6 +87,8 @@ def infrastructure(doc: Document) -> Infrastructure:
     d["modules"] = tuple(d.get("modules", []))
     d["volumes"] = tuple(d.get("volumes", []))
     d["environment"] = freeze(d.get("environment", {}))
+    if "api" in d:
+        d["api"] = SlurmApi(d["api"]["url"].rstrip("/"), _env(d["api"]["token"]))
     return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
                           max_array_size=limits.get("max_array_size"),
                           max_submitted=limits.get("max_submitted"),

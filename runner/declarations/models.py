@@ -177,6 +177,14 @@ def is_repo_path(location: str) -> bool:
 
 
 @dataclass(frozen=True)
+class SlurmApi:
+    """A Slurm site's slurmrestd: where it listens, and the variable holding a JWT for it."""
+
+    url: str
+    token: EnvRef
+
+
+@dataclass(frozen=True)
 class Infrastructure:
     name: str
     kind: str
@@ -205,11 +213,14 @@ class Infrastructure:
     poll_max: float = 60.0
     keep_workdir: bool = False
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    # submit, status and cancel through slurmrestd (files still through the SSH transport)
+    api: SlurmApi | None = field(default=None, metadata=LATER)
     path: str = ""
 
     def secrets(self) -> list[EnvRef]:
         """The environment variables this infrastructure needs to be reached."""
-        return [v for v in (self.user, self.key, self.password, self.known_hosts)
+        token = self.api.token if self.api else None
+        return [v for v in (self.user, self.key, self.password, self.known_hosts, token)
                 if isinstance(v, EnvRef)]
 
 
