@@ -27,6 +27,8 @@ REGISTRY = {
     "slurm": ("runner.schedulers.slurm:SlurmScheduler", "paramiko"),
     "pbs": ("runner.schedulers.pbs:PbsScheduler", "paramiko"),
     "torque": ("runner.schedulers.torque:TorqueScheduler", "paramiko"),
+    # a `slurm` infrastructure that declares `api`: jobs through slurmrestd, files over SSH
+    "slurm+api": ("runner.schedulers.slurm_rest:SlurmRestScheduler", "requests"),
 }
 
 Connect = Callable[[Infrastructure, Secrets], Transport]
@@ -106,11 +108,12 @@ def renderer(infra: Infrastructure) -> Scheduler:
 
 
 def backend(infra: Infrastructure) -> type[Scheduler]:
-    """The scheduler class for an infrastructure's kind."""
-    if infra.kind not in REGISTRY:
-        raise SchedulerError(f"{infra.path}: infrastructures of kind '{infra.kind}' cannot run "
-                             f"in this version of mso (available: {', '.join(REGISTRY)})")
-    target, needs = REGISTRY[infra.kind]
+    """The scheduler class for an infrastructure's kind (and whether it declares `api`)."""
+    kind = f"{infra.kind}+api" if infra.api is not None else infra.kind
+    if kind not in REGISTRY:
+        raise SchedulerError(f"{infra.path}: infrastructures of kind '{kind}' cannot run in this "
+                             f"version of mso (available: {', '.join(REGISTRY)})")
+    target, needs = REGISTRY[kind]
     module, cls = target.split(":")
     try:
         return getattr(importlib.import_module(module), cls)
