@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from typing import Any, Mapping
 
 from runner.errors import SchedulerError, SubmitLimited, command_failed
@@ -28,6 +29,7 @@ from runner.transports.base import Result, Transport
 # how long an ended job's status waits for sacct to tell its end (slurmdbd lags slurmctld by
 # about a second here; a site's may lag longer), so that its usage is recorded
 ACCOUNTING_LAG = 60.0
+ACCOUNTING_EVERY = 4.0   # seconds between two sacct queries about what squeue shows ended
 _ID = re.compile(r"^(\d+)(?:_(\d+|\[[^\]]*\]?))?$")
 _MAX_ARRAY = re.compile(r"^MaxArraySize\s*=\s*(\d+)", re.M)
 _GONE = ("Invalid job id specified",)
@@ -241,11 +243,18 @@ class SlurmScheduler(arrays.ArrayScheduler):
         super().__init__(infra, transport)
         self._max_array: int | None = infra.max_array_size
         self._lagging = accounting.Lagging(ACCOUNTING_LAG)
+        self._acct_due = 0.0   # when sacct is next asked about jobs squeue shows ended
 
     def status(self, jobs: dict[str, Job]) -> dict[str, JobStatus]:
         if not jobs:
             return {}
-        res = self.transport.run(status_command(list(jobs)))
+        # slurmdbd records ends in batches, seconds apart: asking it every poll about what squeue
+        # shows ended costs its database work for nothing new (jobs squeue no longer lists are
+        # always asked about: nothing else tells their end)
+        due = time.monotonic() >= self._acct_due
+        res = self.transport.run(status_command(list(jobs), ended=due))
+        if due:
+            self._acct_due = time.monotonic() + ACCOUNTING_EVERY
         queued, code, told = split_status(res.stdout)
         if code != 0 and not any(g in res.stderr for g in _GONE):
             raise SchedulerError("squeue failed: " + arrays.failed(res))

@@ -100,17 +100,19 @@ def wanted(job_ids: list[str]) -> str:
     return " ".join(singles + [f"{b}_[{arrays.compress(tuple(ix))}]" for b, ix in sorted(elements.items())])
 
 
-def status_command(job_ids: list[str]) -> str:
+def status_command(job_ids: list[str], ended: bool = True) -> str:
     """squeue, then sacct for the jobs squeue does not show live, in one round trip: `squeue's
     lines`, a `@mso squeue exit N` line, `sacct's lines`; the command fails when a sacct did
-    (it succeeds when nothing needed asking)."""
+    (it succeeds when nothing needed asking). With `ended` False, sacct is not asked about the
+    jobs squeue shows ended (only about those it no longer lists)."""
     sacct = "SLURM_BITSTR_LEN=0 " + shlex.join(["sacct", *_SACCT_ARGS])
+    windowed = (f"[ \"$1\" = - ] || {sacct} --state={','.join(ENDED)} -S \"$1\" -E now "
+                f"--jobs=\"$2\" || r=$?; ") if ended else ""
     return (f"q=$({squeue_command(job_ids)}); c=$?; [ -z \"$q\" ] || printf '%s\\n' \"$q\"; "
             f"echo {shlex.quote(SQUEUE_EXIT)} $c; "
             f"set -- $(printf '%s\\n' \"$q\" | awk -v want={shlex.quote(wanted(job_ids))} "
             f"{shlex.quote(_PICK)}); r=0; "
-            f"[ \"$1\" = - ] || {sacct} --state={','.join(ENDED)} -S \"$1\" -E now --jobs=\"$2\" || r=$?; "
-            f"[ \"$3\" = - ] || {sacct} --jobs=\"$3\" || r=$?; [ $r = 0 ]")
+            f"{windowed}[ \"$3\" = - ] || {sacct} --jobs=\"$3\" || r=$?; [ $r = 0 ]")
 
 
 def split_status(stdout: str) -> tuple[str, int | None, str]:

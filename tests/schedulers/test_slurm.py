@@ -521,3 +521,15 @@ def test_submit_command_with_a_dependency_kills_it_if_never_satisfied() -> None:
     cmd = slurm.submit_command("/w/x.sbatch", (0, 1), "mso.r.post", 0, 2, "aftercorr:9")
     assert "--dependency=aftercorr:9 --kill-on-invalid-dep=yes" in cmd
     assert cmd.endswith("/w/x.sbatch")
+
+
+def test_sacct_is_asked_about_ended_jobs_once_per_accounting_round() -> None:
+    t = Fake([(r"squeue", (0, "5_0|x|RUNNING|None|N/A\n@mso squeue exit 0\n", ""))])
+    sched = slurm.SlurmScheduler(infra(), t)
+    batch = {"5_0": jobs(1)[0]}
+    sched.status(batch)
+    sched.status(batch)
+    assert "--state=" in t.commands[0] and "--state=" not in t.commands[1]
+    sched._acct_due = 0.0   # the round's seconds have passed
+    sched.status(batch)
+    assert "--state=" in t.commands[2]

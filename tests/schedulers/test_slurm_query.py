@@ -19,7 +19,8 @@ AWKS = [a for a in ("gawk", "mawk", "busybox") if shutil.which(a)]
 
 
 def run(tmp_path: Path, awk: str, queue: str, job_ids: list[str], queue_code: int = 0,
-        acct_code: int = 0) -> tuple[subprocess.CompletedProcess, list[tuple[str, str, list[str]]]]:
+        acct_code: int = 0, ended: bool = True
+        ) -> tuple[subprocess.CompletedProcess, list[tuple[str, str, list[str]]]]:
     """Run status_command with stand-ins -> (the shell's result, each sacct call as (its -S time
     or "", its --state or "", its sorted --jobs))."""
     bin_ = tmp_path / "bin"
@@ -38,7 +39,7 @@ def run(tmp_path: Path, awk: str, queue: str, job_ids: list[str], queue_code: in
     else:
         (bin_ / "awk").symlink_to(target)
     (tmp_path / "asked").unlink(missing_ok=True)
-    done = subprocess.run(["sh", "-c", slurm_query.status_command(job_ids)], capture_output=True, text=True,
+    done = subprocess.run(["sh", "-c", slurm_query.status_command(job_ids, ended)], capture_output=True, text=True,
                           env={"PATH": f"{bin_}:/usr/bin:/bin"})
     asked = tmp_path / "asked"
     return done, [_call(line.split()) for line in (asked.read_text().splitlines() if asked.exists() else [])]
@@ -75,6 +76,14 @@ def test_ended_jobs_are_asked_by_array_since_the_earliest_end(tmp_path: Path, aw
     # 3_7 ended earlier but is not wanted (recorded already): it does not widen the window
     assert asked == [("2026-12-01T05:05:29", ENDED, ["3", "4"]), ("", "", ["8", "9_2"])]
     assert slurm_query.split_status(done.stdout)[2] == "5_0|x|COMPLETED|0:0\n" * 2
+
+
+def test_between_accounting_rounds_only_unlisted_jobs_are_asked(tmp_path: Path, awk: str) -> None:
+    queue = "3_0|a|COMPLETED|None|2026-12-01T05:05:31\n3_1|a|RUNNING|None|2026-12-01T06:00:00\n"
+    _, asked = run(tmp_path, awk, queue, ["3_0", "3_1", "8"], ended=False)
+    assert asked == [("", "", ["8"])]
+    _, asked = run(tmp_path, awk, queue, ["3_0", "3_1"], ended=False)
+    assert asked == []
 
 
 def test_many_unlisted_elements_ask_for_the_whole_array(tmp_path: Path, awk: str) -> None:
