@@ -210,8 +210,8 @@ def adopt(listed: Iterable[Listed], offsets: Mapping[str, int], jobs: list[Job])
 class ArrayScheduler(Scheduler):
     """What the batch backends share: one script per batch, submitted as arrays no larger than
     the site allows, all of the batch or none of it (but a site's cap on queued jobs keeps what
-    it took); adoption by array name; the array's throttle replaces mso's own. A backend supplies the hooks below, each a command builder and
-    a parser joined through the transport."""
+    it took); adoption by array name; the array's throttle replaces mso's own. A backend
+    supplies the hooks below, each a command builder and a parser joined through the transport."""
 
     _SUFFIX, _PREFIX = "sh", "#"
     _INDEX_VARS: tuple[str, ...] = ()
