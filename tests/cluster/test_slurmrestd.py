@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.cluster.test_slurm_runs import _sacct, _start, _wait
+from tests.cluster.test_slurm_runs import _chain, _sacct, _start, _wait
 from tests.cluster.test_ssh_runs import _experiment, _record
 from tests.conftest import ROOT, mso
 
@@ -126,6 +126,23 @@ def test_mso_cancel_through_slurmrestd(rest: Path) -> None:
         return _sacct(["-o", "State", "--name", f"mso.{run_id}.main", "-S", "now-1hour"]).count("CANCELLED")
     _wait(lambda: cancelled() == 3, 60)
     assert _record(rest, "rcancel")["state"] == "cancelled"
+
+
+def test_steps_wait_in_the_queue_through_slurmrestd(rest: Path) -> None:
+    """The second step is submitted with its dependency (aftercorr) while the first runs; what
+    waits for a failed task is cancelled by Slurm; status then covers two arrays."""
+    exp = rest / "experiments" / "rchain.yaml"
+    _chain(rest, "rchain", "ok, bad")
+    exp.write_text(exp.read_text().replace("infrastructure: cluster", "infrastructure: rest"))
+    proc = mso("run", "rchain", repo=rest, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    by_label = {(t["step"], t["parameters"]["label"]): t for t in _record(rest, "rchain")["tasks"]}
+    assert by_label[("simulate", "bad")]["state"] == "failed"
+    assert by_label[("post", "bad")]["state"] == "cancelled"
+    assert by_label[("post", "ok")]["state"] == "succeeded"
+    assert by_label[("post", "ok")]["submitted"] < by_label[("simulate", "ok")]["ended"]
+    folder = rest / "results" / "rchain" / _record(rest, "rchain")["run_id"]
+    assert (folder / by_label[("post", "ok")]["id"] / "out.txt").read_text() == "ok+ok\n"
 
 
 def _restart_slurmrestd() -> None:
