@@ -32,11 +32,12 @@ class Secrets:
 
     @classmethod
     def of(cls, repo: Any, *more: str | None) -> "Secrets":
-        """The secrets a repository's declarations name (infrastructures' `key` and `password`,
-        datasets' `credentials`, applications' image registry `username` and `password`), plus
-        the variables `more` names."""
+        """The secrets a repository's declarations name (infrastructures' `key`, `password` and
+        slurmrestd token, datasets' `credentials`, applications' image registry `username` and
+        `password`), plus the variables `more` names."""
         found = {ref.env for infra in repo.infrastructures.values()
-                 for ref in (infra.key, infra.password) if ref is not None}
+                 for ref in (infra.key, infra.password, infra.api.token if infra.api else None)
+                 if ref is not None}
         creds = [ds.credentials for ds in repo.datasets.values()]
         creds += [exp.outputs.credentials for exp in repo.experiments.values() if exp.outputs]
         # a credential given as a plain value (a remote's type or URL) is not a secret

@@ -239,3 +239,18 @@ def test_an_image_registry_s_credentials_are_secrets(example: Path) -> None:
     env = Secrets(secrets.declared, {"LAB_TOKEN": "glpat-0123456789", "HOME": "/h"})
     assert env.task_environment() == {"HOME": "/h"}
     assert env.mask("token glpat-0123456789 used") == "token [MASKED] used"
+
+
+def test_a_slurmrestd_token_is_a_secret(example: Path) -> None:
+    """The token variable an infrastructure's `api` names is kept from tasks and masked."""
+    from runner.declarations.repository import load_valid
+    from runner.secrets import Secrets
+    (example / "infrastructures" / "rest.yaml").write_text(
+        "name: rest\nkind: slurm\nhost: login.example.org\nuser: ana\npartition: debug\n"
+        "known_hosts: {env: KH}\nwork_root: /scratch/ana\n"
+        "api: {url: 'http://login.example.org:6820', token: {env: REST_TOKEN}}\n")
+    secrets = Secrets.of(load_valid(example), None)
+    assert "REST_TOKEN" in secrets.names()
+    env = Secrets(secrets.declared, {"REST_TOKEN": "eyJhbGciOiJIUzI1NiJ9.x.y", "HOME": "/h"})
+    assert env.task_environment() == {"HOME": "/h"}
+    assert env.mask("token eyJhbGciOiJIUzI1NiJ9.x.y refused") == "token [MASKED] refused"

@@ -66,8 +66,9 @@ modules: [apptainer]
 container_runtime: apptainer
 volumes: [/data, "/ref:/mnt/ref:ro"]
 gpu_vendor: amd
-limits: {max_parallel: 2, max_array_size: 100, max_walltime: "1-00:00:00"}
+limits: {max_parallel: 2, max_array_size: 100, max_submitted: 500, max_walltime: "1-00:00:00"}
 poll_interval: {min: 1, max: 30}
+api: {url: "https://login.example.org:6820", token: {env: T}}
 keep_workdir: true
 environment: {A: b}
 """,
