@@ -53,7 +53,8 @@ def limited_account(env: dict[str, str], limit: int) -> None:
 
 def by_hand(env: dict[str, str], tasks: int, limit: int) -> float:
     """What a careful person scripts: the next array as soon as it fits under the limit."""
-    sizes = [min(ARRAY, tasks - start) for start in range(0, tasks, ARRAY)]
+    unit = ARRAY if ARRAY <= limit else max(1, limit // 2)   # as mso does: an array must fit
+    sizes = [min(unit, tasks - start) for start in range(0, tasks, unit)]
     loop = f"""
 set -e
 queued() {{ squeue -h -r -A {ACCOUNT} -u "$USER" -t pending,running,completing | wc -l; }}
