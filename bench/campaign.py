@@ -117,7 +117,8 @@ def main() -> None:
           f"{after:.1f} s after; mso: {ours:.1f} s")
     print(f"stats: {json.dumps(stats)}")
     print(f"campaign_arrays = {arrays} (whole arrays: {math.ceil(args.tasks / ARRAY)})")
-    print(f"campaign_submissions = {stats['submit_calls']} (arrays plus the refusals)")
+    print(f"campaign_submit_calls = {stats['submit_calls']} (each one or more sbatch; a refused "
+          "array ends its call)")
     print(f"campaign_never_ran = {never} (goal <= 0)")
     print(f"campaign_duplicates = {twice} (goal <= 0)")
     print(f"campaign_wall_ratio = {ours / base:.2f} (goal <= 1.15)")
