@@ -4,7 +4,6 @@ any that a runner which died had already submitted."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Set
 
 from runner import failpoints
 from runner.errors import MsoError, StagingError, SubmitLimited, TransportError
@@ -17,15 +16,12 @@ from runner.state import State, TaskRecord
 Members = list[tuple[ActiveRun, list[TaskRecord]]]
 
 
-def start_ready(groups: dict[int, tuple[Scheduler, Members]], left: Set[str] = frozenset()) -> int:
+def start_ready(groups: dict[int, tuple[Scheduler, Members]]) -> int:
     """Submit every task whose needs succeeded, as far as each scheduler admits them (its limits),
-    and cancel those whose needs failed; the number of submit calls. `left`: ids of jobs the
-    scheduler says ended that are not recorded yet (they wait for the accounting): they no
-    longer take room in the site's queue."""
+    and cancel those whose needs failed; the number of submit calls."""
     calls = 0
     for sched, members in groups.values():
-        queued = sum(1 for _, tasks in members for t in tasks
-                     if t.state in ACTIVE and t.job_id not in left)
+        queued = sum(1 for _, tasks in members for t in tasks if t.state in ACTIVE)
         for r, tasks in members:
             ready: dict[str, list[TaskRecord]] = defaultdict(list)
             for t in tasks:

@@ -41,7 +41,6 @@ class Watcher:
         self.runs, self.on_tick = runs, on_tick
         self.timers: dict[tuple, _Timer] = {}   # by (backend, login)
         self.exit_written: set[tuple[str, str]] = set()   # (run id, task id): wrapper is done
-        self.left: set[str] = set()   # job ids the scheduler said ended, not recorded yet
         self.polls = 0                      # status queries (for benchmarks)
         self.submits = 0                    # submit calls: one per step batch
         self.last_submits = 0               # ... in the last tick
@@ -69,7 +68,7 @@ class Watcher:
         """One round: cancellations read, ready tasks started, due schedulers asked, saved."""
         for r in self.runs:
             r.check_cancelled()
-        self.last_submits = submit.start_ready(self.groups(), self.left)
+        self.last_submits = submit.start_ready(self.groups())
         self.submits += self.last_submits
         self.ticks += 1
         polls: dict[tuple, tuple[Scheduler, Members, bool]] = {}
@@ -146,32 +145,16 @@ class Watcher:
         """Move what progressed; reconcile what ended, one batch per run."""
         changed = False
         ended: dict[int, tuple[ActiveRun, Ended]] = {}
-        settled = self._settled(jobs, statuses)
-        self.left -= set(jobs)
         for job_id, (r, t) in jobs.items():
             seen = statuses.get(job_id)
-            if completion.ended(seen, (r.record.run_id, t.id) in self.exit_written, id(r) in settled):
+            if completion.ended(seen, (r.record.run_id, t.id) in self.exit_written):
                 ended.setdefault(id(r), (r, []))[1].append((t, seen))
-            elif seen is not None and seen.ended:
-                self.left.add(job_id)   # out of the site's queue, recorded once the accounting tells
             elif seen is not None:
                 changed |= lifecycle.progressed(r, t, seen.state)
         for r, batch in ended.values():
             record_ended(r, batch)
             changed = True
         return changed
-
-    def _settled(self, jobs: dict, statuses: dict) -> set[int]:
-        """The runs (by id) whose every unfinished task is asked about here and only waits for
-        the accounting to record an end its wrapper already wrote."""
-        asked: dict[int, list] = {}
-        for job_id, (r, t) in jobs.items():
-            asked.setdefault(id(r), []).append(
-                (statuses.get(job_id), (r.record.run_id, t.id) in self.exit_written))
-        runs = {id(r): r for r, _ in jobs.values()}
-        return {key for key, pairs in asked.items()
-                if completion.settles(pairs)
-                and len(pairs) == sum(not t.state.terminal for t in runs[key].record.tasks)}
 
     def stats(self) -> dict[str, int]:
         """What watching cost: submissions, status queries, the commands and connections used."""

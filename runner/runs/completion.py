@@ -22,25 +22,16 @@ _EXIT_REASONS = {
     137: "killed (SIGKILL; out of memory or time?)", 143: "terminated (SIGTERM)"}
 
 
-def ended(seen: JobStatus | None, exit_written: bool, settle: bool = False) -> bool:
+def ended(seen: JobStatus | None, exit_written: bool) -> bool:
     """Whether a watched task has ended: its scheduler says the job is over, or the scheduler no
     longer tells about it (`seen` None) and the wrapper recorded an exit code. While the scheduler
     still calls the job queued or running it has not ended, whatever the wrapper wrote (the
     job's epilogue may still run, and a requeued job starts again). An end the scheduler's
     accounting has not recorded yet (`seen.provisional`) is waited for, so that the record gets
-    the accounting's verdict and figures, unless the wrapper's exit code settles it and waiting
-    would only hold the run up (`settle`: nothing else of the run is left to watch)."""
+    the accounting's verdict and figures (queue wait, CPU time, energy)."""
     if seen is None:
         return exit_written
-    if seen.provisional:
-        return exit_written and settle
-    return seen.ended
-
-
-def settles(statuses: list[tuple[JobStatus | None, bool]]) -> bool:
-    """Whether a run's unfinished tasks, as (status, exit code written) pairs, only wait for the
-    accounting to record ends their wrappers already wrote: then it need not be waited for."""
-    return all(seen is not None and seen.provisional and written for seen, written in statuses)
+    return seen.ended and not seen.provisional
 
 
 def outcome(seen: JobStatus | None, exit_code: int | None,

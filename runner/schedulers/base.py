@@ -40,8 +40,7 @@ class JobStatus:
     usage: dict | None = field(default=None, compare=False)
     # the controller says the job ended but the accounting has not recorded it yet (it lags
     # seconds behind): how it ended may still change (an out-of-memory kill is the accounting's
-    # word), and its usage figures are to come; the watcher waits for it, unless the wrapper's
-    # exit code settles it and the run has nothing else left to watch
+    # word), and its usage figures are to come: the watcher waits for it
     provisional: bool = field(default=False, compare=False)
 
     @property

@@ -261,6 +261,8 @@ class SlurmScheduler(arrays.ArrayScheduler):
         listed = parse_squeue(queued if code == 0 else "")
         acct = self._accounting(res, told, missing=any(j not in listed for j in jobs))
         out = {j: self._lagging.joined(j, st, acct) for j, st in listed.items() if j in jobs and st is not None}
+        if all(st.ended for st in out.values()) and len(out) == len(jobs):
+            self._acct_due = 0.0   # nothing but the accounting is waited for: ask it every poll
         # jobs squeue no longer shows, as sacct tells their end (one it still shows pending or
         # running is left out until it tells how the job ended: the wrapper's exit code decides)
         return {**out, **{j: st for j, st in (acct or {}).items()

@@ -118,16 +118,3 @@ def test_a_site_limit_keeps_what_it_took_and_the_rest_waits_for_room(tmp_path: P
     assert b.state == State.QUEUED and b.reason is None and c.state == State.PENDING
     assert run.unsure == set()                      # a refusal is sure: nothing to look for
 
-
-def test_jobs_that_ended_but_wait_for_the_accounting_free_their_room(tmp_path: Path) -> None:
-    import dataclasses
-    from tests.runs.fakes import INFRA
-    sched = ScriptedScheduler(dataclasses.replace(INFRA, max_parallel=1))
-    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
-    run.unsure = set()
-    start_ready(groups(run))
-    a, b = run.task("a"), run.task("b")
-    start_ready(groups(run))
-    assert a.state == State.QUEUED and b.state == State.PENDING   # a takes the one place
-    start_ready(groups(run), left={a.job_id})   # a's job ended; its record waits for sacct
-    assert b.state == State.QUEUED and a.state == State.QUEUED

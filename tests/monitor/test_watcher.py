@@ -118,20 +118,16 @@ def test_on_tick_false_stops_watching(tmp_path: Path) -> None:
     assert ticks == [1] and run.record.tasks[0].state == State.QUEUED
 
 
-def test_the_accounting_is_waited_for_only_while_the_run_has_more_to_watch(tmp_path: Path) -> None:
+def test_an_end_the_accounting_has_not_recorded_is_waited_for(tmp_path: Path) -> None:
     sched = ScriptedScheduler()
-    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
+    run = make_run(tmp_path, [task("a")], sched)
     w = Watcher([run])
     w.tick()
-    a, b = run.task("a"), run.task("b")
-    lagging = JobStatus(State.SUCCEEDED, provisional=True)   # ended; sacct has not recorded it
-    sched.jobs[a.job_id], sched.jobs[b.job_id] = lagging, JobStatus(State.RUNNING)
+    a = run.task("a")
+    sched.jobs[a.job_id] = JobStatus(State.SUCCEEDED, provisional=True)   # sacct lags
     wrapper_done(run, "a", 0)
     w.tick()
-    assert a.state == State.QUEUED          # b still runs: a waits for its accounting, for free
-    sched.jobs[b.job_id] = lagging
+    assert a.state == State.QUEUED                          # ended, not recorded yet
+    sched.jobs[a.job_id] = JobStatus(State.SUCCEEDED, usage={"cpu_s": 1.0, "source": "sacct"})
     w.tick()
-    assert not a.state.terminal and not b.state.terminal   # b's wrapper has not written
-    wrapper_done(run, "b", 0)
-    w.tick()
-    assert (a.state, b.state) == (State.SUCCEEDED, State.SUCCEEDED)   # nothing else to wait for
+    assert a.state == State.SUCCEEDED and a.usage["source"] == "sacct"

@@ -61,9 +61,7 @@ def test_an_ended_job_waits_for_the_accounting_to_tell_its_usage() -> None:
     running = {"5_0": JobStatus(State.RUNNING)}
     held = lag.joined("5_0", ended, running)                 # sacct lags: provisional
     assert held.state == State.SUCCEEDED and held.provisional
-    assert not completion.ended(held, exit_written=True)     # waited for...
-    assert completion.ended(held, exit_written=True, settle=True)   # ...unless it holds the run up
-    assert not completion.ended(held, exit_written=False, settle=True)   # no wrapper: the accounting says
+    assert not completion.ended(held, exit_written=True)     # waited for, wrapper or not
     done = {"5_0": JobStatus(State.SUCCEEDED, None, {"cpu_s": 1.0, "source": "sacct"})}
     told = lag.joined("5_0", ended, done)
     assert told.usage == {"cpu_s": 1.0, "source": "sacct"} and not told.provisional

@@ -533,3 +533,12 @@ def test_sacct_is_asked_about_ended_jobs_once_per_accounting_round() -> None:
     sched._acct_due = 0.0   # the round's seconds have passed
     sched.status(batch)
     assert "--state=" in t.commands[2]
+
+
+def test_when_only_the_accounting_is_waited_for_it_is_asked_every_poll() -> None:
+    t = Fake([(r"squeue", (0, "5_0|x|COMPLETED|None|2026-12-01T05:00:00\n@mso squeue exit 0\n", ""))])
+    sched = slurm.SlurmScheduler(infra(), t)
+    batch = {"5_0": jobs(1)[0]}
+    assert sched.status(batch)["5_0"].provisional   # sacct has not recorded it
+    sched.status(batch)
+    assert "--state=" in t.commands[0] and "--state=" in t.commands[1]
