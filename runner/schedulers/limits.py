@@ -4,8 +4,9 @@ Torque's max_user_queuable), where array tasks count one by one.
 mso never lets such a refusal cancel what is already queued: the tasks it refused stay pending
 and go on later watcher ticks, as mso's own jobs leave the queue. The cap is declared
 (`limits.max_submitted`), or learned from the first refusal: then it is the number of mso's
-jobs queued when the site said no. A learned cap only ever shrinks (jobs of the same user from
-outside mso count at the site too, and mso cannot see them).
+jobs queued when the site said no. A later refusal (the site counted jobs mso no longer does:
+completing ones, or the same user's jobs from outside mso) does not shrink it, which would split
+arrays into small pieces: the refused tasks wait RETRY_S seconds and go again.
 
 Arrays go whole when they fit: a chunk (the tasks of one array, runner/schedulers/arrays.py)
 waits until the room takes all of it, so a campaign makes one submission per chunk plus the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-RETRY_S = 60.0   # refused while none of mso's jobs were queued: nothing to wait for but time
+RETRY_S = 10.0   # refused with the cap known, or with none of mso's jobs queued: try again later
 
 
 class SubmitLimit:
@@ -49,11 +50,13 @@ class SubmitLimit:
         return take
 
     def refused(self, why: str, taken: int) -> None:
-        """The site refused a submission after taking `taken` jobs of it: learn the cap."""
+        """The site refused a submission after taking `taken` jobs of it: learn the cap from
+        the first refusal; after a later one (the site counted jobs mso no longer does, such as
+        completing ones, or jobs from outside mso), wait a little and try again."""
         queued = self.queued + taken
         self.why = why
-        if queued:
-            self.cap = min(self.cap or queued, queued)
+        if self.cap is None and queued:
+            self.cap = queued
         else:
             self._retry_at = time.monotonic() + RETRY_S
 

@@ -542,3 +542,17 @@ def test_when_only_the_accounting_is_waited_for_it_is_asked_every_poll() -> None
     assert sched.status(batch)["5_0"].provisional   # sacct has not recorded it
     sched.status(batch)
     assert "--state=" in t.commands[0] and "--state=" in t.commands[1]
+
+
+def test_a_later_refusal_waits_rather_than_shrinking_the_learned_limit() -> None:
+    results = iter([Result("sbatch", 0, "300\n", ""), Result("sbatch", 1, "", "sbatch: error: AssocMaxSubmitJobLimit\n"),
+                    Result("sbatch", 1, "", "sbatch: error: AssocMaxSubmitJobLimit\n")])
+    t = Fake(respond=lambda cmd: next(results) if cmd.startswith("sbatch") else Result(cmd, 0, "", ""))
+    sched = slurm.SlurmScheduler(infra(max_array_size=2), t)
+    batch = jobs(6)
+    with pytest.raises(SubmitLimited):
+        sched.submit(batch[:4])                    # learns: 2 queued when the site said no
+    assert sched.admit(batch[2:], 0) == batch[2:4]
+    with pytest.raises(SubmitLimited):
+        sched.submit(batch[2:4])                   # the site still counts jobs mso does not
+    assert sched.limit.cap == 2 and sched.admit(batch[2:], 0) == []   # waits, then tries again
