@@ -20,7 +20,7 @@ import requests
 
 from tests.cluster.test_slurm_runs import _chain, _sacct, _start, _wait
 from tests.cluster.test_ssh_runs import _experiment, _record
-from tests.conftest import ROOT, mso
+from tests.conftest import ROOT, mso, unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def declare(repo: Path, url: str) -> None:
 @pytest.fixture
 def rest(slurm: Path, cluster_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
     if "MSO_TEST_SLURMRESTD_URL" not in cluster_env:
-        pytest.skip("the test cluster has no slurmrestd (run .ci/services/cluster-up)")
+        unavailable("the test cluster has no slurmrestd (run .ci/services/cluster-up)")
     monkeypatch.setenv("MSO_TEST_SLURM_JWT", token())
     declare(slurm, cluster_env["MSO_TEST_SLURMRESTD_URL"])
     return slurm

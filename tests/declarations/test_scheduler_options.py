@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from tests.conftest import unavailable
+
 from runner.declarations import documented_options, scheduler_options as rule
 from runner.errors import SchedulerError
 
@@ -41,9 +43,9 @@ def test_typo_gets_a_did_you_mean() -> None:
 def test_sbatch_list_is_the_man_pages() -> None:
     """The data is `man sbatch`'s OPTIONS (Slurm 22.05); skipped where no man page is installed."""
     if not shutil.which("man"):
-        pytest.skip("no man")
+        unavailable("no man")
     page = subprocess.run(["man", "sbatch"], capture_output=True, text=True, env={"MANWIDTH": "200"})
     if page.returncode != 0 or "22.05" not in page.stdout:
-        pytest.skip("sbatch(1) of Slurm 22.05 is not installed")
+        unavailable("sbatch(1) of Slurm 22.05 is not installed")
     names = set(re.findall(r"^ {7}(?:-[A-Za-z], )?--([a-z][a-z0-9-]+)", page.stdout, re.M))
     assert names == documented_options.SBATCH
