@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from runner import __version__, error_handler
 from runner.commands.common import common_options

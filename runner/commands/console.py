@@ -199,7 +199,7 @@ class Console:
         if self.rich or self.ui.quiet or now < self.next_summary:
             return
         self.next_summary = now + self.every
-        for rid, progress in self.runs.items():
+        for progress in self.runs.values():
             if len(progress.done) < progress.total:
                 self.ui.line(progress.summary(now))
 

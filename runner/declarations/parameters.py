@@ -31,7 +31,7 @@ def defaults(params: UserSchema, doc: Document) -> list[SpecError]:
         if not isinstance(sub, dict) or "default" not in sub:
             continue
         where = ("parameters", "properties", name, "default")
-        found = params.per_key().errors({name: sub["default"]}, doc, lambda p: where + p[1:])
+        found = params.per_key().errors({name: sub["default"]}, doc, lambda p, where=where: where + p[1:])
         errors += found or list(unsafe_strings(doc, sub["default"], where))
     return errors
 
@@ -83,7 +83,7 @@ def _whole_points(exp: Experiment, step: Step, i: int, app: Application, params:
         return  # reported on its own
     for point in matrix.points(exp):
         values = matrix.step_parameters(exp, step, app, point)
-        errs = params.errors(values, doc, lambda p: _point_keys(exp, step, i, point, p))
+        errs = params.errors(values, doc, lambda p, point=point: _point_keys(exp, step, i, point, p))
         yield from errs
         if errs:
             return

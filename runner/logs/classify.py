@@ -100,12 +100,12 @@ class Classifier:
     def _batched(self, lines: Iterable[str], start: int) -> Iterator[Iterator[Entry]]:
         """The entries of each batch, made when the batch before them has been read (so that
         the progress they start from is the one the lines before them made)."""
-        for lines in chunks(lines):
-            if len(max(lines, key=len)) > LONG:
-                yield self._each(lines, start)
+        for batch in chunks(lines):
+            if len(max(batch, key=len)) > LONG:
+                yield self._each(batch, start)
             else:
-                yield self._batches.entries(lines, start, self.progress, self._after)
-            start += len(lines)
+                yield self._batches.entries(batch, start, self.progress, self._after)
+            start += len(batch)
 
     def _after(self, moves: Iterable[float | str]) -> list[float | None]:
         """The progress after each of these moves, made in order."""

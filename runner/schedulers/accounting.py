@@ -14,7 +14,6 @@ from datetime import datetime
 
 from runner.schedulers.base import JobStatus
 from runner.schedulers.states import OUT_OF_MEMORY
-from runner.state import State
 
 # the columns slurm_query.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
 MAX_RSS = 5

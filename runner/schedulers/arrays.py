@@ -23,7 +23,7 @@ from runner.plan.resolve import task_id
 from runner.schedulers import script
 from runner.schedulers.limits import SubmitLimit
 from runner.schedulers.base import Job, Scheduler
-from runner.declarations.models import Resources
+from runner.declarations.models import Infrastructure, Resources
 from runner.transports.base import Result, Transport
 from runner.words import plural
 

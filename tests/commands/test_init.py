@@ -66,7 +66,7 @@ def test_scaffold_validates_runs_its_example_and_builds_its_book(tmp_path: Path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     runs = _summaries(repo)
     assert set(runs) == {(nu, n) for nu in (0.5, 1.0) for n in (16, 32)}
-    for (nu, n), s in runs.items():
+    for s in runs.values():
         assert s["relative_error"] < 0.01 and abs(s["max"] - s["exact_max"]) < 0.01
     for nu in (0.5, 1.0):  # second order: half the spacing, about a quarter of the error
         assert 3 < runs[nu, 16]["max_error"] / runs[nu, 32]["max_error"] < 5

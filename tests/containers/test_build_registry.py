@@ -131,7 +131,7 @@ def test_a_declared_image_is_resolved_to_the_registrys_digest(registry, base_ima
     repo = make_repo(tmp_path, "ready", FROM_SCRATCH, registry.host)
     text = (repo / "applications" / "ready.yaml").read_text()
     text = text.replace("  build:\n    dockerfile: applications/ready/Dockerfile\n"
-                        f"    args: {{BASE: \"\"}}\n", f"  image: {base_image.reference}\n")
+                        "    args: {BASE: \"\"}\n", f"  image: {base_image.reference}\n")
     (repo / "applications" / "ready.yaml").write_text(text)
     proc = mso("build", "--json", repo=repo, env=environment(registry))
     assert proc.returncode == 0, proc.stderr
@@ -149,7 +149,7 @@ def test_bad_image_references_are_one_line_with_file_and_line(registry, tmp_path
     repo = make_repo(tmp_path, "ready", FROM_SCRATCH, registry.host)
     text = (repo / "applications" / "ready.yaml").read_text()
     text = text.replace("  build:\n    dockerfile: applications/ready/Dockerfile\n"
-                        f"    args: {{BASE: \"\"}}\n", f"  image: {image.format(host=registry.host)}\n")
+                        "    args: {BASE: \"\"}\n", f"  image: {image.format(host=registry.host)}\n")
     (repo / "applications" / "ready.yaml").write_text(text)
     line = one_line_error(mso("build", repo=repo, env=environment(registry)))
     assert line.startswith("mso: applications/ready.yaml:6:") and says in line

@@ -52,6 +52,6 @@ def test_pinned_and_with_digest():
     assert ref.with_digest(DIGEST).pinned == f"127.0.0.1:5055/lab/heat@{DIGEST}"
     assert str(ref.with_digest(DIGEST)) == f"127.0.0.1:5055/lab/heat:1.2.0-abc@{DIGEST}"
     with pytest.raises(ContainerError, match="no digest"):
-        ref.pinned
+        _ = ref.pinned
     with pytest.raises(ContainerError, match="not a digest"):
         ref.with_digest("sha256:xyz")

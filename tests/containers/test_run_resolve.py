@@ -154,7 +154,7 @@ def test_a_dry_run_renders_ch_run_with_the_recorded_digest(tmp_path):
     tag = recipe.content_tag(root, repo.applications["probe"])
     record(root, "r.example.org/lab/probe", tag, "sha256:" + "56" * 32)
     proc = mso("run", "--dry-run", repo=root)
-    assert f"ch-run --env-no-expand '--unset-env=*'" in proc.stdout
+    assert "ch-run --env-no-expand '--unset-env=*'" in proc.stdout
     assert f"-b {root}/work:{root}/work -c {root}/work/" in proc.stdout
     assert f"{root}/work/.images/{'56' * 32} -- python3" in proc.stdout
 

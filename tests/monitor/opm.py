@@ -39,20 +39,20 @@ OPM_FILTERS = r"""- filename: opm.log
 GREP = (("OK", "^================    End of simulation     ==============="),
         ("WARNING", "^Report step"))
 
-APP = f"""\
+APP = """\
 name: opm
 version: "1"
 description: Writes an OPM Flow-like log over a few seconds.
-command: [python3, opm.py, "{{steps}}", "{{seconds}}", "{{mode}}", "{{gate}}"]
+command: [python3, opm.py, "{steps}", "{seconds}", "{mode}", "{gate}"]
 parameters:
   type: object
   properties:
-    steps: {{type: integer, default: 8}}
-    seconds: {{type: number, default: 8}}
-    mode: {{type: string, default: plain}}
-    gate: {{type: string, default: ""}}
+    steps: {type: integer, default: 8}
+    seconds: {type: number, default: 8}
+    mode: {type: string, default: plain}
+    gate: {type: string, default: ""}
 expected_steps: 8
-logs: {{filters: applications/opm/logfilter.yaml}}
+logs: {filters: applications/opm/logfilter.yaml}
 """
 
 SCRIPT = r'''import os, sys, time
