@@ -19,12 +19,16 @@ from collections.abc import Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from runner import __version__
 from runner.results import markdown as md
 from runner.errors import MsoError
 
 COMPONENT = "$CI_SERVER_FQDN/mso/mso/pipeline@{version}"
+_RELEASE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")                 # a released mso, not a dev build
+_SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?")  # a component's version
+_PARTIAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 EXPERIMENT = "diffusion-convergence"
 DOT = "dot-"  # package data keeps no dot files: templates/init/dot-gitignore becomes .gitignore
 MAX_NAME = 100
@@ -52,7 +56,7 @@ def add(sub) -> None:
     p.add_argument("--name", help="its title, for the README and the book (default: DIR's name)")
     p.add_argument("--component", metavar="REF",
                    help="the CI/CD component to include (default: "
-                        f"{COMPONENT.format(version=__version__)})")
+                        f"{default_component()}; between releases, the latest release)")
     p.add_argument("--owner", action="append", metavar="OWNER",
                    help="who must approve changes to the applications and their container "
                         "recipes, written into CODEOWNERS: @user, @group/subgroup, an email, or "
@@ -70,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     """Scaffold the repository; 0 when its files are there."""
     target = Path(os.path.abspath(Path(args.repo) / args.dir))
     name = checked_name(args.name) if args.name is not None else _name_of(target)
-    default = COMPONENT.format(version=__version__)
-    component = checked_component(default if args.component is None else args.component)
+    component = checked_component(default_component() if args.component is None
+                                  else args.component)
     owners = tuple(dict.fromkeys(checked_owner(o) for o in args.owner)) if args.owner else OWNERS
     files = scaffold(name, component, owners)
     kept = _check(target, files, args.force)
@@ -108,7 +112,7 @@ def checked_component(ref: str) -> str:
     if not _COMPONENT.fullmatch(ref):
         hint = " (in single quotes, or the shell expands $CI_SERVER_FQDN)" * ref.startswith("/")
         raise MsoError(f"--component {ref!r}: expected HOST/PROJECT/COMPONENT@VERSION, without "
-                       f"spaces or quotes, e.g. '{COMPONENT.format(version=__version__)}'{hint}")
+                       f"spaces or quotes, e.g. '{default_component()}'{hint}")
     return ref
 
 
@@ -126,15 +130,33 @@ def scaffold(name: str, component: str, owners: tuple[str, ...] = OWNERS) -> dic
     values = {"name_yaml": json.dumps(name, ensure_ascii=False), "name_md": md.text(name),
               "owners": " ".join(owners),
               "component": component, "project": project.rsplit("/", 1)[0],
-              "ref_version": version, "version": __version__,
-              # pip takes mso from the component's project at its version (~latest: the default branch)
-              "pip": f"git+https://{project.rsplit('/', 1)[0]}.git" + ("" if version.startswith("~") else f"@{version}")}
+              "ref_version": version, "version": __version__, **pip_source(component)}
     files = {rel: _render(data, values) for rel, data in _templates()}
     schemas = resources.files("runner").joinpath("schemas")
     for item in sorted(schemas.iterdir(), key=lambda t: t.name):
         if item.name.endswith(".schema.json"):
             files[f"schemas/{item.name}"] = item.read_bytes()
     return dict(sorted(files.items()))
+
+
+def default_component() -> str:
+    """The component of this mso's release; a build between releases takes the latest release."""
+    return COMPONENT.format(version=__version__ if _RELEASE.fullmatch(__version__) else "~latest")
+
+
+def pip_source(component: str) -> dict[str, str]:
+    """Where pip gets mso: the package registry (PyPI format) of the component's project, at the
+    component's version (`index` and `requirement`); ~latest, a branch or a commit pin nothing."""
+    project, ref = component.rsplit("@", 1)
+    host, _, path = project.rsplit("/", 1)[0].partition("/")
+    index = f"https://{host}/api/v4/projects/{quote(path, safe='')}/packages/pypi/simple"
+    if _SEMVER.fullmatch(ref):
+        pin = f"=={ref}"
+    elif _PARTIAL.fullmatch(ref):     # the CI/CD Catalog's @1 and @1.2: the latest of those
+        pin = f"=={ref}.*"
+    else:
+        pin = ""
+    return {"index": index, "requirement": "mso" + pin}
 
 
 markdown_text = md.text   # `text` shown as itself in Markdown (and HTML): no markup, no tags

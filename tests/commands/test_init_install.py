@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, mso
 from tests.venvs import new_venv, pip_install
 
@@ -17,13 +19,26 @@ def _install_lines(readme: str) -> list[str]:
             if ln.startswith("$ ") and " install " in ln]
 
 
-def test_the_readme_names_the_gitlab_project_a_checkout_and_a_wheel(tmp_path: Path) -> None:
-    assert mso("init", "lab", "--no-git", repo=tmp_path).returncode == 0
+@pytest.mark.parametrize(("component", "index", "requirement"), [
+    ("$CI_SERVER_FQDN/mso/mso/pipeline@1.4.2",
+     "https://$CI_SERVER_FQDN/api/v4/projects/mso%2Fmso/packages/pypi/simple", "mso==1.4.2"),
+    ("gitlab.example.org:8443/lab/tools/mso/pipeline@1.4",     # the Catalog's shorthand
+     "https://gitlab.example.org:8443/api/v4/projects/lab%2Ftools%2Fmso/packages/pypi/simple",
+     "mso==1.4.*"),
+    ("gitlab.example.org/g/mso/pipeline@~latest",
+     "https://gitlab.example.org/api/v4/projects/g%2Fmso/packages/pypi/simple", "mso"),
+])
+def test_the_readme_installs_from_the_components_package_registry(
+        tmp_path: Path, component: str, index: str, requirement: str) -> None:
+    """The package registry's PyPI index of the component's project (its path URL-encoded, as
+    GitLab's API takes a project), at the component's version; and a wheel, and a checkout."""
+    assert mso("init", "lab", "--no-git", "--component", component, repo=tmp_path).returncode == 0
     readme = (tmp_path / "lab" / "README.md").read_text()
     lines = _install_lines(readme)
-    assert any("git+https://" in ln for ln in lines), lines          # the pipeline's way
+    assert f'.venv/bin/pip install --index-url {index} "{requirement}"' in lines, lines
+    assert "--extra-index-url" not in " ".join(lines)     # a different mso is on PyPI
     assert any(ln.endswith(" /path/to/mso") for ln in lines), lines   # a checkout
-    assert any(re.search(r" \./mso-[0-9.]+-py3-none-any\.whl$", ln) for ln in lines), lines
+    assert any(re.search(r" \./mso-[^ /]+-py3-none-any\.whl$", ln) for ln in lines), lines
     assert "pip wheel --no-deps -w dist /path/to/mso" in readme      # how to make the wheel
     assert "$ . .venv/bin/activate" in readme
 

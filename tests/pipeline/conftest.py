@@ -1,5 +1,7 @@
 """The project's real pipeline under gitlab-ci-local: a checkout of the example with its bare
-remote, and a way to run the pipeline (or some of its jobs) there.
+remote, and a way to run the pipeline (or some of its jobs) there. The checkout's .gitlab-ci.yml
+is the include of mso's own (the component of this commit, mso installed from the checkout);
+mso's test, lint and release jobs are tested in tests/release/test_pipeline.py.
 
 No container engine runs here, so the component's `image:` line is dropped and the jobs run in
 the shell, as on a shell runner; with --shell-isolation every job starts from its own copy of
@@ -64,8 +66,10 @@ def project(tmp_path: Path, base_image: BaseImage, builder_storage: Path) -> tup
     git(tmp_path, "clone", "-q", str(bare), str(work))
     for name in (*EXAMPLE, "book", "templates"):
         shutil.copytree(ROOT / name, work / name)
-    for name in ("mkdocs.yml", ".gitlab-ci.yml"):
-        shutil.copy(ROOT / name, work / name)
+    shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
+    # mso's own pipeline, without mso's own test, lint and release jobs: the component's include
+    own = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
+    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": own["include"]}))
     component = work / "templates/pipeline/template.yml"
     text = component.read_text()
     assert text.count(IMAGE_LINE) == 1
