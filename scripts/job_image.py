@@ -22,7 +22,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -43,6 +42,7 @@ DIGEST_FILE = "job-image.digest"
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ATTEMPTS = 3
+STEADY = 315532800   # 1980-01-01, the times of every file in the build context
 
 
 def say(line: str) -> None:
@@ -112,9 +112,21 @@ def context(folder: Path, wheel: Path) -> None:
             str(wheel)]
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise MsoError(f"{shlex.join(argv)} failed (exit {proc.returncode}): "
-                       f"{proc.stderr.strip().splitlines()[-1:]}")
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MsoError(f"{shlex.join(argv)} failed (exit {proc.returncode}): {last}")
     (folder / "wheels" / wheel.name).unlink(missing_ok=True)   # in mso/: its own layer
+    for path in folder.rglob("*"):
+        os.utime(path, (STEADY, STEADY))
+
+
+def workspace() -> Path:
+    """A folder of the same name on every build: ch-image's cache key of a COPY holds the
+    sources' paths, sizes and times (so the context's times are set to STEADY, too)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "mso" / "job-image"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "context").mkdir(parents=True)
+    return folder
 
 
 def build_args(version: str, base: str, base_digest: str) -> dict[str, str]:
@@ -272,17 +284,15 @@ def main(argv: list[str]) -> int:
     name = builders.choose(False)
     say(f"building {target} (mso {version}) FROM {opts.base}@{found} with {name} "
         "(MSO_BUILDER chooses)")
-    with tempfile.TemporaryDirectory(prefix="mso-job-image-") as tmp:
-        ctx = Path(tmp) / "context"
-        ctx.mkdir()
-        context(ctx, wheel)
-        job = builders.Job("job-image", ctx / "Dockerfile", False, ctx, target, args, Path(tmp) / "work",
-                           pull_auth=bool(creds) and base.registry == target.registry)
-        builders.build(name, job, creds, say, builder_environ())
-        if not opts.push:
-            print(f"built {target} (not pushed: --push pushes)")
-            return 0
-        push(name, job, creds)
+    work = workspace()
+    context(work / "context", wheel)
+    job = builders.Job("job-image", work / "context" / "Dockerfile", False, work / "context", target,
+                       args, work / "build", pull_auth=bool(creds) and base.registry == target.registry)
+    builders.build(name, job, creds, say, builder_environ())
+    if not opts.push:
+        print(f"built {target} (not pushed: --push pushes)")
+        return 0
+    push(name, job, creds)
     pushed = Pushed(target, creds)
     if pushed.complete(meant_config(DOCKERFILE.read_text(), args)):
         say(f"{name} left out labels, user or working directory: completed the pushed config")
