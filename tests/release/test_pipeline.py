@@ -11,6 +11,7 @@ runs here). As in tests/pipeline/, jobs run in the shell: the copy's jobs have n
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -223,3 +224,53 @@ def test_release_check_refuses_a_tag_it_cannot_release(release: Path, tag: str,
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "FAIL  release-check" in out, out
     assert says in job_log(release, "release-check"), job_log(release, "release-check")
+
+
+@pytest.mark.parametrize(("origin", "project"), [
+    ("git@gitlab.invalid:lab/tools/mso.git", "https://gitlab.invalid/lab/tools/mso"),
+    ("ssh://git@gitlab.invalid:2222/lab/mso.git", "https://gitlab.invalid/lab/mso"),
+    ("https://ana:secret@gitlab.invalid:8443/lab/mso.git", "https://gitlab.invalid:8443/lab/mso"),
+])
+def test_the_readmes_badges_are_written_from_the_projects_remote(
+        tmp_path: Path, origin: str, project: str) -> None:
+    """scripts/badges in a clone whose origin is the project: the README's block gets the
+    pipeline and coverage badges of that project's default branch, and --check agrees."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(ROOT / "scripts/badges", tmp_path / "scripts/badges")
+    shutil.copy2(ROOT / "README.md", tmp_path / "README.md")
+    git(tmp_path, "init", "-q", "-b", "trunk")
+    git(tmp_path, "remote", "add", "origin", origin)
+    git(tmp_path, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CI_")}
+    badges = [str(tmp_path / "scripts/badges")]
+    before = (tmp_path / "README.md").read_text()
+    done = subprocess.run(badges, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    readme = (tmp_path / "README.md").read_text()
+    block = readme.split("<!-- badges -->\n", 1)[1].split("<!-- /badges -->", 1)[0]
+    assert block == (f"[![pipeline status]({project}/badges/trunk/pipeline.svg)]"
+                     f"({project}/-/commits/trunk)\n"
+                     f"[![coverage report]({project}/badges/trunk/coverage.svg)]"
+                     f"({project}/-/commits/trunk)\n")
+    assert readme.replace(block, "") == before.replace(
+        before.split("<!-- badges -->\n", 1)[1].split("<!-- /badges -->", 1)[0], "")
+    assert "secret" not in readme + done.stdout            # no credentials from the remote
+    assert subprocess.run([*badges, "--check"], env=env, timeout=60).returncode == 0
+    other = subprocess.run([*badges, "--check", "https://gitlab.invalid/else/mso"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert other.returncode == 1 and other.stderr.count("\n") == 1
+    assert "run scripts/badges and commit README.md" in other.stderr
+
+
+def test_without_a_project_address_badges_says_what_to_give(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(ROOT / "scripts/badges", tmp_path / "scripts/badges")
+    shutil.copy2(ROOT / "README.md", tmp_path / "README.md")
+    git(tmp_path, "init", "-q")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CI_")}
+    proc = subprocess.run([str(tmp_path / "scripts/badges")], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 1 and proc.stderr == (
+        "scripts/badges: no project address: give PROJECT_URL, or add the GitLab project as "
+        "the git remote origin\n")
+    assert (tmp_path / "README.md").read_text() == (ROOT / "README.md").read_text()
