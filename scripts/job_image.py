@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import email.parser
-import hashlib
-import json
 import os
 import re
 import shlex
@@ -26,21 +24,17 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-from requests.utils import parse_dict_header
-
 from runner.containers import builders, process
 from runner.containers.access import GITLAB_PASSWORD, GITLAB_USER, Access
-from runner.containers.reference import Reference, parse
-from runner.containers.registry import Registry
+from runner.containers.reference import parse
 from runner.errors import MsoError
+
+from job_image_registry import Pushed, digest_of   # (scripts/ is sys.path[0])
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "job-image" / "Dockerfile"
 DEBIAN_PYTHON = "3.11.2"   # Debian 12's python3: the wheels must suit it, not this interpreter
 DIGEST_FILE = "job-image.digest"
-MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ATTEMPTS = 3
 STEADY = 315532800   # 1980-01-01, the times of every file in the build context
 
@@ -173,83 +167,6 @@ def meant_config(text: str, args: dict[str, str]) -> dict:
     return config
 
 
-# --- the registry ------------------------------------------------------------------------------
-
-class Pushed:
-    """The pushed image's manifest and config, read and rewritten through the registry API."""
-
-    def __init__(self, ref: Reference, creds: tuple[str, str] | None) -> None:
-        self.ref, self.creds, self.http, self.token = ref, creds, requests.Session(), ""
-        self.base = f"https://{ref.registry}/v2/{ref.repository}"
-
-    def call(self, method: str, url: str, **kw) -> requests.Response:
-        """One request; on a 401, Basic or a push-scoped Bearer token, then once more."""
-        headers = kw.pop("headers", {})
-        res = self.http.request(method, url, timeout=120, headers=self._auth(headers), **kw)
-        if res.status_code == 401:
-            scheme, _, params = res.headers.get("WWW-Authenticate", "").partition(" ")
-            if scheme.lower() == "bearer":
-                self.token = self._token(parse_dict_header(params))
-            elif self.creds:
-                self.http.auth = self.creds
-            res = self.http.request(method, url, timeout=120, headers=self._auth(headers), **kw)
-        if res.status_code >= 300:
-            raise MsoError(f"registry {self.ref.registry}: {method} {urlsplit(url).path} answered "
-                           f"{res.status_code}: {res.text.strip()[:200]} (check {GITLAB_USER} and "
-                           f"{GITLAB_PASSWORD})")
-        return res
-
-    def _auth(self, headers: dict) -> dict:
-        return {**headers, "Authorization": f"Bearer {self.token}"} if self.token else headers
-
-    def _token(self, challenge: dict) -> str:
-        scope = f"repository:{self.ref.repository}:pull,push"
-        res = self.http.get(challenge.get("realm", ""), auth=self.creds, timeout=60,
-                            params={"service": challenge.get("service", ""), "scope": scope})
-        if res.status_code != 200:
-            raise MsoError(f"registry {self.ref.registry}: no push token (HTTP {res.status_code}): "
-                           f"check {GITLAB_USER} and {GITLAB_PASSWORD}")
-        return res.json().get("token") or res.json().get("access_token") or ""
-
-    def complete(self, meant: dict) -> bool:
-        """Put what the config lacks of `meant` into it; False when nothing was missing."""
-        accept = {"Accept": f"{MANIFEST}, {OCI_MANIFEST}"}
-        manifest = self.call("GET", f"{self.base}/manifests/{self.ref.tag}", headers=accept).json()
-        config = self.call("GET", f"{self.base}/blobs/{manifest['config']['digest']}").json()
-        inner = config.setdefault("config", {})
-        labels = {**(inner.get("Labels") or {}), **meant["Labels"]}
-        wanted = {**inner, **{k: v for k, v in meant.items() if v}, "Labels": labels}
-        if wanted == inner:
-            return False
-        config["config"] = wanted
-        body = json.dumps(config, indent=2).encode()
-        digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        upload = self.call("POST", f"{self.base}/blobs/uploads/").headers["Location"]
-        url = requests.compat.urljoin(self.base, upload)
-        self.call("PUT", url + ("&" if "?" in url else "?") + f"digest={digest}", data=body,
-                  headers={"Content-Type": "application/octet-stream"})
-        manifest["config"].update(digest=digest, size=len(body))
-        kind = manifest.get("mediaType", MANIFEST)
-        self.call("PUT", f"{self.base}/manifests/{self.ref.tag}", data=json.dumps(manifest, indent=2),
-                  headers={"Content-Type": kind})
-        return True
-
-
-def digest_of(image: Reference, target: Reference) -> str:
-    """An image's manifest digest, from its registry (with our credentials only in the target's)."""
-    access = Access(None, source="anonymous access")
-    if image.registry == target.registry:
-        access = Access(target.name, GITLAB_USER, GITLAB_PASSWORD, "the CI_REGISTRY_* variables")
-    registry = Registry(image.registry, access)
-    try:
-        found = registry.digest(image)
-    finally:
-        registry.close()
-    if not found:
-        raise MsoError(f"{image}: its registry has no such image (check the reference)")
-    return found
-
-
 # --- the whole ---------------------------------------------------------------------------------
 
 def credentials() -> tuple[str, str] | None:
@@ -278,6 +195,8 @@ def push(name: str, job: builders.Job, creds: tuple[str, str] | None) -> None:
 def main(argv: list[str]) -> int:
     opts = arguments(argv)
     wheel, target, base = the_wheel(opts.wheel_dir), parse(opts.tag), parse(opts.base)
+    if not target.tag or target.digest:
+        raise MsoError(f"--tag {opts.tag}: give a tag (HOST/PATH:TAG, e.g. $CI_REGISTRY_IMAGE/job:1.0.0)")
     creds = credentials()
     version, found = wheel_version(wheel), digest_of(base, target)
     args = build_args(version, opts.base, found)

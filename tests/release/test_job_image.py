@@ -49,6 +49,7 @@ class Pushed:
     env: dict        # the services' env file
     auth: tuple = field(repr=False)   # the registry's user and password: out of tracebacks
     image: Path = Path()   # the image as a directory, readable by the test user
+    revisions: tuple = ()  # HEAD before and after the build
 
     def api(self, path: str, **kw) -> requests.Response:
         host, _, _ = self.reference.partition("/")
@@ -112,6 +113,11 @@ def ch(*argv: str) -> None:
     assert proc.returncode == 0, f"{shlex.join(argv)}:\n{proc.stdout}{proc.stderr}"
 
 
+def head() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
 def forget(record: dict) -> None:
     """An earlier session's image: out of the storage (its layers stay in the build cache)."""
     shutil.rmtree(Path(record["image"]).parent, ignore_errors=True)
@@ -131,11 +137,13 @@ def made(wheels: Path, tmp: Path, env: dict, auth: tuple) -> dict:
             RECORD.unlink()
             forget(record)
         reference = f"{env['MSO_TEST_REGISTRY']}/mso-test/job:t{os.getpid()}-{int(time.time())}"
+        before = head()
         proc = build(wheels, reference, env, auth, tmp)
         parent = Path(tempfile.mkdtemp(prefix="mso-job-image-", dir="/var/tmp"))
         parent.chmod(0o755)   # read by the unprivileged user
         ch("ch-convert", "-i", "ch-image", "-o", "dir", reference, str(parent / "img"))
         record = {"session": session, "reference": reference, "stdout": proc.stdout,
+                  "revisions": sorted({before, head()}),   # (others may commit meanwhile)
                   "digest": (tmp / "job-image.digest").read_text().strip(), "image": str(parent / "img")}
         RECORD.write_text(json.dumps(record))
         return record
@@ -147,7 +155,8 @@ def pushed(wheel_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pushed:
     env, auth = services()
     record = made(wheel_dir, tmp_path_factory.mktemp("job-image"), env, auth)
     return Pushed(record["reference"], record["digest"], record["stdout"],
-                  wheel_version(next(wheel_dir.glob("*.whl"))), env, auth, Path(record["image"]))
+                  wheel_version(next(wheel_dir.glob("*.whl"))), env, auth, Path(record["image"]),
+                  tuple(record["revisions"]))
 
 
 def inside(image: Pushed, command: str, bind: Path | None = None) -> subprocess.CompletedProcess:
@@ -172,10 +181,8 @@ def test_the_labels_name_version_revision_and_base_digest(pushed: Pushed) -> Non
     manifest = pushed.api(f"{repository}/manifests/{tag}", headers={"Accept": MANIFEST}).json()
     config = pushed.api(f"{repository}/blobs/{manifest['config']['digest']}").json()["config"]
     labels = config["Labels"]
-    revision = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
     assert labels["org.opencontainers.image.version"] == pushed.version
-    assert labels["org.opencontainers.image.revision"] == revision
+    assert labels["org.opencontainers.image.revision"] in pushed.revisions
     assert labels["org.opencontainers.image.base.digest"] == pushed.env["MSO_TEST_BASE_IMAGE_DIGEST"]
     assert labels["org.opencontainers.image.base.name"] == pushed.env["MSO_TEST_BASE_IMAGE"]
     assert labels["org.opencontainers.image.created"].endswith("Z")
