@@ -35,6 +35,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = "0+unknown"
 # `git describe --long` output: TAG-DISTANCE-gHASH (a tag may hold dashes itself)
+_PRE = re.compile(r"[-.]?(?P<kind>a|b|rc)[-.]?(?P<n>\d+)$")
 _DESCRIBE = re.compile(r"^v?(?P<tag>.+)-(?P<distance>\d+)-g(?P<node>[0-9a-f]+)$")
 
 
@@ -80,7 +81,8 @@ def _from_git(root: Path) -> str | None:
 
 
 def _scm_version(tag: str, distance: int, node: str, dirty: bool) -> str:
-    """setuptools-scm's default scheme, for a tag like 1.2.3 (pre-releases such as 1.2.3rc1 too)."""
+    """setuptools-scm's default scheme, for a tag like 1.2.3 or a pre-release 1.2.3-rc.1."""
+    tag = _PRE.sub(r"\g<kind>\g<n>", tag)   # PEP 440's spelling: 1.2.3rc1
     if not distance and not dirty:
         return tag
     bumped = re.sub(r"\d+$", lambda m: str(int(m[0]) + 1), tag)
