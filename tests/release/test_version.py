@@ -69,10 +69,16 @@ def same_as_scm(version: str, checkout: Path) -> None:
         assert node.startswith(other) or other.startswith(node), (version, built)
 
 
-def test_a_tagged_commit_is_the_tag(clone: Path) -> None:
-    git(clone, "tag", TAG)
-    assert version_from_source(clone) == TAG
-    same_as_scm(TAG, clone)
+@pytest.mark.parametrize(("tag", "version", "after"), [
+    (TAG, TAG, "9.8.8.dev1+g"),
+    ("1.2.3-rc.1", "1.2.3rc1", "1.2.3rc2.dev1+g"),   # a pre-release, spelt as PEP 440 does
+])
+def test_a_tagged_commit_is_the_tag(clone: Path, tag: str, version: str, after: str) -> None:
+    git(clone, "tag", tag)
+    assert version_from_source(clone) == version
+    same_as_scm(version, clone)
+    git(clone, "commit", "-q", "--allow-empty", "-m", "after the tag")
+    assert version_from_source(clone).startswith(after)
 
 
 def test_a_commit_after_the_tag_is_the_next_dev_version(clone: Path) -> None:
