@@ -112,7 +112,7 @@ def uses_services(nodeid: str) -> bool:
 def _services_apart(request: pytest.FixtureRequest) -> None:
     """Under xdist, a test that needs a shared service but sits outside SERVICE_PATHS would run
     beside the tests that restart that service: it fails, saying where to list it."""
-    shared = SERVICE_FIXTURES & set(request.fixturenames)
+    shared = service_fixtures(request.node)
     if shared and os.environ.get("PYTEST_XDIST_WORKER") and not uses_services(request.node.nodeid):
         pytest.fail(f"{request.node.nodeid} uses {', '.join(sorted(shared))}: add its file to "
                     "SERVICE_PATHS in tests/conftest.py", pytrace=False)
@@ -133,6 +133,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 (xd
             return "book" if nodeid.startswith("tests/book/") else super()._split_scope(nodeid)
 
     return ServicesApart(config, log)
+
+
+def service_fixtures(item: pytest.Item) -> set[str]:
+    """The shared-service fixtures a test asks for, directly or through others (a parametrized
+    argument of the same name, such as test_reference.py's `registry`, is not one)."""
+    params = set(getattr(getattr(item, "callspec", None), "params", {}))
+    return (SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))) - params
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a shared service is an integration test, marked or not: the
+    no-cluster scope (`-m "not integration"`, scripts/test) leaves it out."""
+    for item in items:
+        if service_fixtures(item) and not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration)
 
 
 def unavailable(reason: str) -> None:

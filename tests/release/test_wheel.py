@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -56,11 +57,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent                      # the same folder for every worker
     place = shared / "release-wheel"
-    place.mkdir(exist_ok=True)
     with open(shared / "release-wheel.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (place / "ready").exists():
             return place
+        shutil.rmtree(place, ignore_errors=True)    # an earlier module's try that failed
+        place.mkdir()
         return build(place)
 
 
