@@ -98,8 +98,8 @@ def _copy_checkout(dest: Path) -> None:
 
 
 def _release_commit(work: Path) -> None:
-    """What a release commit changes: the component's default image, a CHANGELOG entry. And
-    what only this machine needs: no job image (no container engine runs here)."""
+    """What a release commit changes: the component's default image, a CHANGELOG entry, the
+    README's badges. And what only this machine needs: no job image (no container engine here)."""
     component = work / "templates/pipeline/template.yml"
     text, count = IMAGE_DEFAULT.subn(f'      default: "$CI_REGISTRY/mso/mso/job:{TAG}"',
                                      component.read_text())
@@ -111,6 +111,8 @@ def _release_commit(work: Path) -> None:
     changelog.write_text(text.replace("## [Unreleased]\n", "## [Unreleased]\n\n"
                                       f"## [{TAG}] - 2026-12-01\n\n### Added\n\n"
                                       "- The release pipeline's own test.\n", 1))
+    subprocess.run([sys.executable, str(work / "scripts/badges"), PROJECT_URL, "--branch", "main"],
+                   check=True, capture_output=True, timeout=60)
     ci = work / ".gitlab-ci.yml"
     text, count = re.subn(r"(?m)^  image: .*\n", "", ci.read_text())
     assert count >= 4
@@ -175,7 +177,8 @@ def test_the_lint_job_runs_the_layers_contract_and_ruff(release: Path) -> None:
 def tag_pipeline(work: Path, *jobs: str, **variables: str) -> subprocess.CompletedProcess:
     """Jobs of a tag pipeline, with the project's variables as GitLab would give them."""
     return pipeline(work, *jobs, variables={
-        **A_TAG, "CI_PROJECT_ID": PROJECT_ID, "CI_API_V4_URL": "https://gitlab.invalid/api/v4",
+        **A_TAG, "CI_PROJECT_ID": PROJECT_ID, "CI_PROJECT_URL": PROJECT_URL.removesuffix(".git"),
+        "CI_DEFAULT_BRANCH": "main", "CI_API_V4_URL": "https://gitlab.invalid/api/v4",
         "CI_REGISTRY": REGISTRY, "CI_REGISTRY_IMAGE": f"{REGISTRY}/mso/mso", **variables},
         secrets={"CI_JOB_TOKEN": TOKEN})
 
@@ -217,6 +220,10 @@ def test_a_tag_pipeline_checks_the_tag_builds_the_version_and_prints_the_upload(
      "release-check: templates/pipeline/template.yml's image input must default to "
      '"$CI_REGISTRY/mso/mso/job:0.1.0"'),
     (TAG, {}, "set the CI/CD variable MSO_PRIVILEGED_RUNNER to its tag"),
+    # the README's badges are those of the project the release commit was made for
+    (TAG, {"MSO_RELEASE_DRY_RUN": "1", "CI_PROJECT_URL": "https://gitlab.invalid/fork/mso"},
+     "README.md's badges are not those of https://gitlab.invalid/fork/mso (main): "
+     "run scripts/badges and commit README.md"),
 ])
 def test_release_check_refuses_a_tag_it_cannot_release(release: Path, tag: str,
                                                        variables: dict, says: str) -> None:
