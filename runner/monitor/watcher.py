@@ -19,16 +19,31 @@ from runner.runs.lifecycle import ACTIVE
 from runner.schedulers.base import Scheduler
 
 
+# while every job a scheduler was asked about has ended and only its accounting's record of the
+# end is waited for (runner/schedulers/accounting.py's Lagging), it is asked again this soon,
+# backing off gently to its usual interval: the record lands a fraction of a second after the
+# accounting, not up to a whole poll later (slurmdbd lags 1-4 s here)
+SETTLE, SETTLE_BACKOFF = 0.25, 1.25
+
+
 class _Timer:
     """When a scheduler is asked next: soon after a change, backing off to its maximum."""
 
     def __init__(self, low: float, high: float) -> None:
         self.low, self.high = low, max(low, high)
         self.interval, self.due = low, time.monotonic() + low
+        self.settling = False
 
     def reset(self, changed: bool) -> None:
         self.interval = self.low if changed else min(self.interval * 2, self.high)
         self.due = time.monotonic() + self.interval * random.uniform(0.9, 1.1)
+        self.settling = False
+
+    def settle(self) -> None:
+        """Only the accounting is waited for: soon, then less soon, up to the usual interval."""
+        self.interval = min(self.interval * SETTLE_BACKOFF, self.low) if self.settling else min(SETTLE, self.low)
+        self.due = time.monotonic() + self.interval
+        self.settling = True
 
 
 class Watcher:
@@ -56,8 +71,10 @@ class Watcher:
             if self.on_tick is not None and not self.on_tick(self.last_submits):
                 return
             if not self.done():
-                # ticks start every poll_min (the tick's own time counts), never back to back
+                # ticks start every poll_min (the tick's own time counts), never back to back;
+                # sooner while a scheduler's timer settles
                 every = min((s.infra.poll_min for s, _ in self.groups().values()), default=0.1)
+                every = min([every] + [t.interval for t in self.timers.values() if t.settling])
                 time.sleep(max(every / 10, every - (time.monotonic() - started)))
 
     def done(self) -> bool:
@@ -82,9 +99,12 @@ class Watcher:
         for key, (sched, members, fresh) in polls.items():
             timer = self.timers.setdefault(key, _Timer(sched.infra.poll_min, sched.infra.poll_max))
             # due within half a tick: asked now, not a whole tick late (ticks come every poll_min)
-            if fresh or time.monotonic() >= timer.due - timer.low / 2:
-                # while a wrapper has ended but the scheduler has not said so, ask soon
-                timer.reset(self._poll(sched, members) or fresh or self._unconfirmed(members))
+            if fresh or time.monotonic() >= timer.due - min(timer.interval, timer.low) / 2:
+                changed, settling = self._poll(sched, members)
+                if settling:
+                    timer.settle()
+                else:   # while a wrapper has ended but the scheduler has not said so, ask soon
+                    timer.reset(changed or fresh or self._unconfirmed(members))
         for r in self.runs:
             if r.dirty:
                 r.save()
@@ -121,12 +141,13 @@ class Watcher:
             fresh |= bool(new)
         return fresh
 
-    def _poll(self, sched: Scheduler, members: Members) -> bool:
-        """One status query for every active job at one scheduler; apply what it says."""
+    def _poll(self, sched: Scheduler, members: Members) -> tuple[bool, bool]:
+        """One status query for every active job at one scheduler; apply what it says. Whether
+        anything changed, and whether only the accounting's record of ended jobs is awaited."""
         jobs = {t.job_id: (r, t) for r, tasks in members for t in tasks
                 if t.state in ACTIVE and t.job_id}
         if not jobs:
-            return False
+            return False, False
         self.polls += 1
         before = sched.transport.commands
         try:
@@ -137,13 +158,15 @@ class Watcher:
             if isinstance(exc, TransportError) and exc.transient:
                 for run in {id(m): m for m, _ in members}.values():
                     lifecycle.pause(run, f"{sched.infra.name} unreachable: {exc}; `mso run` resumes")
-            return False
+            return False, False
         self.status_commands += sched.transport.commands - before
         return self._apply(jobs, statuses)
 
-    def _apply(self, jobs: dict, statuses: dict) -> bool:
-        """Move what progressed; reconcile what ended, one batch per run."""
-        changed = False
+    def _apply(self, jobs: dict, statuses: dict) -> tuple[bool, bool]:
+        """Move what progressed; reconcile what ended, one batch per run. Whether anything
+        changed, and whether every job not recorded now has ended in the scheduler's eyes but
+        not yet in its accounting's."""
+        changed, lagging = False, 0
         ended: dict[int, tuple[ActiveRun, Ended]] = {}
         for job_id, (r, t) in jobs.items():
             seen = statuses.get(job_id)
@@ -151,10 +174,12 @@ class Watcher:
                 ended.setdefault(id(r), (r, []))[1].append((t, seen))
             elif seen is not None:
                 changed |= lifecycle.progressed(r, t, seen.state)
+                lagging += seen.ended   # ended, but the accounting does not say so yet
+        recorded = sum(len(batch) for _, batch in ended.values())
         for r, batch in ended.values():
             record_ended(r, batch)
             changed = True
-        return changed
+        return changed, lagging > 0 and lagging + recorded == len(jobs)
 
     def stats(self) -> dict[str, int]:
         """What watching cost: submissions, status queries, the commands and connections used."""

@@ -66,6 +66,7 @@ class ActiveRun:
     # the record's tasks are fixed at creation: indexes built once, read on every watcher tick
     _by_id: dict[str, TaskRecord] = field(init=False, repr=False)
     _on: dict[str, list[TaskRecord]] = field(init=False, repr=False)
+    _jobs: dict[str, Job] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_id = {t.id: t for t in self.record.tasks}
@@ -93,9 +94,13 @@ class ActiveRun:
         return self.places[self.tasks[task_id].infrastructure]
 
     def job(self, task_id: str) -> Job:
-        t = self.tasks[task_id]
-        return Job(t, f"mso.{self.record.run_id}.{task_id}", self.place(task_id).area.task_dir(task_id),
-                   self.images.get((t.infrastructure, t.application.split("@")[0])))
+        """The task as its scheduler sees it (made once: every status query names every job)."""
+        if task_id not in self._jobs:
+            t = self.tasks[task_id]
+            self._jobs[task_id] = Job(t, f"mso.{self.record.run_id}.{task_id}",
+                                      self.place(task_id).area.task_dir(task_id),
+                                      self.images.get((t.infrastructure, t.application.split("@")[0])))
+        return self._jobs[task_id]
 
     def changed(self, task: TaskRecord, text: str) -> None:
         """A task's record changed: save at the end of the tick, and tell the listener."""

@@ -11,6 +11,7 @@ recorded output in tests/fixtures/slurm); the class only joins them through the 
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import time
@@ -155,6 +156,7 @@ def _ids(text: str) -> list[str]:
     return [base] if indices is None else [f"{base}_{i}" for i in indices]
 
 
+@functools.lru_cache(maxsize=256)   # a poll reads a line per job, in a handful of distinct states
 def _status(native: str, detail: str = "") -> JobStatus | None:
     entry = states.slurm(native)
     if entry is None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.errors import TransportError
-from runner.monitor.watcher import Watcher
+from runner.monitor.watcher import SETTLE, SETTLE_BACKOFF, Watcher
 from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
 from runner.state import State
@@ -131,3 +131,40 @@ def test_an_end_the_accounting_has_not_recorded_is_waited_for(tmp_path: Path) ->
     sched.jobs[a.job_id] = JobStatus(State.SUCCEEDED, usage={"cpu_s": 1.0, "source": "sacct"})
     w.tick()
     assert a.state == State.SUCCEEDED and a.usage["source"] == "sacct"
+
+
+def _lagging(tmp_path: Path, still_running: bool) -> tuple[Watcher, ScriptedScheduler]:
+    """Two tasks, polled every 5 s; a's end is told by the scheduler, not yet by its accounting;
+    b has ended too, or still runs."""
+    sched = ScriptedScheduler(replace(INFRA, poll_min=5.0, poll_max=60.0))
+    run = make_run(tmp_path, [task("a"), task("b", index=1)], sched)
+    w = Watcher([run])
+    w.tick()
+    a, b = run.task("a"), run.task("b")
+    sched.jobs[a.job_id] = JobStatus(State.SUCCEEDED, provisional=True)
+    sched.jobs[b.job_id] = JobStatus(State.RUNNING) if still_running else JobStatus(State.SUCCEEDED)
+    wrapper_done(run, "a", 0)
+    if not still_running:
+        wrapper_done(run, "b", 0)
+    w.timers.clear()
+    w.tick()
+    return w, sched
+
+
+def test_when_only_the_accounting_is_awaited_it_is_asked_again_soon_then_less_soon(tmp_path: Path) -> None:
+    w, sched = _lagging(tmp_path, still_running=False)
+    [timer] = w.timers.values()
+    assert timer.settling and timer.interval == SETTLE      # b was recorded; a's accounting lags
+    timer.due = 0.0
+    w.tick()
+    assert timer.settling and timer.interval == SETTLE * SETTLE_BACKOFF
+    for _ in range(20):
+        timer.due = 0.0
+        w.tick()
+    assert timer.interval == 5.0                             # backed off to poll_min, no further
+
+
+def test_a_job_still_running_keeps_the_usual_interval(tmp_path: Path) -> None:
+    w, sched = _lagging(tmp_path, still_running=True)
+    [timer] = w.timers.values()
+    assert not timer.settling and timer.interval == 5.0
