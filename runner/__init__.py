@@ -15,6 +15,10 @@ layers below it, never above (import-linter checks it: the contract in pyproject
     results             reading results/: run records and their files, summaries, the book's
                         page paths, Markdown escapes (for the note, the statuses and the book)
     plan | logs         experiments resolved into frozen task plans | log-line classification
+    containers | data | cloud
+                        images: recipes, builds, registries, runtimes | datasets: rclone,
+                        caches, the catalogue | servers made per run on OpenStack (cloud/api.py
+                        is the only module that talks to the cloud)
     declarations        YAML with line numbers, JSON Schemas, frozen records, cross-references
     transports          run commands and move files on a host (local, ssh); plain settings only
     base                errors, state, fsutil, hashing, secrets, junit, gitinfo, failpoints

@@ -10,7 +10,7 @@ from runner import __version__, error_handler
 from runner.commands.common import common_options
 
 VERBS = ("init", "validate", "plan", "build", "run", "rerun", "status", "logs", "cancel", "publish",
-         "report", "book", "recipe", "dataset")
+         "report", "book", "recipe", "dataset", "cloud")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@
     +-- TransportError       a command or file transfer to a host failed
     +-- SchedulerError       a scheduler refused or failed an operation
     +-- ContainerError       building, pushing or running a container failed
+    +-- CloudError           a cloud refused, or failed to make, delete or find a server
     +-- StagingError         copying data in or out failed, or a checksum did not match
     +-- PublishError         committing results or talking to GitLab failed
     +-- BookError            generating or building the book failed
@@ -93,6 +94,11 @@ class SubmitLimited(SchedulerError):
 
 class ContainerError(MsoError):
     """Building, pushing or running a container failed."""
+
+
+class CloudError(MsoError):
+    """A cloud refused or failed an operation on a server (quota, a missing image or flavor,
+    a server in ERROR or stuck in BUILD, bad credentials)."""
 
 
 class StagingError(MsoError):

@@ -122,6 +122,8 @@ class RunRecord:
     staged: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # the catalogue entries (dataset names) that publish_outputs wrote for this run
     published: list[str] = field(default_factory=list)
+    # the cloud servers made (or taken warm) for it: runner/cloud/servers.py
+    servers: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = State(self.state)
@@ -152,7 +154,8 @@ class RunRecord:
 # fields added after runs were recorded: left out of run.json while unset, so that a record
 # written before them reads and writes back byte for byte
 _UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs", "staged",
-                             "published", "requested", "usage", "metrics", "triggered_by"})
+                             "published", "requested", "usage", "metrics", "triggered_by",
+                             "servers"})
 
 
 def _kept(fields: dict[str, Any]) -> dict[str, Any]:

@@ -98,9 +98,9 @@ CLUSTER_ENV = Path("/var/lib/mso-test/env")
 # xdist's own xdist_group marker cannot be used: it renames the test (item._nodeid), which
 # pytest 9.2 no longer reads, so the group is chosen here from the test's file.
 SERVICE_PATHS = ("tests/cluster/", "tests/transports/", "tests/pipeline/", "tests/containers/",
-                 "tests/data/", "tests/schedulers/test_slurm_cluster.py")
+                 "tests/data/", "tests/schedulers/test_slurm_cluster.py", "tests/cloud/")
 SERVICE_FIXTURES = {"cluster_env", "cluster", "site", "data_env", "registry", "base_image",
-                    "dir_image", "builder_storage"}
+                    "dir_image", "builder_storage", "openstack"}
 
 
 def uses_services(nodeid: str) -> bool:

@@ -139,6 +139,7 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
     from runner.plan import resolve as planning
     from runner.runs import create, resume
     active, summary = [], []
+    _cleanup_clouds(repo, names, ui)
     for name in names:
         for results, record in resume.unfinished(repo, name):
             ui.line(f"{name}: resuming {record.run_id}")
@@ -161,6 +162,19 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
                     f"{image['infrastructure']}: {'pulled' if image['pulled'] else 'cached'}")
         active.append(r)
     return active, summary
+
+
+def _cleanup_clouds(repo, names: list[str], ui) -> None:
+    """Servers that no live run holds (a runner that died, a run that ended without deleting
+    them) are deleted before anything starts; a cloud that cannot be asked is a warning."""
+    from runner.commands.cloud import cleanup
+    from runner.runs.cloudhosts import clouds
+    used = {s.infrastructure for n in names for s in repo.experiments[n].steps}
+    for infra in clouds(repo, used):
+        try:
+            cleanup(infra, Path(repo.root) / "results", ui.line)
+        except MsoError as exc:
+            ui.line(f"warning: could not look for servers to clean up: {exc}")
 
 
 def _decide(repo, p, args: argparse.Namespace):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from runner.declarations import logfilters
 from runner.declarations.models import (MAIN, Application, Container, Dataset, EnvRef, Experiment,
                                 ImageRegistry, InputBinding, InputSpec, Infrastructure, LogSpec,
-                                OutputsTarget, PlotSpec, Resources, ResultFile, SlurmApi,
+                                OpenStack, OutputsTarget, PlotSpec, Resources, ResultFile, SlurmApi,
                                 Step, freeze)
 from runner.declarations.yamlload import Document
 
@@ -89,12 +90,30 @@ def infrastructure(doc: Document) -> Infrastructure:
     d["environment"] = freeze(d.get("environment", {}))
     if "api" in d:
         d["api"] = SlurmApi(d["api"]["url"].rstrip("/"), _env(d["api"]["token"]))
+    if "openstack" in d:
+        d["openstack"] = _openstack(d["openstack"])
     return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
                           max_array_size=limits.get("max_array_size"),
                           max_submitted=limits.get("max_submitted"),
                           max_walltime=limits.get("max_walltime"),
                           poll_min=float(poll.get("min", 1.0)), poll_max=float(poll.get("max", 60.0)),
                           path=doc.path)
+
+
+def _openstack(raw: Mapping[str, Any]) -> OpenStack:
+    o = dict(raw)
+    o["auth"] = tuple(o.get("auth", ()))
+    for key in ("keep_for", "boot_timeout"):
+        if key in o:
+            o[key] = seconds(o[key])
+    return OpenStack(**o)
+
+
+def seconds(text: str | int | float) -> float:
+    """`90`, `90s`, `30m`, `1h30m`, `2d` in seconds (the schema has checked the form)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return float(sum(float(n) * units[u or "s"]
+                     for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhd]?)", str(text))))
 
 
 def _binding(raw: Any) -> InputBinding:

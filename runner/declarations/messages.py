@@ -180,6 +180,9 @@ def _message(err: "ValidationError", ctx: Ctx) -> tuple[str, str]:
         return _size_message(v, inst, expected), ""
     if v == "uniqueItems":
         return f"the list repeats {_short(_first_repeat(inst))}", ""
+    if v == "not" and isinstance(expected, dict) and expected.get("required"):
+        # a combination of keys that may not go together: the `not` says which, and why
+        return _description(expected) or f"{_short(inst)} is not allowed here", ""
     if v is None or v == "not":
         return f"{_short(inst)} is not allowed here", about
     return err.message, about

@@ -185,6 +185,22 @@ class SlurmApi:
 
 
 @dataclass(frozen=True)
+class OpenStack:
+    """An `openstack` infrastructure's cloud and the servers made for each run."""
+
+    image: str
+    flavor: str
+    network: str
+    key_pair: str
+    cloud: str | None = None               # an entry of clouds.yaml
+    auth: tuple[str, ...] = ()             # or: the OS_* variables holding the credentials
+    count: int | None = None
+    max_servers: int | None = None
+    keep_for: float = 0.0                  # seconds a server is kept for the next run
+    boot_timeout: float = 600.0
+
+
+@dataclass(frozen=True)
 class Infrastructure:
     name: str
     kind: str
@@ -215,12 +231,16 @@ class Infrastructure:
     environment: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     # submit, status and cancel through slurmrestd (files still through the SSH transport)
     api: SlurmApi | None = field(default=None, metadata=LATER)
+    openstack: OpenStack | None = field(default=None, metadata=LATER)
+    # a server mso made: the host keys its console printed (known_hosts lines), not declared
+    host_keys: str | None = field(default=None, metadata=LATER)
     path: str = ""
 
     def secrets(self) -> list[EnvRef]:
         """The environment variables this infrastructure needs to be reached."""
         token = self.api.token if self.api else None
-        return [v for v in (self.user, self.key, self.password, self.known_hosts, token)
+        cloud = [EnvRef(name) for name in self.openstack.auth] if self.openstack else []
+        return [v for v in (self.user, self.key, self.password, self.known_hosts, token, *cloud)
                 if isinstance(v, EnvRef)]
 
 

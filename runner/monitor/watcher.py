@@ -13,7 +13,7 @@ from runner.monitor import submit
 from runner.monitor.logwatch import LogWatch
 from runner.monitor.reconcile import Ended, record_ended
 from runner.monitor.submit import Members
-from runner.runs import completion, lifecycle
+from runner.runs import cloudhosts, completion, lifecycle
 from runner.runs.active import ActiveRun
 from runner.runs.lifecycle import ACTIVE
 from runner.schedulers.base import Scheduler
@@ -85,6 +85,7 @@ class Watcher:
         """One round: cancellations read, ready tasks started, due schedulers asked, saved."""
         for r in self.runs:
             r.check_cancelled()
+            cloudhosts.renew(r)   # a watched run's cloud servers stay its own
         self.last_submits = submit.start_ready(self.groups())
         self.submits += self.last_submits
         self.ticks += 1

@@ -62,6 +62,7 @@ class ActiveRun:
     # from disk: a runner may have died between sbatch and saving); a run created by this
     # process starts with none, and gains those whose submission failed midway
     unsure: set[str] | None = field(default=None, repr=False)
+    lease_renewed: float = field(default=0.0, repr=False)   # its cloud servers' (monotonic)
     _mtime: int = field(default=0, repr=False)
     # the record's tasks are fixed at creation: indexes built once, read on every watcher tick
     _by_id: dict[str, TaskRecord] = field(init=False, repr=False)

@@ -14,7 +14,7 @@ from runner.declarations.models import Repository, Resources, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
 from runner.plan.reuse import Source
-from runner.runs import images, prepare, reused
+from runner.runs import cloudhosts, images, prepare, reused
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers import arrays, script
@@ -34,14 +34,16 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     reuse, _ = images.same_digests(plan, reuse or {}, resolved)
     run_id = plan.new_run_id()
     results = Path(repo.root) / "results" / plan.experiment / run_id
+    # cloud servers first: from here on each is a host of its own (runner/runs/cloudhosts.py)
+    repo, plan, made = cloudhosts.provision(repo, plan, run_id, set(reuse))
+    try:
+        places, fetched, staged = _places(ctx, repo, plan, run_id, reuse, resolved)
+    except BaseException:
+        cloudhosts.release(repo, run_id, made)
+        raise
     infra = plan.infrastructure
-    names = sorted({t.infrastructure for t in plan.tasks if t.id not in reuse})
-    places = {n: place(ctx, repo, repo.infrastructure(n), run_id) for n in names}
-    fetched = images.fetch(repo, plan, places, resolved)
-    # datasets into each host's cache, verified: a failure leaves nothing of the run written
-    staged = prepare.stage_in(repo, [t for t in plan.tasks if t.id not in reuse], places)
     record = _record(plan, run_id, git, gitinfo.triggered_by(Path(repo.root)))
-    record.staged = staged
+    record.staged, record.servers = staged, made
     record.work_dir = str(places[infra.name].area.root) if infra.name in places else ""
     record.images = fetched
     reused.take_over(record, reuse, results)
@@ -56,6 +58,18 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     write_atomic(results / SPEC, json.dumps(plan.spec, indent=1, sort_keys=True))
     prepare.prepare(run, repo)
     return run
+
+
+def _places(ctx: Context, repo: Repository, plan: RunPlan, run_id: str,
+            reuse: Mapping[str, Source], resolved: dict) -> tuple[dict, list[dict], dict]:
+    """The run's places (its work dir on each host), its images fetched there, and its
+    datasets staged into each host's cache, verified: a failure leaves nothing of the run
+    written."""
+    names = sorted({t.infrastructure for t in plan.tasks if t.id not in reuse})
+    places = {n: place(ctx, repo, repo.infrastructure(n), run_id) for n in names}
+    fetched = images.fetch(repo, plan, places, resolved)
+    staged = prepare.stage_in(repo, [t for t in plan.tasks if t.id not in reuse], places)
+    return places, fetched, staged
 
 
 def _record(plan: RunPlan, run_id: str, git: dict, triggered_by: str | None = None) -> RunRecord:

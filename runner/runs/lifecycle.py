@@ -21,6 +21,7 @@ then fails, the error names the jobs that may still run.
 from __future__ import annotations
 
 from runner.errors import MsoError, SchedulerError
+from runner.runs import cloudhosts
 from runner.runs.active import ActiveRun
 from runner.runs.completion import NEED_FAILED
 from runner.state import RunRecord, State, TaskRecord, now
@@ -146,3 +147,4 @@ def close(run: ActiveRun, discard: bool = False) -> None:
     if discard or (not run.keep_workdir and not holds_outputs):
         for place in run.places.values():
             place.area.remove()
+    cloudhosts.close(run)   # its cloud servers deleted, or kept warm

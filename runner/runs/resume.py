@@ -12,7 +12,7 @@ from runner import state
 from runner.declarations.models import Repository
 from runner.errors import StateError
 from runner.plan.resolve import TaskPlan
-from runner.runs import images, prepare
+from runner.runs import cloudhosts, images, prepare
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers.context import Context
@@ -34,6 +34,7 @@ def load(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> Ac
                          f"`mso cancel {record.run_id}` closes it") from None
     tasks = {t["id"]: TaskPlan.from_plain(t) for t in saved["tasks"]}
     dirs = saved.get("work_dirs") or {saved["infrastructure"]: record.work_dir}
+    repo = cloudhosts.view(repo, record.servers)   # its cloud servers, as hosts again
     places = {n: place(ctx, repo, repo.infrastructure(n), record.run_id, PurePosixPath(w))
               for n, w in dirs.items()}
     return ActiveRun(record, tasks, results, places, saved["keep_workdir"], ctx.secrets,

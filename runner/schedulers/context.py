@@ -24,6 +24,9 @@ from runner.transports.settings import SSHSettings
 REGISTRY = {
     "local": ("runner.schedulers.process:ProcessScheduler", ""),
     "ssh": ("runner.schedulers.process:ProcessScheduler", "paramiko"),
+    # servers made per run (runner/runs/cloudhosts.py), each then an `ssh` host; this entry
+    # renders the dry run's job scripts
+    "openstack": ("runner.schedulers.process:ProcessScheduler", "paramiko"),
     "slurm": ("runner.schedulers.slurm:SlurmScheduler", "paramiko"),
     "pbs": ("runner.schedulers.pbs:PbsScheduler", "paramiko"),
     "torque": ("runner.schedulers.torque:TorqueScheduler", "paramiko"),
@@ -60,7 +63,7 @@ def _ssh(infra: Infrastructure) -> Transport:
                             for ref in (infra.key, infra.password, infra.known_hosts))
     return SSHTransport(SSHSettings(infra.host, infra.port, user, key_var=key,
                                     password_var=password, known_hosts_var=known,
-                                    jump_host=infra.jump_host))
+                                    jump_host=infra.jump_host, host_keys=infra.host_keys))
 
 
 class Context:
@@ -127,7 +130,7 @@ def _login(infra: Infrastructure) -> str:
     if infra.kind == "local":
         return "local"
     return json.dumps([infra.host, infra.port, infra.user, infra.key, infra.password,
-                       infra.known_hosts, infra.jump_host], default=str)
+                       infra.known_hosts, infra.jump_host, infra.host_keys], default=str)
 
 
 def _key(infra: Infrastructure) -> str:

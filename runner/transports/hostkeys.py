@@ -29,9 +29,11 @@ class KnownHosts:
     variable: str | None = None
 
 
-def load(name: str | None) -> KnownHosts:
-    """The known hosts the variable `name` holds (lines, or a file path); the user's files when
-    no variable is named."""
+def load(name: str | None, lines: str | None = None) -> KnownHosts:
+    """The known hosts given as `lines` (a server's console told them), else those the variable
+    `name` holds (lines, or a file path); the user's files when no variable is named."""
+    if lines is not None:
+        return KnownHosts(lines, "the host keys the server's console output printed")
     if name is None:
         files = [Path(p).expanduser() for p in DEFAULT_FILES]
         text = "".join(p.read_text(errors="replace") + "\n" for p in files if p.is_file())

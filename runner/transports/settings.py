@@ -27,6 +27,9 @@ class SSHSettings:
     password_var: str | None = None
     known_hosts_var: str | None = None
     jump_host: str | None = None     # user@host:port, user and port optional
+    # pinned known_hosts lines given as they are (a cloud server's keys, read from its console
+    # output): not a secret, so held here; they take the place of known_hosts_var
+    host_keys: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class SSHTransport(Transport):
                            (settings.password_var, "SSH password")):
             if name is not None:  # fail now, not at the first command (the value is not kept)
                 credentials.env_value(name, what)
-        hostkeys.load(settings.known_hosts_var)
+        hostkeys.load(settings.known_hosts_var, settings.host_keys)
         self._client: paramiko.SSHClient | None = None
         self._jump_client: paramiko.SSHClient | None = None
         self._shell: Shell | None = None
@@ -168,7 +168,7 @@ class SSHTransport(Transport):
 
     def _connect(self) -> None:
         """Log in (through the jump host when there is one), host keys checked."""
-        known = hostkeys.load(self.settings.known_hosts_var)
+        known = hostkeys.load(self.settings.known_hosts_var, self.settings.host_keys)
         password, key = self.settings.password_var, self.settings.key_var
         secret = credentials.env_value(password, "SSH password") if password else None
         pkey = credentials.private_key(key, secret) if key else None

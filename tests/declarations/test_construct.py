@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runner.declarations import construct, schema
-from runner.declarations.models import (Container, EnvRef, LogFilter, PlotSpec, Resources,
-                                       ResultFile, plain)
+from runner.declarations.models import (Container, EnvRef, LogFilter, OpenStack, PlotSpec,
+                                       Resources, ResultFile, plain)
 from runner.declarations.yamlload import parse
 
 RESOURCES = ("{nodes: 1, tasks: 2, cpus_per_task: 3, gpus: 0, memory: 2G, walltime: '00:10:00', "
@@ -100,13 +100,35 @@ plots: [{{x: n, y: error, logx: true, logy: false, title: t}}]
 }
 
 
+# keys that no FULL document can hold beside the others (another kind's only)
+MORE = {"infrastructure": ["""\
+name: o
+kind: openstack
+user: debian
+key: {env: K}
+work_root: mso
+openstack: {cloud: c, image: i, flavor: f, network: n, key_pair: k, max_servers: 3,
+            keep_for: 30m, boot_timeout: 1h30m}
+"""]}
+
+
 @pytest.mark.parametrize("kind", schema.KINDS)
 def test_every_schema_key_is_built(kind: str) -> None:
-    doc = parse(FULL[kind], f"{kind}.yaml")
-    assert schema.check(doc, kind) == []
-    assert set(doc.data) == set(schema.schema(kind)["properties"]), "cover every key"
-    record = construct.BUILDERS[kind](doc)
-    assert plain(record)["name"] == doc.data["name"]
+    docs = [parse(text, f"{kind}.yaml") for text in (FULL[kind], *MORE.get(kind, []))]
+    for doc in docs:
+        assert schema.check(doc, kind) == []
+        record = construct.BUILDERS[kind](doc)
+        assert plain(record)["name"] == doc.data["name"]
+    assert {k for doc in docs for k in doc.data} == set(schema.schema(kind)["properties"]), \
+        "cover every key"
+
+
+def test_an_openstack_declaration_is_built() -> None:
+    infra = construct.infrastructure(parse(MORE["infrastructure"][0], "o.yaml"))
+    assert infra.openstack == OpenStack(image="i", flavor="f", network="n", key_pair="k",
+                                        cloud="c", max_servers=3, keep_for=1800.0,
+                                        boot_timeout=5400.0)
+    assert infra.secrets() == [EnvRef("K")]
 
 
 def test_built_values() -> None:

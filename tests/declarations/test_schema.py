@@ -82,8 +82,8 @@ def test_missing_keys_needed_by_the_kind_are_said_at_once() -> None:
 
 
 @pytest.mark.parametrize("line, expected", [
-    ("kind: slrum", "x.yaml:2:7: kind: 'slrum' is not one of: local, ssh, slurm, pbs, torque (did you "
-                    "mean 'slurm'?)"),
+    ("kind: slrum", "x.yaml:2:7: kind: 'slrum' is not one of: local, ssh, slurm, pbs, torque, openstack "
+                    "(did you mean 'slurm'?)"),
     ("port: 0", "x.yaml:2:7: port: 0 is too small: the minimum is 1"),
     ("port: 70000", "x.yaml:2:7: port: 70000 is too large: the maximum is 65535"),
     ('port: "22"', "x.yaml:2:7: port: expected an integer, got a string (remove the quotes"),
