@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Callable
 
 from runner.cloud import servers
+from runner.cloud.api import Cloud
 from runner.declarations.models import Infrastructure, Repository
 from runner.errors import MsoError
 from runner.plan.resolve import RunPlan
@@ -108,15 +109,40 @@ def close(run: ActiveRun, say: Say = _stderr) -> None:
         run.save()
 
 
+def lost(run: ActiveRun) -> dict[str, str]:
+    """The places whose server the cloud no longer has, or has in ERROR (place -> why), each
+    marked deleted in the record; asked when a run resumes. A cloud that cannot be asked is a
+    warning: the servers are assumed to be there."""
+    out: dict[str, str] = {}
+    for name, mine in _live_by_cloud(run).items():
+        try:
+            cloud = Cloud(run.repo.infrastructure(name))
+            for e in mine:
+                s = cloud.server(e["id"])
+                if s is None or s.status in ("ERROR", "DELETED", "SOFT_DELETED"):
+                    e.update(deleted=servers.now(), lost=True)
+                    out[e["place"]] = (f"its server {e['name']} is "
+                                       f"{'gone' if s is None else s.status} (deleted outside mso?)")
+        except MsoError as exc:
+            run.warn(run.record.tasks[0], f"could not ask the cloud about the servers: {exc}")
+    return out
+
+
+def _live_by_cloud(run: ActiveRun) -> dict[str, list[dict]]:
+    by: dict[str, list[dict]] = {}
+    if run.repo is not None:
+        for e in run.record.servers:
+            if not (e.get("deleted") or e.get("kept_until")):
+                by.setdefault(e["infrastructure"], []).append(e)
+    return by
+
+
 def renew(run: ActiveRun) -> None:
     """While a runner watches the run, its servers' lease is renewed now and then."""
-    live = [e for e in run.record.servers if not (e.get("deleted") or e.get("kept_until"))]
-    if not live or run.repo is None or time.monotonic() - run.lease_renewed < RENEW_EVERY:
+    by = _live_by_cloud(run)
+    if not by or time.monotonic() - run.lease_renewed < RENEW_EVERY:
         return
     run.lease_renewed = time.monotonic()
-    by: dict[str, list[dict]] = {}
-    for e in live:
-        by.setdefault(e["infrastructure"], []).append(e)
     for name, mine in by.items():
         try:
             servers.renew(run.repo.infrastructure(name), mine)

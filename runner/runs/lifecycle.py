@@ -9,6 +9,7 @@ what is recorded with it, and in what order it goes with stopping jobs:
           queued|running -> succeeded|failed|cancelled   ended() (runner/runs/completion.py decides)
           pending|queued -> cancelled need_failed(): a task it needs did not succeed
           pending -> failed           submit_failed(), stage_in_failed()
+          unfinished -> failed        host_lost(): the cloud server it ran on is gone
     run:  -> paused                   pause(): a host is unreachable, or the runner stops watching;
                                       the jobs go on, and the next `mso run` resumes (resumed())
           -> cancelled                cancel(): by a person, or on an interrupt when asked
@@ -87,6 +88,13 @@ def submit_failed(run: ActiveRun, tasks: list[TaskRecord], why: str) -> None:
     for t in tasks:
         t.move(State.FAILED, f"could not submit: {why}")
         run.changed(t, f"failed to submit: {why}")
+
+
+def host_lost(run: ActiveRun, tasks: list[TaskRecord], why: str) -> None:
+    """The host they ran on is gone (a cloud server deleted behind mso's back): they fail."""
+    for t in tasks:
+        if t.move(State.FAILED, why):
+            run.changed(t, f"failed: {why}")
 
 
 def stage_in_failed(run: ActiveRun, why: str) -> None:

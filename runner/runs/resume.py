@@ -12,7 +12,7 @@ from runner import state
 from runner.declarations.models import Repository
 from runner.errors import StateError
 from runner.plan.resolve import TaskPlan
-from runner.runs import cloudhosts, images, prepare
+from runner.runs import cloudhosts, images, lifecycle, prepare
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
 from runner.schedulers.context import Context
@@ -44,6 +44,9 @@ def load(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> Ac
 def resume(ctx: Context, repo: Repository, results: Path, record: RunRecord) -> ActiveRun:
     """Go on with an unfinished run: stage what was not staged yet, then watch."""
     run = load(ctx, repo, results, record)
+    for name, why in cloudhosts.lost(run).items():   # a cloud server deleted meanwhile
+        run.places.pop(name, None)
+        lifecycle.host_lost(run, [t for t in run.tasks_on(name) if not t.state.terminal], why)
     if record.state == State.PAUSED:
         record.state, record.reason = State.RUNNING, None
     prepare.prepare(run, repo)

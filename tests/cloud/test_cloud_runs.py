@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.cloud.openstack_standin import Cloud, new_keypair
-from tests.cluster.test_ssh_runs import _experiment, _record
-from tests.conftest import ROOT, mso
+from tests.cluster.conftest import slurm  # noqa: F401 (the fixture, for the hybrid run)
+from tests.cluster.test_ssh_runs import _experiment, _ledger, _record
+from tests.conftest import COUNTER_PY, ROOT, mso
 
 pytestmark = pytest.mark.integration
 
@@ -202,3 +203,83 @@ def test_servers_of_a_runner_that_died_before_recording_are_deleted_once_their_l
     assert "deleting mso-20261202T000000Z-aaaaaaaa-00000001-1" in proc.stdout + proc.stderr
     left = [s.name for s in openstack.servers()]
     assert left == ["mso-20261202T000000Z-aaaaaaaa-00000002-1"], "a live lease is left alone"
+
+
+def _kill_when_running(repo: Path, name: str, ledger: Path, started: int) -> None:
+    """Start `mso run NAME` and SIGKILL it once `started` tasks have begun."""
+    proc = _start(repo, name)
+    deadline = time.monotonic() + 60
+    while not (ledger.exists() and len(ledger.read_text().split()) >= started):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr and proc.stderr.read()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_cancel_stops_the_tasks_and_deletes_the_servers(
+        counter: Path, openstack: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = with_cloud(counter, openstack, tmp_path, monkeypatch, "count: 2")
+    ledger = _experiment(repo, "stopped", "cloud", ["a", "b"], sleep=60)
+    _kill_when_running(repo, "stopped", ledger, 2)
+    proc = mso("cancel", "stopped", repo=repo, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rec = _record(repo, "stopped")
+    assert rec["state"] == "cancelled" and all(s.get("deleted") for s in rec["servers"])
+    assert _gone(openstack)
+
+
+def test_a_server_deleted_behind_mso_s_back_fails_its_tasks_on_resume(
+        counter: Path, openstack: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = with_cloud(counter, openstack, tmp_path, monkeypatch, "count: 2")
+    ledger = _experiment(repo, "lost", "cloud", ["a", "b"], sleep=3)
+    _kill_when_running(repo, "lost", ledger, 2)
+    second = _record(repo, "lost")["servers"][1]
+    openstack.connect().compute.delete_server(second["id"])
+    proc = mso("run", "lost", repo=repo, timeout=120)
+    assert proc.returncode == 2, proc.stderr          # the run failed: one task's host was lost
+    rec = _record(repo, "lost")
+    by_id = {t["id"]: t for t in rec["tasks"]}
+    assert by_id["main-0000"]["state"] == "succeeded"
+    assert by_id["main-0001"]["state"] == "failed"
+    assert f"its server {second['name']} is gone" in by_id["main-0001"]["reason"]
+    assert [bool(s.get("lost")) for s in rec["servers"]] == [False, True]
+    assert _gone(openstack)
+
+
+def test_hybrid_first_step_on_the_cluster_then_on_two_servers(
+        slurm: Path, openstack: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MSO4SC's hybrid case with a cloud it provisions itself: a step on the Slurm cluster, the
+    next on two servers made for the run, the first step's outputs carried across by mso."""
+    repo = with_cloud(slurm, openstack, tmp_path, monkeypatch, "count: 2")
+    app = repo / "applications" / "counter.yaml"
+    app.write_text(app.read_text() + "inputs:\n  previous: {description: earlier output, optional: true}\n")
+    (repo / "applications" / "counter" / "count.py").write_text(COUNTER_PY.replace(
+        'open("out.txt", "w").write(label + "\\n")',
+        'import os\nprev = "inputs/previous/out.txt"\n'
+        'open("out.txt", "w").write((open(prev).read().strip() + "+" if os.path.exists(prev) else "") + label + "\\n")'))
+    ledger = _ledger("cloud-hybrid")
+    (repo / "experiments" / "hybrid.yaml").write_text(f"""\
+name: hybrid
+application: counter
+infrastructure: cluster
+parameters: {{ledger: '{ledger}'}}
+matrix: {{label: [x, y, z]}}
+steps:
+  - {{name: simulate}}
+  - name: post
+    infrastructure: cloud
+    needs: [simulate]
+    inputs: {{previous: {{step: simulate, path: out.txt}}}}
+""")
+    proc = mso("run", "hybrid", repo=repo, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rec = _record(repo, "hybrid")
+    by_id = {t["id"]: t for t in rec["tasks"]}
+    assert "_" in by_id["simulate-0000"]["job_id"], "the first step ran as a Slurm array"
+    folder = repo / "results" / "hybrid" / rec["run_id"]
+    for i, label in enumerate("xyz"):
+        assert (folder / f"post-{i:04d}" / "out.txt").read_text() == f"{label}+{label}\n"
+    plan = _plan(repo, rec)
+    assert set(plan["work_dirs"]) == {"cluster", "cloud.1", "cloud.2"}
+    assert Counter(ledger.read_text().split()) == {"x": 2, "y": 2, "z": 2}
+    assert all(s.get("deleted") for s in rec["servers"]) and _gone(openstack)
