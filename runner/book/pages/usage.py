@@ -1,13 +1,15 @@
-"""The usage page: who ran what, the core time reserved and used, the largest requests, and runs
-per experiment, infrastructure and month, with a plot of each."""
+"""The usage page: who ran what, the core time reserved and used, the largest requests, runs
+per experiment, infrastructure and month, with a plot of each, and the VM-hours of cloud servers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Callable, Iterable
 
 from runner.book.context import Context, Page
 from runner.book.plots import Plot, Series, figure
+from runner.book.pages import usage_vm
 from runner.book.pages.usage_tally import Tally, core_time, infrastructure, memory, month, unit, \
     user
 from runner.results import markdown as md
@@ -25,11 +27,19 @@ INTRO = ("How much has run, who ran it and how it went, counted from the run rec
          "for (one if it asked for none) times its wall time; *core time used* is the CPU time "
          "its wrapper or the cluster's accounting reported (jobs without one count nothing). "
          "A user is who triggered the run: the GitLab user in a pipeline, else the git author.")
+VM_HEAD = ("Infrastructure", "Servers", "Runs", "VM-hours")
+VM_INTRO = ("The cloud servers made for runs on `openstack` infrastructures, each from when it was "
+            "made until it was deleted, or until the end of the time it was kept warm for a later "
+            "run. A server kept warm and taken by a later run counts once. *Runs* are the runs "
+            "that made or took the servers.")
 
 
-def page(ctx: Context) -> Page:
-    """Usage figures and plots from the run records alone."""
+def page(ctx: Context, now: dt.datetime | None = None) -> Page:
+    """Usage figures and plots from the run records alone; cloud servers still up (or kept warm
+    beyond it) count until `now`, the clock when the page is built unless given."""
     runs = list(ctx.all_runs)
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    servers = usage_vm.servers(runs, now)
     total = _tally(runs, lambda r: "all").get("all", Tally())
     by_user = _tally(runs, user)
     by_infra = _tally(runs, infrastructure)
@@ -50,9 +60,12 @@ def page(ctx: Context) -> Page:
              "## By infrastructure",
              md.table(INFRA_HEAD, [_infra_row(_infra_link(ctx)(k), t) for k, t in by_infra.items()],
                       "No runs yet."), *_figures(infra_plots),
+             *_vm_section(ctx, servers, now),
              "## By experiment",
              _grouped(_tally(runs, lambda r: r.experiment), "Experiment", _exp_link),
-             "## By month", _grouped(by_month, "Month (UTC)", md.text), *_figures(month_plots)]
+             "## By month", _grouped(by_month, "Month (UTC)", md.text,
+                                     usage_vm.tally(servers, usage_vm.by_month) or None),
+             *_figures(month_plots)]
     shown = (*user_plots, *infra_plots, *month_plots)
     return Page(PATH, "Usage", "\n\n".join(parts), plots=shown)
 
@@ -92,9 +105,26 @@ def _infra_row(name: str, t: Tally) -> list[str]:
     return [name, str(t.runs), str(t.jobs), core_time(t.reserved_s), _used(t)]
 
 
-def _grouped(groups: dict[str, Tally], label: str, show: Callable[[str], str]) -> str:
-    rows = [[show(k), *_cells(t)] for k, t in groups.items()]
-    return md.table((label, *HEAD), rows, "No runs yet.")
+def _grouped(groups: dict[str, Tally], label: str, show: Callable[[str], str],
+             vm: dict[str, usage_vm.VmTally] | None = None) -> str:
+    """A row per group; with `vm`, each group's VM-hours too."""
+    rows = [[show(k), *_cells(t), *([usage_vm.hours(vm.get(k))] if vm else [])]
+            for k, t in groups.items()]
+    return md.table((label, *HEAD, *(["VM-hours"] if vm else [])), rows, "No runs yet.")
+
+
+def _vm_section(ctx: Context, servers: list[usage_vm.Server], now: dt.datetime) -> list[str]:
+    """VM-hours per openstack infrastructure, when some run had cloud servers."""
+    if not servers:
+        return []
+    intro = VM_INTRO
+    if any(s.until_now for s in servers):
+        intro += (" Servers still up, or kept warm longer, count until this page was built "
+                  f"({now:%Y-%m-%d %H:%M} UTC).")
+    show = _infra_link(ctx)
+    rows = [[show(k), str(t.servers), str(len(t.runs)), usage_vm.hours(t)]
+            for k, t in usage_vm.tally(servers, usage_vm.by_infrastructure).items()]
+    return ["## VM-hours", intro, md.table(VM_HEAD, rows)]
 
 
 def _bars(title: str, xlabel: str, ylabel: str, groups: dict[str, Tally],
