@@ -22,6 +22,7 @@ from typing import Callable
 from runner.cloud.api import Cloud, Found, Server
 from runner.declarations.models import Infrastructure
 from runner.errors import CloudError, MsoError
+from runner.words import plural
 
 TAG, WARM = "mso", "mso-warm"
 LEASE = 900.0            # seconds a server is held for its run without a word from its runner
@@ -58,14 +59,16 @@ def provision(infra: Infrastructure, run_id: str, tasks: int, say: Say) -> list[
     found = cloud.find()
     per_server = infra.max_parallel or found.vcpus
     n = how_many(infra, tasks, per_server)
-    entries = _claim_warm(cloud, infra, found, run_id, n)
-    try:
+    entries: list[dict] = []
+    try:   # (a warm server taken when this breaks off carries this run's tag and lease)
+        entries += _claim_warm(cloud, infra, found, run_id, n)
         for _ in range(len(entries), n):
             name = f"mso-{run_id}-{len(entries) + 1}"
             sid = cloud.create(name, found, [TAG, run_tag(run_id)], _metadata(infra, found, run_id))
             entries.append(_entry(infra, sid, name, len(entries) + 1))
-        say(f"{infra.name}: {len(entries)} server(s) booting"
-            f"{f' ({len(entries) - _made(entries)} kept warm)' if _made(entries) < len(entries) else ''}")
+        warm = sum(1 for e in entries if e.get("warm_from"))
+        say(f"{infra.name}: {plural(n, 'server')} for the run"
+            + (f", {warm} of them kept warm by an earlier one" if warm else "") + ", booting")
         _wait_ready(cloud, infra, entries)
     except BaseException:
         for e in entries:
@@ -74,10 +77,6 @@ def provision(infra: Infrastructure, run_id: str, tasks: int, say: Say) -> list[
     for e in entries:
         e["max_parallel"] = per_server
     return entries
-
-
-def _made(entries: list[dict]) -> int:
-    return sum(1 for e in entries if not e.get("warm_from"))
 
 
 def _entry(infra: Infrastructure, sid: str, name: str, number: int, **more: str) -> dict:
@@ -198,7 +197,7 @@ def release(infra: Infrastructure, run_id: str, entries: list[dict], say: Say) -
             cloud.delete(e["id"])
             e["deleted"] = now()
     if entries:
-        say(f"{infra.name}: {len(entries)} server(s) "
+        say(f"{infra.name}: {plural(len(entries), 'server')} "
             + (f"kept warm for {keep:g} s" if keep else "deleted"))
 
 
