@@ -103,7 +103,7 @@ def context(folder: Path, wheel: Path) -> None:
     say(f"downloading the wheels of {wheel.name}'s dependencies for Python {DEBIAN_PYTHON}")
     argv = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
             "--only-binary=:all:", "--python-version", DEBIAN_PYTHON, "--dest", str(folder / "wheels"),
-            str(wheel)]
+            f"mso[cloud] @ {wheel.resolve().as_uri()}"]   # with openstacksdk, for `openstack` runs
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

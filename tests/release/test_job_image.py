@@ -196,6 +196,7 @@ def test_the_labels_name_version_revision_and_base_digest(pushed: Pushed) -> Non
     ("ch-run --version 2>&1", "0.31"),
     ("git --version", "git version 2."),
     ("ssh -V 2>&1", "OpenSSH_9"),
+    ("python3 -c 'import openstack.version; print(\"openstacksdk\")' 2>&1 | tail -1", "openstacksdk"),
     ("id -un", "{user}"),
 ])
 def test_the_tools_run_inside_as_the_test_user(pushed: Pushed, command: str, expected: str) -> None:
