@@ -33,6 +33,8 @@ from urllib.parse import urlencode
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.recorded import Recorded  # noqa: F401 (recorded requests, shared by the stand-ins)
+
 NOTES = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/merge_requests/(?P<iid>\d+)/notes$")
 NOTE = re.compile(r"^/api/v4/projects/(?P<project>[^/]+)/merge_requests/(?P<iid>\d+)"
                   r"/notes/(?P<note>\d+)$")
@@ -53,20 +55,6 @@ CI_VARS = ("CI_API_V4_URL", "CI_PROJECT_ID", "CI_COMMIT_SHA", "CI_COMMIT_REF_NAM
            "MSO_BOOK_URL", "MSO_GITLAB_TOKEN")
 WHEN = "2026-01-01T00:00:00.000Z"
 USER = {"id": 99, "username": "project_42_bot", "name": "mso bot", "state": "active"}
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One request as it arrived (the token header left out)."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 @dataclass

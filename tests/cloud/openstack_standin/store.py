@@ -12,26 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.recorded import Recorded  # noqa: F401 (recorded requests, shared by the stand-ins)
+
 from .keys import md5_fingerprint
 from .model import Flavor, Image, Keypair, Network, Quota, Server, new_id
 
 SECRET_HEADERS = {"x-auth-token", "x-subject-token", "authorization", "cookie"}
 SECRET_KEYS = {"password", "adminpass", "token", "private_key", "secret"}
 HIDDEN = "***"
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One request as it arrived: tokens and passwords replaced by ***."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 def _hide(data: Any) -> Any:
