@@ -154,7 +154,10 @@ def test_a_server_of_another_version_is_refused_at_connect() -> None:
         api.call("GET", "/slurm/v0.0.38/jobs")
 
 
-@pytest.mark.parametrize("token, why", [("", "is not set"), (jwt(time.time() - 5), "expired at")])
+# a fixed time in the past, not time.time(): the parameters (and so the test ids) must be the same
+# on every pytest-xdist worker, which collect in different seconds
+@pytest.mark.parametrize("token, why", [("", "is not set"), (jwt(1_700_000_000), "expired at")],
+                         ids=["missing", "expired"])
 def test_a_missing_or_expired_token_fails_before_any_request(token: str, why: str) -> None:
     api, session = client(CONNECT, token)
     with pytest.raises(TokenRefused, match=why) as err:
