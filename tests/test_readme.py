@@ -10,7 +10,8 @@ rest itself: validate, run the example sweep, build the book.
 
 Then every `mso` line of the README's Use section runs in that clone, as a person would type it
 after the Use section's own first line (`. .venv/bin/activate`): optional `[...]` parts are left
-out, and each placeholder (DIR, FILE, EXPERIMENT, ...) takes a value from VALUES below. Lines are
+out, a choice of words (`list|cleanup`) is typed as its first, and each placeholder (DIR, FILE,
+EXPERIMENT, ...) takes a value from VALUES below. Lines are
 skipped only when their verb needs a service this test does not start (NEEDS_SERVICE); each
 must exit 0 unless EXPECTED gives its documented code and message, and a server (SERVERS) must
 print its address, then stop on Ctrl-C with 130.
@@ -64,7 +65,7 @@ def verb_of(synopsis: str) -> str:
     for w in _bare(synopsis).split()[1:]:
         if _PLACEHOLDER.fullmatch(w):
             break
-        words.append(w)
+        words.append(w.split("|")[0])
     return " ".join(words)
 
 
@@ -78,6 +79,8 @@ def command(synopsis: str, values: dict[str, str]) -> list[str]:
             assert name in values, (f"README Use: {synopsis!r} has the placeholder {name}: give "
                                     "it a value in VALUES of tests/test_readme.py")
             w = values[name]
+        else:
+            w = w.split("|")[0]   # `list|cleanup`: a choice of words, typed as the first
         out.append(w)
     return out
 
