@@ -124,6 +124,9 @@ class RunRecord:
     published: list[str] = field(default_factory=list)
     # the cloud servers made (or taken warm) for it: runner/cloud/servers.py
     servers: list[dict[str, Any]] = field(default_factory=list)
+    # where steps with candidate infrastructures went, and the predictions behind it:
+    # runner/placement/
+    placement: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = State(self.state)
@@ -155,7 +158,7 @@ class RunRecord:
 # written before them reads and writes back byte for byte
 _UNSET_LEFT_OUT = frozenset({"images", "rerun_of", "identity", "reused", "logs", "staged",
                              "published", "requested", "usage", "metrics", "triggered_by",
-                             "servers"})
+                             "servers", "placement"})
 
 
 def _kept(fields: dict[str, Any]) -> dict[str, Any]:
