@@ -45,7 +45,7 @@ class Context:
     def infrastructures(self) -> Mapping[str, Infrastructure]:
         """Declared infrastructures, plus the built-in `local` when something uses it, by name."""
         found = dict(self.repo.infrastructures)
-        used = {s.infrastructure for e in self.repo.experiments.values() for s in e.steps}
+        used = {p for e in self.repo.experiments.values() for s in e.steps for p in s.places}
         if "local" in used and "local" not in found:
             found["local"] = LOCAL
         return dict(sorted(found.items()))

@@ -169,7 +169,7 @@ def _cleanup_clouds(repo, names: list[str], ui) -> None:
     them) are deleted before anything starts; a cloud that cannot be asked is a warning."""
     from runner.commands.cloud import cleanup
     from runner.runs.cloudhosts import clouds
-    used = {s.infrastructure for n in names for s in repo.experiments[n].steps}
+    used = {p for n in names for s in repo.experiments[n].steps for p in s.places}
     for infra in clouds(repo, used):
         try:
             cleanup(infra, Path(repo.root) / "results", ui.line)

@@ -135,10 +135,12 @@ def split_ref(ref: str) -> tuple[str, str | None]:
 def experiment(doc: Document) -> Experiment:
     d = doc.data
     app, version = split_ref(d["application"])
-    infra = d.get("infrastructure", "local")
+    declared = d.get("infrastructure", "local")
+    infra, candidates = _places(declared)
     raw_steps = d.get("steps") or [{"name": MAIN}]
     steps = tuple(Step(name=s["name"], application=split_ref(s.get("application", app))[0],
-                       infrastructure=s.get("infrastructure", infra),
+                       infrastructure=_places(s.get("infrastructure", declared))[0],
+                       candidates=_places(s.get("infrastructure", declared))[1],
                        parameters=freeze(s.get("parameters", {})), inputs=_bindings(s.get("inputs")),
                        resources=resources(s.get("resources")), needs=tuple(s.get("needs", [])))
                   for s in raw_steps)
@@ -152,7 +154,14 @@ def experiment(doc: Document) -> Experiment:
         inputs=_bindings(d.get("inputs")), resources=resources(d.get("resources")),
         keep_workdir=d.get("keep_workdir"), tags=tuple(d.get("tags", [])),
         outputs=_outputs(d.get("outputs")), publish_outputs=bool(d.get("publish_outputs", False)),
-        plots=tuple(PlotSpec(**p) for p in d.get("plots", [])), path=doc.path)
+        plots=tuple(PlotSpec(**p) for p in d.get("plots", [])), path=doc.path,
+        candidates=candidates,
+        placement=d.get("placement", "auto") if any(s.candidates for s in steps) else None)
+
+
+def _places(value: str | list[str]) -> tuple[str, tuple[str, ...]]:
+    """`cluster` -> ('cluster', ()); `[cluster, cloud]` -> ('cluster', ('cluster', 'cloud'))."""
+    return (value[0], tuple(value)) if isinstance(value, list) else (value, ())
 
 
 BUILDERS = {"application": application, "dataset": dataset,

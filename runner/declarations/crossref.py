@@ -96,14 +96,13 @@ def warnings(repo: Repository) -> list[str]:
     the catalogue's warnings (datarules.warnings)."""
     found = []
     for exp in sorted(repo.experiments.values(), key=lambda e: e.path):
-        for step in exp.steps:
+        for step, place in ((s, p) for s in exp.steps for p in s.places):
             app = repo.applications.get(step.application)
-            if app is None or app.container is None or step.infrastructure not in \
-                    {"local", *repo.infrastructures}:
+            if app is None or app.container is None or place not in {"local", *repo.infrastructures}:
                 continue
-            if repo.infrastructure(step.infrastructure).container_runtime == "none":
+            if repo.infrastructure(place).container_runtime == "none":
                 found.append(f"{exp.path}: warning: {app.name} declares a container, but "
-                             f"infrastructure '{step.infrastructure}' has container_runtime: none, "
+                             f"infrastructure '{place}' has container_runtime: none, "
                              "so its tasks run in the host's environment (its python, its "
                              "libraries), not in the image")
     return list(dict.fromkeys(found + datarules.warnings(repo)))
@@ -144,6 +143,10 @@ def _experiment(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecE
                         f"{app.path} has version {app.version}",
                         f"write `application: {app.name}@{app.version}`")
     yield from _steps(exp, ctx, doc)
+    if "placement" in doc.data and not any(s.candidates for s in exp.steps):
+        yield SpecError(doc.where(("placement",)), "placement chooses among a list of "
+                        "infrastructures, and no step has one",
+                        "write `infrastructure: [cluster, cloud]`, or remove `placement`")
     yield from _matrix(exp, repo, doc)
     yield from parameters.unsafe_values(exp, doc)
     yield from scheduler_options.check_experiment(exp, repo, doc)
@@ -166,12 +169,7 @@ def _steps(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecError]
                 yield SpecError(doc.where(("steps", i, "needs")), f"unknown step '{need}'",
                                 did_you_mean(need, names, "steps"))
         graph[step.name] = tuple(n for n in step.needs if n in names)
-        infra = step.infrastructure
-        if infra != "local" and infra not in repo.infrastructures \
-                and infra not in ctx.broken.get("infrastructure", ()):
-            own = "infrastructure" in _raw_step(doc, i)
-            yield _unknown(doc, ("steps", i, "infrastructure") if own else ("infrastructure",),
-                           "infrastructure", infra, repo.infrastructures)
+        yield from _places(step, i, ctx, doc)
         app = repo.applications.get(step.application)
         if app is None:
             if step.application not in ctx.broken.get("application", ()):
@@ -181,6 +179,17 @@ def _steps(exp: Experiment, ctx: _Context, doc: Document) -> Iterator[SpecError]
         yield from _inputs(exp, step, i, app, ctx, doc)
         yield from parameters.check_step(exp, step, i, app, ctx.parameters(app), doc)
     yield from _cycle(graph, names, doc)
+
+
+def _places(step: Step, i: int, ctx: _Context, doc: Document) -> Iterator[SpecError]:
+    """Each infrastructure the step may run on is declared (or the built-in `local`)."""
+    key = ("steps", i, "infrastructure") if "infrastructure" in _raw_step(doc, i) \
+        else ("infrastructure",)
+    for k, infra in enumerate(step.places):
+        if infra != "local" and infra not in ctx.repo.infrastructures \
+                and infra not in ctx.broken.get("infrastructure", ()):
+            yield _unknown(doc, key + ((k,) if step.candidates else ()), "infrastructure", infra,
+                           ctx.repo.infrastructures)
 
 
 def _raw_step(doc: Document, i: int) -> Mapping:

@@ -264,6 +264,14 @@ class Step:
     inputs: Mapping[str, InputBinding] = field(default_factory=lambda: EMPTY)
     resources: Resources = Resources()
     needs: tuple[str, ...] = ()
+    # `infrastructure: [a, b]`: where it may run, in declared order (`infrastructure` is the
+    # first until runner/placement/ chooses); empty when it names one
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """Every infrastructure this step may run on."""
+        return self.candidates or (self.infrastructure,)
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,8 @@ class Experiment:
     publish_outputs: bool = False
     plots: tuple[PlotSpec, ...] = ()
     path: str = ""
+    candidates: tuple[str, ...] = ()     # as Step.candidates, for the experiment's own list
+    placement: str | None = None         # with candidates: `auto` (the default) or `first`
 
     @property
     def implicit(self) -> bool:

@@ -83,8 +83,8 @@ _SECTION = {"slurm": "slurm", "pbs": "pbs", "torque": "pbs"}
 def check_experiment(exp: Experiment, repo: Repository, doc: Document) -> Iterator[SpecError]:
     """Options the experiment or its steps write that their scheduler would refuse."""
     seen: set[tuple] = set()
-    for i, step in enumerate(exp.steps):
-        infra = repo.infrastructures.get(step.infrastructure)
+    for i, step, place in ((i, s, p) for i, s in enumerate(exp.steps) for p in s.places):
+        infra = repo.infrastructures.get(place)
         section = _SECTION.get(infra.kind) if infra else None
         if section is None:
             continue

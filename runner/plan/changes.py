@@ -39,9 +39,7 @@ def touched(exp: Experiment, repo: Repository, files: set[str]) -> list[str]:
         app = repo.applications.get(step.application)
         if app is not None:
             deps |= {app.path, f"applications/{app.name}"}
-        infra = repo.infrastructures.get(step.infrastructure)
-        if infra is not None:
-            deps.add(infra.path)
+        deps |= {repo.infrastructures[p].path for p in step.places if p in repo.infrastructures}
         for binding in [*exp.inputs.values(), *step.inputs.values()]:
             ds = repo.datasets.get(binding.dataset) if binding.dataset else None
             if ds is not None:

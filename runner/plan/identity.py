@@ -5,7 +5,8 @@ It covers the application (version, command, outputs, environment, container rec
 reference, and its files), the task's resolved parameters and command line, its inputs (each
 dataset's checksum; for an input from an earlier step, that task's identity), and the
 infrastructure's settings that can change a result (kind, host, modules, container runtime,
-volumes, GPU vendor, environment). It leaves out what only says how or where to wait: resources
+volumes, GPU vendor, environment; for a step with candidate infrastructures, those of every
+candidate, so that a point is the same wherever placement sends it and is reused from any). It leaves out what only says how or where to wait: resources
 (walltime, memory, partition, scheduler options), credentials, the work root, polling, and a
 task's index or id (a value added to an axis renumbers the points, not their identity). The image
 digest is checked when a run starts (runner/runs/create.py): a reused point ran in the same one.
@@ -40,7 +41,8 @@ def assign(tasks: list, snapshot: Mapping[str, Any]) -> tuple:
                        [of(by_id[i.step_task]), i.step_path]] for i in task.inputs]
             found[task.id] = sha256_json({
                 "format": FORMAT, "application": apps[split_ref(task.application)[0]],
-                "infrastructure": infras[task.infrastructure],
+                "infrastructure": (sha256_json([infras[c] for c in task.candidates])
+                                   if task.candidates else infras[task.infrastructure]),
                 "parameters": plain(task.parameters), "argv": list(task.argv), "inputs": inputs})
         return found[task.id]
 

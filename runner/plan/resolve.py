@@ -49,6 +49,7 @@ class TaskPlan:
     resources: Resources = Resources()
     identity: str = ""            # runner/plan/identity.py: what determines its result
     results: tuple[ResultFile, ...] = ()   # the files its metrics are read from
+    candidates: tuple[str, ...] = ()   # its step's candidate infrastructures (one was chosen)
 
     @staticmethod
     def from_plain(d: dict[str, Any]) -> "TaskPlan":
@@ -58,7 +59,7 @@ class TaskPlan:
                           for lg in d["logs"])
         res = dict(d["resources"])
         d["resources"] = Resources(**{**res, "slurm": freeze(res["slurm"]), "pbs": freeze(res["pbs"])})
-        for key in ("argv", "needs", "outputs"):
+        for key in ("argv", "needs", "outputs", "candidates"):
             d[key] = tuple(d[key])
         # a plan.json written before results were collected has none
         d["results"] = tuple(ResultFile(r["file"], tuple(r["fields"])) for r in d.get("results", ()))
@@ -85,22 +86,30 @@ class RunPlan:
         return f"{stamp}-{self.spec_hash[:8]}-{secrets.token_hex(4)}"
 
 
-def plan(repo: Repository, exp: Experiment) -> RunPlan:
-    """The frozen plan of one experiment (the repository is already valid)."""
+def plan(repo: Repository, exp: Experiment,
+         chosen: Mapping[tuple[str, ...], str] | None = None) -> RunPlan:
+    """The frozen plan of one experiment (the repository is already valid). `chosen`: for each
+    list of candidate infrastructures, the one runner/placement/ chose (else the first)."""
     tasks = []
     points = matrix.points(exp)
-    places = {s.name: s.infrastructure for s in exp.steps}
+    places = {s.name: place(s, chosen) for s in exp.steps}
     for step in exp.steps:
         shared = _shared(exp, step, repo.applications[step.application])
         for i, point in enumerate(points):
             tasks.append(_task(exp, shared, i, point, repo.datasets, places))
-    infra = repo.infrastructure(exp.infrastructure)
+    infra = repo.infrastructure((chosen or {}).get(exp.candidates, exp.infrastructure))
     datasets = _datasets(repo, tasks)
     snap = spec.snapshot(repo, exp, {split_ref(t.application)[0] for t in tasks},
-                         {t.infrastructure for t in tasks}, datasets)
+                         {p for s in exp.steps for p in s.places}, datasets)
     keep = exp.keep_workdir if exp.keep_workdir is not None else infra.keep_workdir
     return RunPlan(exp.name, spec.digest(snap), repo.applications[exp.application], infra,
                    identity.assign(tasks, snap), freeze(datasets), keep, snap)
+
+
+def place(step: Step, chosen: Mapping[tuple[str, ...], str] | None) -> str:
+    """Where the step runs: the choice made for its candidates, else its infrastructure."""
+    return (chosen or {}).get(step.candidates, step.infrastructure) if step.candidates \
+        else step.infrastructure
 
 
 def task_id(step: str, index: int) -> str:
@@ -127,12 +136,13 @@ def _task(exp: Experiment, shared: _Shared, index: int, point: dict,
           datasets: Mapping[str, Dataset], places: Mapping[str, str]) -> TaskPlan:
     step, app = shared.step, shared.app
     params = matrix.step_parameters(exp, step, app, point)
-    inputs = tuple(_staged(name, b, index, datasets, places, step.infrastructure)
+    inputs = tuple(_staged(name, b, index, datasets, places, places[step.name])
                    for name, b in shared.bound)
     argv = render_argv(app.command, params, {i.name: i.target for i in inputs}, exp.path)
     return TaskPlan(
         id=task_id(step.name, index), step=step.name, index=index, application=app.ref,
-        infrastructure=step.infrastructure, parameters=freeze(params), argv=argv,
+        infrastructure=places[step.name], candidates=step.candidates,
+        parameters=freeze(params), argv=argv,
         needs=tuple(task_id(n, index) for n in step.needs), inputs=inputs, outputs=app.outputs,
         logs=app.logs, expected_steps=app.expected_steps, environment=app.environment,
         resources=shared.resources, results=app.results)

@@ -109,6 +109,14 @@ key: {env: K}
 work_root: mso
 openstack: {cloud: c, image: i, flavor: f, network: n, key_pair: k, max_servers: 3,
             keep_for: 30m, boot_timeout: 1h30m}
+"""], "experiment": ["""\
+name: placed
+application: heat
+infrastructure: [cluster, cloud]
+placement: first
+steps:
+  - {name: prepare, infrastructure: cluster}
+  - {name: solve, needs: [prepare]}
 """]}
 
 
@@ -129,6 +137,18 @@ def test_an_openstack_declaration_is_built() -> None:
                                         cloud="c", max_servers=3, keep_for=1800.0,
                                         boot_timeout=5400.0)
     assert infra.secrets() == [EnvRef("K")]
+
+
+def test_candidate_infrastructures_are_built() -> None:
+    exp = construct.experiment(parse(MORE["experiment"][0], "placed.yaml"))
+    assert (exp.infrastructure, exp.candidates, exp.placement) == \
+        ("cluster", ("cluster", "cloud"), "first")
+    prepare, solve = exp.steps
+    assert (prepare.infrastructure, prepare.candidates, prepare.places) == \
+        ("cluster", (), ("cluster",))
+    assert (solve.infrastructure, solve.candidates) == ("cluster", ("cluster", "cloud"))
+    one = construct.experiment(parse("name: one\napplication: heat\ninfrastructure: c\n", "o.yaml"))
+    assert (one.candidates, one.placement, one.steps[0].places) == ((), None, ("c",))
 
 
 def test_built_values() -> None:

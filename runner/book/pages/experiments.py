@@ -59,7 +59,7 @@ def _page(ctx: Context, name: str) -> Page:
     parts = [badge, md.paragraphs(exp.description), found.text, "## Experiment",
              _facts(ctx, exp, path), "## Parameters", _parameters(exp), "## Matrix", _matrix(exp), "## Inputs",
              _inputs(exp.inputs, path), "## Resources", resources(exp.resources),
-             *_steps(exp, path), *_runs(name, runs, path), *_published(runs, path)]
+             *_steps(ctx, exp, path), *_runs(name, runs, path), *_published(runs, path)]
     return Page(path, name, "\n\n".join(p for p in parts if p), plots=found.plots)
 
 
@@ -105,13 +105,20 @@ def _published(runs: list, path: str) -> list[str]:
 def _facts(ctx: Context, exp: Experiment, path: str) -> str:
     app_link = (md.link(_app_ref(exp), md.rel(path, application_page(exp.application)))
                 if exp.application in ctx.repo.applications else md.text(_app_ref(exp)))
-    infra = (md.link(exp.infrastructure, md.rel(path, infrastructure_page(exp.infrastructure)))
-             if exp.infrastructure in ctx.infrastructures else md.text(exp.infrastructure))
+    infra = _places(ctx, exp.candidates or (exp.infrastructure,), path)
+    if exp.candidates:
+        infra += f" ({md.code('placement: ' + str(exp.placement))})"
     return md.facts([("Application", app_link), ("Infrastructure", infra),
                      ("Owners", md.text(", ".join(exp.owners))),
                      ("Tags", ", ".join(md.code(t) for t in exp.tags)),
                      ("Tasks per run", str(len(matrix.points(exp)) * len(exp.steps))),
                      ("Declared in", md.code(exp.path))])
+
+
+def _places(ctx: Context, names: tuple[str, ...], path: str) -> str:
+    """Infrastructures as links to their pages, `a or b` for candidates."""
+    return " or ".join(md.link(n, md.rel(path, infrastructure_page(n)))
+                       if n in ctx.infrastructures else md.text(n) for n in names)
 
 
 def _parameters(exp: Experiment) -> str:
@@ -146,11 +153,11 @@ def resources(r: Resources) -> str:
                      ("Scheduler options", ", ".join(passthrough))])
 
 
-def _steps(exp: Experiment, path: str) -> list[str]:
+def _steps(ctx: Context, exp: Experiment, path: str) -> list[str]:
     if exp.implicit:
         return []
     rows = [[md.code(s.name), md.link(s.application, md.rel(path, application_page(s.application))),
-             md.link(s.infrastructure, md.rel(path, infrastructure_page(s.infrastructure))),
+             _places(ctx, s.places, path),
              ", ".join(md.code(n) for n in s.needs) or md.NONE,
              md.values(dict(s.parameters))] for s in exp.steps]
     return ["## Steps", md.table(("Step", "Application", "Infrastructure", "Needs", "Parameters"),

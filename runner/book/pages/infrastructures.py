@@ -60,6 +60,6 @@ def _limits(infra: Infrastructure) -> str:
 
 def _users(ctx: Context, infra: Infrastructure, path: str) -> str:
     names = sorted(e.name for e in ctx.repo.experiments.values()
-                   if any(s.infrastructure == infra.name for s in e.steps))
+                   if any(infra.name in s.places for s in e.steps))
     rows = [[md.link(n, md.rel(path, experiment_page(n)))] for n in names]
     return md.table(("Experiment",), rows, "No experiment uses it yet.")
