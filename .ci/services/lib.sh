@@ -24,6 +24,7 @@ REST_HOST=127.0.0.1
 REST_PORT=6820                    # slurmrestd, with JWT tokens (auth/jwt)
 JWT_KEY=$SLURM_STATE_DIR/jwt_hs256.key
 TEST_USER=msotest
+OTHER_USER=mso-other              # another user's jobs: a queue the test user's jobs wait behind
 SSH_HOST=127.0.0.1
 SSH_PORT=2222
 PARTITIONS=debug,long

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from runner.containers.runtime import Image
 from runner.plan.resolve import TaskPlan
-from runner.declarations.models import Infrastructure
+from runner.declarations.models import Infrastructure, Resources
 from runner.state import State
 from runner.transports.base import Transport
 
@@ -85,6 +85,11 @@ class Scheduler(ABC):
     @abstractmethod
     def cancel(self, job_ids: list[str]) -> None:
         """Stop the jobs; already finished ones are ignored."""
+
+    def start_estimate(self, res: Resources) -> float | None:
+        """Seconds from now until the scheduler would start one task with these resources, by
+        its own estimate; None when it gives none (here: a backend without such an estimate)."""
+        return None
 
     def admit(self, jobs: list[Job], queued: int) -> list[Job]:
         """Of these ready jobs (one step of one run), those to submit now, while `queued` of

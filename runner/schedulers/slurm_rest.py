@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from runner.declarations.models import EnvRef, Infrastructure
+from runner.declarations.models import EnvRef, Infrastructure, Resources
 from runner.errors import SchedulerError, SubmitLimited
 from runner.schedulers import arrays, script, slurm
 from runner.schedulers.base import Job, JobStatus
@@ -58,6 +58,11 @@ class SlurmRestScheduler(slurm.SlurmScheduler):
     def cancel(self, job_ids: list[str]) -> None:
         for job_id in job_ids:
             self.api.call("DELETE", f"{SLURM}/job/{job_id}", ok=GONE)
+
+    def start_estimate(self, res: Resources) -> float | None:
+        # slurmrestd (v0.0.38) has no test-only submission, and the login host it is reached
+        # beside need not have sbatch: no estimate, rather than sbatch's through the transport
+        return None
 
     @staticmethod
     def _listing(job_ids: Iterable[str]) -> str:

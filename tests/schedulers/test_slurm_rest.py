@@ -231,7 +231,8 @@ def test_a_site_cap_on_queued_jobs_is_only_a_policy_violation_through_slurmrestd
 
 def test_the_backend_offers_only_the_schedulers_operations() -> None:
     public = {n for n in dir(SlurmRestScheduler) if not n.startswith("_")}
-    assert public <= {"render", "submit", "find", "status", "cancel", "admit", "chains", "held"}
+    assert public <= {"render", "submit", "find", "status", "cancel", "admit", "start_estimate",
+                      "chains", "held"}
 
 
 # ---- sbatch options as slurmrestd's job description ---------------------------------------------
