@@ -39,9 +39,19 @@ class QueueLoad:
     NAME = "mso-queue-load"
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.user = env["MSO_TEST_OTHER_USER"]
-        node = _cmd(["scontrol", "-o", "show", "node", env["MSO_TEST_NODE"]])
-        self.cpus = int(re.search(r"\bCPUTot=(\d+)", node).group(1))
+        self.user, self.node = env["MSO_TEST_OTHER_USER"], env["MSO_TEST_NODE"]
+        self.cpus = self._node("CPUTot")
+
+    def _node(self, field: str) -> int:
+        """A count `scontrol show node` tells (CPUTot, CPUAlloc, ...)."""
+        text = _cmd(["scontrol", "-o", "show", "node", self.node])
+        return int(re.search(rf"\b{field}=(\d+)", text).group(1))
+
+    def wait_idle(self, seconds: float = 120) -> None:
+        """Wait until no job of anyone holds a CPU of the node (one of another test, or of
+        someone else's tests on this machine, would share it with the load)."""
+        _until(lambda: self._node("CPUAlloc") == 0, seconds,
+               lambda: f"node {self.node} to be idle; it runs:\n" + _cmd(["squeue", "-w", self.node]))
 
     def fill(self, seconds: int, cpus: int | None = None) -> str:
         """Submit a job holding `cpus` (all the node's) for `seconds`, its time limit its sleep,
@@ -77,20 +87,22 @@ def _taken_up(line: str) -> bool:
     return state == "RUNNING" or (state == "PENDING" and reason not in ("", "None"))
 
 
-def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+def _until(condition: Callable[[], bool], seconds: float, what: str | Callable[[], str]) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, f"gave up after {seconds} s waiting for {what}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {seconds} s waiting for {what if isinstance(what, str) else what()}")
         time.sleep(0.2)
 
 
 @pytest.fixture
 def queue_load(cluster_env: dict[str, str]) -> Iterator[QueueLoad]:
-    """Another user's jobs on the test node (none at the start); all of them cancelled, and
-    gone from the queue, at the end."""
+    """Another user's jobs on the test node (none at the start, and the node idle); all of them
+    cancelled, and gone from the queue, at the end."""
     require(os.geteuid() == 0, "submitting as another user", "the tests run as root here (runuser)")
     require("MSO_TEST_OTHER_USER" in cluster_env, "the other Slurm user", "run .ci/services/cluster-up")
     load = QueueLoad(cluster_env)
     load.clear()
+    load.wait_idle()
     yield load
     load.clear()
