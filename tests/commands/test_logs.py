@@ -68,15 +68,17 @@ def _wait_for(condition, seconds: float = 30) -> None:
         time.sleep(0.05)
 
 
-def _read_until(proc: subprocess.Popen, wanted: bytes, seconds: float = 30) -> bytes:
-    """What the process printed on stdout until `wanted` appeared (it may still run)."""
+def _read_until(proc: subprocess.Popen, wanted: bytes, seconds: float = 30,
+                stream: str = "stdout") -> bytes:
+    """What the process printed on `stream` until `wanted` appeared (it may still run)."""
+    pipe = getattr(proc, stream)
     got, deadline = b"", time.monotonic() + seconds
     while wanted not in got:
         assert time.monotonic() < deadline, f"timed out; got {got!r}"
-        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        ready, _, _ = select.select([pipe], [], [], 0.1)
         if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            assert chunk, f"ended early; got {got!r}, stderr {proc.stderr.read()!r}"
+            chunk = os.read(pipe.fileno(), 4096)
+            assert chunk, f"ended early; got {got!r}"
             got += chunk
     return got
 
@@ -183,14 +185,17 @@ def test_following_a_task_that_waits_for_another_waits_for_it_to_start(example: 
     try:
         _wait_for(lambda: _task_state(example, "talk") == "running")
         follow = _start(example, "logs", "talk", "second-0000", "--follow")
-        time.sleep(1.5)
-        assert follow.poll() is None
+        # the gate opens only once the follower has seen the task waiting (a slow start under
+        # load must not let the task run and end before the follower first looks)
+        told = _read_until(follow, b"second-0000 has not started yet; waiting for it",
+                           stream="stderr")
+        time.sleep(0.5)
+        assert follow.poll() is None, "it waits"
         gate.touch()
         out, err = follow.communicate(timeout=60)
-        assert follow.returncode == 0, err
+        assert follow.returncode == 0, told + err
         assert out == b"before the gate\nafter the gate\n"
-        assert b"second-0000 has not started yet; waiting for it" in err
-        assert err.count(b"has not started yet") == 1
+        assert (told + err).count(b"has not started yet") == 1
         assert runner.wait(timeout=30) == 0
     finally:
         gate.touch()
