@@ -9,6 +9,8 @@ layers below it, never above (import-linter checks it: the contract in pyproject
                         what both read is in `results`, below
     monitor             the watcher: starts what is ready, asks each scheduler once per poll
     runs                a run in progress: create, resume, its one lifecycle, completion
+    placement           steps with candidate infrastructures: each one's predicted completion
+                        time, the choice, and both in words for the book and the note
     staging             work areas on hosts, stage-in of datasets, collection of outputs
     schedulers          one narrow backend per kind, the job wrapper, the Context that holds a
                         command's transports, schedulers and secret set

@@ -91,10 +91,11 @@ def _catalogue(ctx: Context, experiment: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """The hash of the code that writes pages (the book and what it reads results with)."""
+    """The hash of the code that writes pages (the book, what it reads results with, and the
+    placement words of run pages)."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for folder in (here, here.parent / "results", here.parent / "logs"):
+    for folder in (here, *(here.parent / name for name in ("results", "logs", "placement"))):
         for path in sorted(folder.rglob("*")):
             if path.suffix in (".py", ".css", ".md") and path.is_file():
                 digest.update(path.relative_to(here.parent).as_posix().encode())

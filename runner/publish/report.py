@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 from urllib.parse import quote
 
 from runner import junit
+from runner.placement import words as placement
 from runner.results import markdown as md
 from runner.results import summary, task_logs
 from runner.results.book_paths import experiment_page, run_page
@@ -85,6 +86,7 @@ class Row:
     images: tuple[str, ...] = ()   # every image the run used: reference@digest
     logs: str = ""                 # its tasks' classified logs in a line (logs_line)
     waiting: str = ""              # why some of its pending tasks wait (waiting_line)
+    placement: tuple[str, ...] = ()   # where its steps with candidates went, a line per choice
 
 
 def row(run: Run, error: str) -> Row:
@@ -95,7 +97,8 @@ def row(run: Run, error: str) -> Row:
     images = tuple(dict.fromkeys(f"{i['reference']}@{i['digest']}" for i in run.record.images))
     return Row(run.experiment, run.run_id, target, run.record.state, facts.succeeded,
                facts.failed, facts.total, facts.wall_seconds, error, images,
-               logs_line(run.record.tasks), waiting_line(run.record.tasks))
+               logs_line(run.record.tasks), waiting_line(run.record.tasks),
+               tuple(placement.line(d) for d in run.record.placement))
 
 
 def waiting_line(tasks) -> str:
@@ -175,25 +178,27 @@ def note(rows: Sequence[Row], mark: str, links: Links, pipeline: tuple[str, str 
     title = _link(f"pipeline #{number}", url) if url else md.text(f"pipeline #{number}")
     table = md.table(HEAD, [_cells(r, links) for r in rows], "No runs in this pipeline.")
     parts = [mark, f"### mso: runs of {title}", table]
-    pinned = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.code(i)}" for r in rows
-              for i in r.images]
-    if pinned:
-        parts.append("**Images** (pinned by digest)\n\n" + "\n".join(pinned))
-    logs = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.text(r.logs)}" for r in rows
-            if r.logs]
-    if logs:
-        parts.append("**Application logs** (classified lines, live while tasks run)\n\n" +
-                     "\n".join(logs))
-    waiting = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {md.text(r.waiting)}"
-               for r in rows if r.waiting]
-    if waiting:
-        parts.append("**Waiting** (pending tasks the site does not take yet)\n\n" +
-                     "\n".join(waiting))
+    parts += _by_run("**Images** (pinned by digest)",
+                     [(r, md.code(i)) for r in rows for i in r.images])
+    parts += _by_run("**Application logs** (classified lines, live while tasks run)",
+                     [(r, md.text(r.logs)) for r in rows if r.logs])
+    parts += _by_run("**Waiting** (pending tasks the site does not take yet)",
+                     [(r, md.text(r.waiting)) for r in rows if r.waiting])
+    # `~14 min` would be GitLab's reference to the label with id 14; escaped, it stays text
+    parts += _by_run("**Placement** (predicted times per candidate infrastructure → the choice)",
+                     [(r, md.text(said).replace("~", r"\~")) for r in rows for said in r.placement])
     if remarks:
         parts.append("**Remarks**\n\n" + "\n".join(f"- {md.text(r)}" for r in remarks))
     parts.append("<sub>Updated in place by mso when a state changes; each experiment also has "
                  "a commit status `mso/<experiment>`.</sub>")
     return "\n\n".join(parts) + "\n"
+
+
+def _by_run(title: str, said: Sequence[tuple[Row, str]]) -> list[str]:
+    """A titled list of Markdown lines about runs, each after its run's experiment and id; none
+    if there are none."""
+    items = [f"- {md.text(r.experiment)} {md.text(r.run_id)}: {text}" for r, text in said]
+    return [title + "\n\n" + "\n".join(items)] if items else []
 
 
 def _cells(r: Row, links: Links) -> list[str]:

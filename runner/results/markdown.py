@@ -138,11 +138,16 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
     return (b - a).total_seconds() if a and b and b >= a else None
 
 
-def duration(seconds: float | None) -> str:
-    """A wall time for people: 0 s, 42 s, 3 min 05 s, 2 h 07 min."""
+def duration(seconds: float | None, rough: bool = False) -> str:
+    """A wall time for people: 0 s, 42 s, 3 min 05 s, 2 h 07 min; rough (an estimate), to the
+    nearest minute from one minute on: 14 min, 2 h 08 min."""
     if seconds is None:
         return NONE
     s = int(round(seconds))
+    if rough and s >= 60:
+        s = (s + 30) // 60 * 60
+        if s < 3600:
+            return f"{s // 60} min"
     if s < 60:
         return f"{s} s"
     if s < 3600:

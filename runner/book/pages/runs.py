@@ -1,12 +1,12 @@
-"""Run pages: state, provenance, the task table, resources asked and used, and every task's
-outputs and logs."""
+"""Run pages: state, provenance, where the run was placed, the task table, resources asked and
+used, and every task's outputs and logs."""
 
 from __future__ import annotations
 
 from markdown.extensions.toc import slugify
 
 from runner.book.context import Context, Page
-from runner.book.pages import resources, tasks
+from runner.book.pages import placement, resources, tasks
 from runner.book.pages.datasets import is_private, published
 from runner.results import markdown as md
 from runner.results import summary, verify
@@ -30,6 +30,8 @@ def page(ctx: Context, run: Run) -> Page:
         parts += ["**Stage-in**", _staged(ctx, run)]
     if run.record.published:
         parts += ["**Published datasets**", published(ctx, run.record.published, path)]
+    if run.record.placement:
+        parts += ["## Placement", placement.section(run.record)]
     checked = verify.latest(run)
     if checked is not None:
         parts += ["## Verification", _verification(ctx, run, path, checked)]
