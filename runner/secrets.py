@@ -23,6 +23,11 @@ GITLAB = ("MSO_GITLAB_TOKEN", "CI_JOB_TOKEN", "CI_BUILD_TOKEN", "CI_REGISTRY_PAS
           "CI_REPOSITORY_URL")   # the last holds the job token in its URL
 
 
+def unset(infra: Any) -> set[str]:
+    """The environment variables an infrastructure needs (infra.secrets()) that are not set."""
+    return {ref.env for ref in infra.secrets() if not os.environ.get(ref.env, "").strip()}
+
+
 @dataclass(frozen=True)
 class Secrets:
     """The variables whose values are secret, beyond the GitLab tokens and MSO_SECRET_VARS."""

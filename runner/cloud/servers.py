@@ -99,14 +99,11 @@ def _claim_warm(cloud: Cloud, infra: Infrastructure, found: Found, run_id: str,
                 n: int) -> list[dict]:
     """Up to n servers an earlier run left warm, made the same way, retagged for this run; one
     that another runner took meanwhile (its metadata names the other run) is left to it."""
-    kind, taken = _kind(infra, found), []
-    for s in cloud.tagged(WARM):
+    taken = []
+    for s in warm(cloud, infra, found):
         if len(taken) == n:
             break
         md = s.metadata
-        if (md.get("mso_infrastructure") != infra.name or md.get("mso_kind") != kind
-                or float(md.get("mso_keep_until", 0)) <= time.time() or s.status != "ACTIVE"):
-            continue
         cloud.set_metadata(s.id, **_metadata(infra, found, run_id), mso_keep_until="0")
         cloud.retag(s.id, run_tag(run_id), WARM)
         again = cloud.server(s.id)
@@ -114,6 +111,16 @@ def _claim_warm(cloud: Cloud, infra: Infrastructure, found: Found, run_id: str,
             taken.append(_entry(infra, s.id, s.name, len(taken) + 1,
                                 warm_from=md.get("mso_warm_from", "")))
     return taken
+
+
+def warm(cloud: Cloud, infra: Infrastructure, found: Found) -> list[Server]:
+    """The servers earlier runs left warm for this infrastructure, made the same way, ACTIVE
+    and still within their keep_for."""
+    kind = _kind(infra, found)
+    return [s for s in cloud.tagged(WARM)
+            if s.metadata.get("mso_infrastructure") == infra.name and s.status == "ACTIVE"
+            and s.metadata.get("mso_kind") == kind
+            and float(s.metadata.get("mso_keep_until", 0)) > time.time()]
 
 
 def _wait_ready(cloud: Cloud, infra: Infrastructure, entries: list[dict]) -> None:

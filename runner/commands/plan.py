@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     repo = load_valid(Path(args.repo).resolve(), data=True)
     chosen = changes.select(repo, changes.named(repo, args.experiments), Path(args.repo), args.changed_since)
-    entries = [_entry(repo, repo.experiments[name], why) for name, why in chosen.items()]
+    from runner.schedulers.context import Context
+    from runner.secrets import Secrets
+    with Context(Secrets.of(repo)) as ctx:   # placement asks schedulers and clouds
+        entries = [_entry(ctx, repo, repo.experiments[name], why) for name, why in chosen.items()]
     paths = {repo.experiments[name].path for name in chosen}
     warnings = [w for w in crossref.warnings(repo) if w.split(":", 1)[0] in paths]
     for line in warnings:
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _entry(repo, exp, changed: list[str] | None) -> dict:
+def _entry(ctx, repo, exp, changed: list[str] | None) -> dict:
     from runner import state
     from runner.plan import explain, resolve as planning, reuse
     from runner.runs import dryrun
@@ -58,13 +61,25 @@ def _entry(repo, exp, changed: list[str] | None) -> dict:
     if points and points.reused:
         what += _image_moves(repo, p, points)
     todo = set(points.runs) if points else set()
-    return {"experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
+    p, placed = _placement(ctx, repo, exp, p, todo)
+    return {"placement": placed, "experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
             "spec_hash": p.spec_hash, "tasks": len(p.tasks), "to_run": len(todo),
             "points": points.as_json() if points else
             {"new": 0, "reused": len(p.tasks), "failed_before": 0, "rerun": 0},
             "infrastructures": sorted({t.infrastructure for t in p.tasks}),
             "changes": what if runs else [], "changed_files": changed or [],
             "scripts": dryrun.task_scripts(repo, p, todo) if todo else []}
+
+
+def _placement(ctx, repo, exp, p, todo: set[str]) -> tuple:
+    """Where a run would go, as `mso run` would choose it (runner/placement/), and why."""
+    from runner.placement import choose
+    from runner.plan import resolve as planning
+    if not todo or not choose.groups(exp):
+        return p, []
+    choice = choose.choose(ctx, repo, exp, [t for t in p.tasks if t.id in todo],
+                           Path(repo.root) / "results", lambda _: None)
+    return planning.plan(repo, exp, choice.chosen), choice.decisions
 
 
 def _image_moves(repo, p, points) -> list[str]:
@@ -108,8 +123,13 @@ def _table(entries: list[dict]) -> None:
         else:
             print(f"{e['experiment']:<24} skips {plural(e['tasks'], 'task')} on {where}: "
                   f"{e['reason']}")
-        for line in e["changes"]:
+        for line in [*map(_placed, e["placement"]), *e["changes"]]:
             print(f"    {line}")
+
+
+def _placed(decision: dict) -> str:
+    from runner.placement.words import line
+    return f"placement: {line(decision)}"
 
 
 def _counts(points: dict) -> str:
@@ -134,6 +154,13 @@ def markdown(entries: list[dict], ref: str | None) -> str:
                      f"{', '.join(e['infrastructures'])} | {_cell(why)} |")
     if not entries:
         lines.append("| (nothing to run) | | | | |")
+    for e in entries:
+        for decision in e["placement"]:
+            lines += ["", f"**{_cell(e['experiment'])}**: {_cell(_placed(decision))}"]
+        for decision in e["placement"]:
+            lines += [f"- {_cell(name)}: " + "; ".join(f"{part}: {_cell(why)}" for part, why in
+                                                      prediction["why"].items())
+                      for name, prediction in decision["predictions"].items()]
     for e in entries:
         if e["changes"]:
             lines += ["", f"**{_cell(e['experiment'])}**: what changed since the last run", ""]

@@ -154,7 +154,8 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
             ui.line(f"{name}: {skip[1]}")
             summary.append({"experiment": name, "run_id": skip[0], "state": skip[1].split(" (")[0]})
             continue
-        r = create.create(ctx, repo, p, gitinfo.describe(args.repo), decision.reused)
+        p, placed = _place(ctx, repo, p, decision, ui)
+        r = create.create(ctx, repo, p, gitinfo.describe(args.repo), decision.reused, placed)
         decision.image_changed({tid for tid in decision.reused if not r.record.task(tid).reused})
         ui.line(f"{name}: run {r.record.run_id} on {p.infrastructure.name}: {decision.counts()}")
         for image in r.record.images:
@@ -162,6 +163,19 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
                     f"{image['infrastructure']}: {'pulled' if image['pulled'] else 'cached'}")
         active.append(r)
     return active, summary
+
+
+def _place(ctx, repo, p, decision, ui) -> tuple:
+    """The plan again with its steps' candidate infrastructures chosen (runner/placement/),
+    for the points that will run, and the decisions for the record; as it was without any."""
+    from runner.placement import choose
+    from runner.plan import resolve as planning
+    exp = repo.experiments[p.experiment]
+    if not choose.groups(exp):
+        return p, []
+    todo = [t for t in p.tasks if t.id not in decision.reused]
+    choice = choose.choose(ctx, repo, exp, todo, Path(repo.root) / "results", ui.line)
+    return planning.plan(repo, exp, choice.chosen), choice.decisions
 
 
 def _cleanup_clouds(repo, names: list[str], ui) -> None:

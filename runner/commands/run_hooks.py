@@ -35,17 +35,13 @@ def missing_secrets(repo, name: str) -> list[str]:
     """The variables an experiment's infrastructures need that this environment lacks: for a
     step with candidates, only when none of them has all of its own (placement takes one that
     does)."""
+    from runner.secrets import unset
     missing: set[str] = set()
     for step in repo.experiments[name].steps:
-        lacks = [lacking(repo.infrastructure(p)) for p in step.places]
+        lacks = [unset(repo.infrastructure(p)) for p in step.places]
         if all(lacks):
             missing.update(*lacks)
     return sorted(missing)
-
-
-def lacking(infra) -> set[str]:
-    """The variables one infrastructure needs that this environment lacks."""
-    return {ref.env for ref in infra.secrets() if not os.environ.get(ref.env, "").strip()}
 
 
 def no_credentials_line(name: str, missing: list[str]) -> str:

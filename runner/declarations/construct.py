@@ -92,6 +92,8 @@ def infrastructure(doc: Document) -> Infrastructure:
         d["api"] = SlurmApi(d["api"]["url"].rstrip("/"), _env(d["api"]["token"]))
     if "openstack" in d:
         d["openstack"] = _openstack(d["openstack"])
+    if "bandwidth" in d:
+        d["bandwidth"] = rate(d["bandwidth"])
     return Infrastructure(**d, max_parallel=limits.get("max_parallel"),
                           max_array_size=limits.get("max_array_size"),
                           max_submitted=limits.get("max_submitted"),
@@ -107,6 +109,16 @@ def _openstack(raw: Mapping[str, Any]) -> OpenStack:
         if key in o:
             o[key] = seconds(o[key])
     return OpenStack(**o)
+
+
+_RATE = {"B": 1, "bit": 1 / 8}
+_PREFIX = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def rate(text: str) -> float:
+    """`100 MB/s`, `1 Gbit/s` -> bytes per second (the schema checked the form)."""
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([kMGT]?)(B|bit)/s", text.strip())
+    return float(m[1]) * _PREFIX[m[2]] * _RATE[m[3]]
 
 
 def seconds(text: str | int | float) -> float:

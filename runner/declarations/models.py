@@ -234,6 +234,8 @@ class Infrastructure:
     openstack: OpenStack | None = field(default=None, metadata=LATER)
     # a server mso made: the host keys its console printed (known_hosts lines), not declared
     host_keys: str | None = field(default=None, metadata=LATER)
+    # what placement assumes for stage-in there until a copy was measured, bytes per second
+    bandwidth: float | None = field(default=None, metadata=LATER)
     path: str = ""
 
     def secrets(self) -> list[EnvRef]:
@@ -266,7 +268,7 @@ class Step:
     needs: tuple[str, ...] = ()
     # `infrastructure: [a, b]`: where it may run, in declared order (`infrastructure` is the
     # first until runner/placement/ chooses); empty when it names one
-    candidates: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = field(default=(), metadata=LATER)
 
     @property
     def places(self) -> tuple[str, ...]:
@@ -315,8 +317,9 @@ class Experiment:
     publish_outputs: bool = False
     plots: tuple[PlotSpec, ...] = ()
     path: str = ""
-    candidates: tuple[str, ...] = ()     # as Step.candidates, for the experiment's own list
-    placement: str | None = None         # with candidates: `auto` (the default) or `first`
+    # as Step.candidates, for the experiment's own list; with it, `auto` (the default) or `first`
+    candidates: tuple[str, ...] = field(default=(), metadata=LATER)
+    placement: str | None = field(default=None, metadata=LATER)
 
     @property
     def implicit(self) -> bool:

@@ -59,8 +59,9 @@ class TaskPlan:
                           for lg in d["logs"])
         res = dict(d["resources"])
         d["resources"] = Resources(**{**res, "slurm": freeze(res["slurm"]), "pbs": freeze(res["pbs"])})
-        for key in ("argv", "needs", "outputs", "candidates"):
+        for key in ("argv", "needs", "outputs"):
             d[key] = tuple(d[key])
+        d["candidates"] = tuple(d.get("candidates", ()))   # a plan.json written before them
         # a plan.json written before results were collected has none
         d["results"] = tuple(ResultFile(r["file"], tuple(r["fields"])) for r in d.get("results", ()))
         return TaskPlan(**{**d, "parameters": freeze(d["parameters"]),

@@ -17,7 +17,7 @@ FORMAT = 1  # bump when the wrapper or the layout of a run changes what a run pr
 
 _NOT_RESULT = {"description", "owners", "tags", "path", "keep_workdir", "license", "homepage",
                "volatile", "poll_min", "poll_max", "max_parallel", "max_submitted", "data_access",
-               "results"}
+               "results", "bandwidth", "placement"}
 # where an experiment's large outputs go, whether they are published, how they are plotted:
 # the same bytes either way
 _EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs", "plots"}
@@ -25,7 +25,6 @@ _EXPERIMENT_NOT_RESULT = {"outputs", "publish_outputs", "plots"}
 # Settings added after runs were recorded, left out of the hash at their defaults, so that runs
 # of infrastructures that do not use them stay up to date
 _LATER_DEFAULTS = {"volumes": [], "gpu_vendor": "nvidia"}
-_LATER_EMPTY = {"candidates", "placement"}   # an experiment's and its steps'; see _experiment
 
 
 def snapshot(repo: Repository, exp: Experiment, apps: Iterable[str], infras: Iterable[str],
@@ -40,7 +39,7 @@ def snapshot(repo: Repository, exp: Experiment, apps: Iterable[str], infras: Ite
                               **_image(repo, app), "file_list": found}
     return {
         "format": FORMAT,
-        "experiment": _experiment(exp),
+        "experiment": {k: v for k, v in _strip(exp).items() if k not in _EXPERIMENT_NOT_RESULT},
         "applications": applications,
         "infrastructures": {i: infrastructure(repo.infrastructure(i)) for i in sorted(infras)},
         "datasets": dict(datasets),
@@ -57,17 +56,6 @@ def digest(snap: Mapping[str, Any]) -> str:
 def sha256_json(value: Any) -> str:
     blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _experiment(exp: Experiment) -> dict[str, Any]:
-    """The experiment's part. Candidates and placement are left out while unset (runs recorded
-    before them stay up to date); with candidates the snapshot names them all and never the one
-    chosen, so the spec hash is the same wherever a run goes."""
-    out = {k: v for k, v in _strip(exp).items()
-           if k not in _EXPERIMENT_NOT_RESULT and (v or k not in _LATER_EMPTY)}
-    out["steps"] = [{k: v for k, v in s.items() if v or k not in _LATER_EMPTY}
-                    for s in out["steps"]]
-    return out
 
 
 def _strip(record: Any) -> dict[str, Any]:

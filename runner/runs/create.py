@@ -5,31 +5,32 @@ watcher submits what is ready)."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from runner import gitinfo
-from runner.declarations.models import Repository, Resources, plain
+from runner.declarations.models import Repository, plain
 from runner.fsutil import write_atomic
 from runner.plan.resolve import RunPlan
 from runner.plan.reuse import Source
 from runner.runs import cloudhosts, images, prepare, reused
 from runner.runs.active import ActiveRun
 from runner.runs.places import place
-from runner.schedulers import arrays, script
+from runner.schedulers.accounting import requested
 from runner.schedulers.context import Context
 from runner.state import PLAN, SPEC, RunRecord, TaskRecord
 
 
 def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
-           reuse: Mapping[str, Source] | None = None) -> ActiveRun:
+           reuse: Mapping[str, Source] | None = None,
+           placement: list[dict] | None = None) -> ActiveRun:
     """Resolve and fetch the run's images, stage its datasets into each host's cache, write the
     record and the plan, then stage what every task needs. An image the registry lacks, a
     runtime a host lacks, or data that does not arrive verified stops it before anything is
     written. `reuse` (task id -> an earlier success with its identity) is taken over, not run,
     where the earlier task ran in the image digest this run resolves; no host is contacted for
-    an infrastructure whose tasks are all reused."""
+    an infrastructure whose tasks are all reused. `placement`: where runner/placement/ sent
+    steps with candidate infrastructures, and why, for the record."""
     resolved = images.resolve(repo, plan)
     reuse, _ = images.same_digests(plan, reuse or {}, resolved)
     run_id = plan.new_run_id()
@@ -45,7 +46,7 @@ def create(ctx: Context, repo: Repository, plan: RunPlan, git: dict,
     record = _record(plan, run_id, git, gitinfo.triggered_by(Path(repo.root)))
     record.staged, record.servers = staged, made
     record.work_dir = str(places[infra.name].area.root) if infra.name in places else ""
-    record.images = fetched
+    record.images, record.placement = fetched, list(placement or [])
     reused.take_over(record, reuse, results)
     run = ActiveRun(record, {t.id: t for t in plan.tasks}, results, places, plan.keep_workdir,
                     ctx.secrets, images=images.for_jobs(fetched, places), repo=repo,
@@ -84,17 +85,3 @@ def _record(plan: RunPlan, run_id: str, git: dict, triggered_by: str | None = No
                           identity=t.identity or None, requested=requested(t.resources))
                for t in plan.tasks],
         git=git, datasets=dict(plan.datasets), triggered_by=triggered_by)
-
-
-def requested(res: Resources) -> dict[str, int]:
-    """What a task asks its scheduler for: cpus (nodes x tasks per node x cpus per task, as the
-    backends ask: runner/schedulers/pbs.select), memory_mb (per node, times the nodes) and
-    walltime_s; memory and walltime left out when not asked."""
-    nodes = res.nodes or 1
-    per_node = math.ceil((res.tasks or nodes) / nodes)
-    out = {"cpus": nodes * per_node * (res.cpus_per_task or 1)}
-    if res.memory:
-        out["memory_mb"] = arrays.memory_mb(res.memory) * nodes
-    if res.walltime:
-        out["walltime_s"] = script.walltime_seconds(res.walltime)
-    return out

@@ -6,13 +6,17 @@ out, never guessed.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from runner.declarations.models import Resources
+from runner.schedulers.arrays import memory_mb
 from runner.schedulers.base import JobStatus
+from runner.schedulers.script import walltime_seconds
 from runner.schedulers.states import OUT_OF_MEMORY
 
 # the columns slurm_query.SACCT_FIELDS appends after JobID,JobName,State,ExitCode,Elapsed,MaxRSS
@@ -135,3 +139,17 @@ class Lagging:
         if self.clock() - since > self.limit:
             return seen
         return replace(seen, provisional=True)
+
+
+def requested(res: Resources) -> dict[str, int]:
+    """What a task asks its scheduler for: cpus (nodes x tasks per node x cpus per task, as the
+    backends ask: runner/schedulers/pbs.select), memory_mb (per node, times the nodes) and
+    walltime_s; memory and walltime left out when not asked."""
+    nodes = res.nodes or 1
+    per_node = math.ceil((res.tasks or nodes) / nodes)
+    out = {"cpus": nodes * per_node * (res.cpus_per_task or 1)}
+    if res.memory:
+        out["memory_mb"] = memory_mb(res.memory) * nodes
+    if res.walltime:
+        out["walltime_s"] = walltime_seconds(res.walltime)
+    return out

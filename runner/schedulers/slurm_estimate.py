@@ -13,6 +13,7 @@ import shlex
 
 from runner.errors import SchedulerError
 
+HORIZON = 366 * 86400   # seconds: a later start than this says nothing usable
 NOW = "@mso now"   # the line that carries the login host's clock, apart from sbatch's lines
 _NOW = re.compile(rf"^{NOW} (\d+)$", re.M)
 # sbatch(1)'s info line (slurm_job_will_run); `Unknown` when the scheduler has no start time
@@ -44,5 +45,7 @@ def parse_estimate(code: int, stdout: str, stderr: str = "") -> float | None:
         return None
     if not (now and start and start.group(1).isdigit()):
         raise SchedulerError("sbatch --test-only gave no start time: " + (" | ".join(said) or "no output"))
-    # a start before `now` (the login host's clock a little ahead of slurmctld's) is now
-    return float(max(0, int(start.group(1)) - int(now.group(1))))
+    # a start before `now` (the login host's clock a little ahead of slurmctld's) is now; one
+    # centuries away (seen under a filled node: 15 x 2^30 s ahead) is no estimate at all
+    ahead = max(0, int(start.group(1)) - int(now.group(1)))
+    return float(ahead) if ahead <= HORIZON else None

@@ -107,6 +107,7 @@ kind: openstack
 user: debian
 key: {env: K}
 work_root: mso
+bandwidth: 1 Gbit/s
 openstack: {cloud: c, image: i, flavor: f, network: n, key_pair: k, max_servers: 3,
             keep_for: 30m, boot_timeout: 1h30m}
 """], "experiment": ["""\
@@ -137,6 +138,8 @@ def test_an_openstack_declaration_is_built() -> None:
                                         cloud="c", max_servers=3, keep_for=1800.0,
                                         boot_timeout=5400.0)
     assert infra.secrets() == [EnvRef("K")]
+    assert infra.bandwidth == 125e6, "1 Gbit/s in bytes per second"
+    assert construct.rate("2.5 MB/s") == 2.5e6 and construct.rate("800kbit/s") == 1e5
 
 
 def test_candidate_infrastructures_are_built() -> None:

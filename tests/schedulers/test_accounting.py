@@ -8,7 +8,7 @@ from pathlib import Path
 from runner.declarations.models import Resources
 from runner.monitor.reconcile import _usage
 from runner.runs import completion
-from runner.runs.create import requested
+from runner.schedulers.accounting import requested
 from runner.schedulers import accounting, pbs, script, slurm, states
 from runner.schedulers.base import JobStatus
 from runner.staging.collect import Collected, records

@@ -90,3 +90,12 @@ def test_the_command_carries_each_option_as_one_word() -> None:
 def test_backends_without_an_estimate_give_none(kind: str, extra: dict) -> None:
     assert context.renderer(Infrastructure(name="i", kind=kind, **extra)).start_estimate(Resources()) is None
 
+
+
+def test_a_start_centuries_away_is_no_estimate() -> None:
+    """Seen on the test cluster with its node filled: a start 15 x 2^30 s ahead."""
+    said = f"{NOW} 1796199243\nsbatch: Job 7 to start at {1796199243 + 15 * 2**30} using 1 " \
+           "processors on nodes vm in partition debug\n"
+    assert parse_estimate(0, said) is None
+    within = said.replace(str(1796199243 + 15 * 2**30), str(1796199243 + 86400))
+    assert parse_estimate(0, within) == 86400.0
