@@ -7,8 +7,9 @@ now, part by part, each with the inputs behind it in words:
   queue (local, ssh) or a cloud waits for none unless history says otherwise.
 - boot: a cloud's servers, from the recorded times from creation to SSH; none when enough warm
   servers are there to take.
-- transfer: the input datasets' sizes over the throughput measured by earlier stage-ins there,
-  else the infrastructure's declared `bandwidth`.
+- transfer: the input datasets' sizes (times the servers, on a cloud: each gets a copy, one
+  after another) over the throughput measured by earlier stage-ins there, else the
+  infrastructure's declared `bandwidth`.
 - run: per task, the recorded run time of the same point, else of the application, there or
   elsewhere (runner/placement/history.py), else the walltime asked for; the step's tasks dealt
   onto the slots that run side by side (`max_parallel`, or the servers' vCPUs on a cloud;
@@ -60,12 +61,13 @@ def predict(ctx: Any, repo: Repository, infra: Infrastructure, tasks: Sequence[T
     p = Prediction()
     if infra.openstack is not None:
         p.why["wait"] = "a cloud's servers have no queue"
-        width = _boot(p, infra, _widest(tasks), past)
+        hosts, per_host = _boot(p, infra, _widest(tasks), past)
+        width = hosts * per_host
     else:
         _wait(p, ctx.scheduler(infra), infra, tasks[0], past)
         p.why["boot"] = "not a cloud"
-        width = infra.max_parallel
-    _transfer(p, repo, infra, tasks, past)
+        hosts, width = 1, infra.max_parallel
+    _transfer(p, repo, infra, tasks, past, hosts)
     _run(p, infra, tasks, past, width)
     return p
 
@@ -94,8 +96,8 @@ def _wait(p: Prediction, scheduler: Any, infra: Infrastructure, task: TaskPlan,
         p.why["wait"] = "no queue estimate and no earlier run there: none assumed"
 
 
-def _boot(p: Prediction, infra: Infrastructure, tasks: int, past: History) -> int:
-    """Sets p.boot and its why; the tasks the servers run side by side."""
+def _boot(p: Prediction, infra: Infrastructure, tasks: int, past: History) -> tuple[int, int]:
+    """Sets p.boot and its why; how many servers, and how many tasks each runs at once."""
     cloud = Cloud(infra)
     found = cloud.find()
     per_server = infra.max_parallel or found.vcpus
@@ -110,16 +112,17 @@ def _boot(p: Prediction, infra: Infrastructure, tasks: int, past: History) -> in
     else:
         p.boot = BOOT_PRIOR
         p.why["boot"] = f"no boot recorded yet: {about(BOOT_PRIOR)} assumed"
-    return wanted * per_server
+    return wanted, per_server
 
 
 def _transfer(p: Prediction, repo: Repository, infra: Infrastructure, tasks: Sequence[TaskPlan],
-              past: History) -> None:
+              past: History, hosts: int) -> None:
+    """Sets p.transfer: a copy of the datasets to each host (a cloud's servers one by one)."""
     names = sorted({i.dataset for t in tasks for i in t.inputs if i.dataset})
     if not names:
         p.why["transfer"] = "no input datasets"
         return
-    total = sum(repo.datasets[n].size or 0 for n in names)
+    total = hosts * sum(repo.datasets[n].size or 0 for n in names)
     measured = past.throughput(infra.name)
     if measured:
         rate, copies = measured
@@ -131,7 +134,8 @@ def _transfer(p: Prediction, repo: Repository, infra: Infrastructure, tasks: Seq
                              "bandwidth declared: not counted")
         return
     p.transfer = total / rate
-    p.why["transfer"] = f"{size(total)} of datasets at {how}"
+    p.why["transfer"] = (f"{size(total)} of datasets" + (f" ({hosts} servers)" if hosts > 1 else "")
+                         + f" at {how}")
 
 
 def _run(p: Prediction, infra: Infrastructure, tasks: Sequence[TaskPlan], past: History,

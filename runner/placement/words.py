@@ -101,7 +101,10 @@ def _transfer(record: RunRecord, infrastructure: str) -> float | None:
     """The seconds stage-in took there, summed over datasets; 0 with no input datasets."""
     if not record.datasets:
         return 0.0
-    staged = record.staged.get(infrastructure)
-    if not staged or any(s.get("seconds") is None for s in staged.values()):
+    places = {infrastructure} | {s.get("place") for s in record.servers
+                                 if s.get("infrastructure") == infrastructure}
+    staged = [c for place, copies in record.staged.items() if place in places
+              for c in copies.values()]   # a cloud's are per server: `cloud.1`, `cloud.2`
+    if not staged or any(c.get("seconds") is None for c in staged):
         return None
-    return float(sum(s["seconds"] for s in staged.values()))
+    return float(sum(c["seconds"] for c in staged))

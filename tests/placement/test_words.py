@@ -94,12 +94,15 @@ def test_actual_on_a_cloud_has_no_queue_and_boots_its_servers() -> None:
                    ("cloud", "2026-12-02T08:01:40Z"), ("cloud", "2026-12-02T08:05:00Z"),
                    ("cloud", "2026-12-02T08:02:00Z"), ("other", "2026-12-02T09:00:00Z")])]
     servers.append({**servers[0], "ready": None})   # one that never became ready: not counted
-    staged = {"cloud": {"a": {"seconds": 40.5}, "b": {"seconds": 20}}, "cluster": {"a": {}}}
+    # stage-in is per server (its place), one after another
+    staged = {"cloud.0": {"a": {"seconds": 40.5}, "b": {"seconds": 20}},
+              "cloud.1": {"a": {"seconds": 9.5}}, "other.3": {"a": {"seconds": 99}},
+              "cluster": {"a": {}}}
     rec = record([task(0, submitted="2026-12-02T08:02:00Z", started="2026-12-02T08:03:00Z",
                        ended="2026-12-02T08:12:00Z")], "cloud", "openstack", servers=servers,
                  datasets={"a": "1" * 64, "b": "2" * 64}, staged=staged)
     got = actual(decision(), rec)
-    assert got == {"wait": 0.0, "boot": 120.0, "transfer": 60.5, "run": 540.0, "total": 720.0}
+    assert got == {"wait": 0.0, "boot": 120.0, "transfer": 70.0, "run": 540.0, "total": 720.0}
     assert actual(decision(chosen="cluster"), rec)["transfer"] is None   # no seconds recorded
 
 
