@@ -61,7 +61,8 @@ def _rerun(tree, current: Path, record, ui) -> tuple:
                        f"{record.git['commit'][:12]}")
     tree.link_outputs(repo, record.experiment)
     rerun.pin_images(Path(repo.root), current, repo, record)
-    plan = planning.plan(repo, repo.experiments[record.experiment])
+    from runner.placement.choose import recorded
+    plan = planning.plan(repo, repo.experiments[record.experiment], recorded(record))
     rerun.check(repo, plan, record, ui.line)
     apps = {split_ref(t.application)[0] for t in plan.tasks}
     with Context(Secrets.of(repo)) as ctx:

@@ -85,6 +85,12 @@ def choose(ctx: Any, repo: Repository, exp: Experiment, tasks: Sequence[TaskPlan
     return Choice(chosen, decisions)
 
 
+def recorded(record: Any) -> dict[tuple[str, ...], str]:
+    """A run's choices, per list of candidates (a RunRecord's placement): `mso rerun` places
+    its steps where the run it repeats went."""
+    return {tuple(d["candidates"]): d["chosen"] for d in record.placement}
+
+
 def _soonest(ctx: Any, repo: Repository, candidates: tuple[str, ...], todo: list[TaskPlan],
              past: History, decision: dict) -> str:
     """Predicts each candidate into the decision; the soonest (the first of equals)."""

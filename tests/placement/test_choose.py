@@ -52,6 +52,21 @@ def test_the_soonest_candidate_runs_it_and_the_record_says_why(placed: Path) -> 
     assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
 
 
+def test_a_rerun_goes_where_the_run_went(placed: Path) -> None:
+    from tests.commands.test_rerun import commit_all, ran
+    commit_all(placed)
+    run_id = ran(placed, "heat-sweep")
+    assert _ran_on(placed, _records(placed)[-1]) == {"wide"}
+    (placed / "infrastructures" / "local.yaml").write_text(
+        (placed / "infrastructures" / "local.yaml").read_text().replace("max_parallel: 2", "max_parallel: 8"))
+    commit_all(placed, "local is now the wider: auto would choose it")
+    done = mso("rerun", run_id, "--json", repo=placed, timeout=300, env={"MSO_PLACEMENT": "local"})
+    assert done.returncode == 0, done.stderr
+    rerun = json.loads(done.stdout)["rerun"]
+    record = next(r for r in _records(placed) if r["run_id"] == rerun)
+    assert record["rerun_of"] == run_id and _ran_on(placed, record) == {"wide"}
+
+
 def test_history_replaces_the_walltime_for_new_points(placed: Path) -> None:
     assert mso("run", "heat-sweep", repo=placed, timeout=300).returncode == 0
     exp = placed / "experiments" / "heat-sweep.yaml"
