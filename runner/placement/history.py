@@ -2,8 +2,9 @@
 queue (and what the scheduler had predicted), how long an application's tasks ran there, how
 fast datasets were staged to it, and how long its cloud servers took to boot.
 
-Only runs that ended are read, newest first, and at most RECENT observations of each kind count,
-so a cluster's behaviour last month weighs nothing against last week's. Which infrastructure a
+Only the newest READ runs of the repository are read (run ids sort by time), those that ended,
+and at most RECENT observations of each kind count, so a cluster's behaviour last month weighs
+nothing against last week's, and a repository with years of campaigns is read in a moment. Which infrastructure a
 task ran on comes from the run's plan.json (a step may name its own); a run without one counts
 under the infrastructure its record names.
 """
@@ -18,9 +19,11 @@ from typing import Any, Iterable, Mapping
 
 from runner import state
 from runner.results.markdown import seconds_between
+from runner.errors import StateError
 from runner.state import PLAN, RunRecord, TaskRecord
 
 RECENT = 10   # observations of one kind that count, newest first
+READ = 200    # runs read at most, newest first
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,16 @@ class History:
 
     @classmethod
     def of(cls, results: Path) -> "History":
-        found = [_Run(r, _places(folder, r)) for folder, r in reversed(state.records(results))
-                 if r.state in state.TERMINAL]
+        newest = sorted(results.glob(f"*/*/{state.RECORD}"), key=lambda p: p.parent.name,
+                        reverse=True)[:READ]
+        found = []
+        for path in newest:
+            try:
+                record = state.load(path)
+            except StateError:   # a damaged record says nothing; `mso status` tells about it
+                continue
+            if record.state in state.TERMINAL:
+                found.append(_Run(record, _places(path.parent, record)))
         return cls(found)
 
     def _tasks(self, infra: str) -> Iterable[tuple[RunRecord, list[TaskRecord]]]:

@@ -89,3 +89,12 @@ def test_makespan_deals_the_longest_first_onto_free_slots() -> None:
     assert makespan([30, 10, 10, 10], 2) == 30
     assert makespan([5, 4, 3, 3, 3], 3) == 7, "5 | 4+3 | 3+3"
     assert makespan([], 4) == 0
+
+
+def test_a_damaged_record_is_passed_over(tmp_path: Path) -> None:
+    _save(tmp_path, "20260101T000000Z-a", [_task("main-0", "00:00", "00:50", "01:00")],
+          {"main-0": "cluster"})
+    damaged = tmp_path / "e" / "20260102T000000Z-b"
+    damaged.mkdir()
+    (damaged / state.RECORD).write_text("{not json")
+    assert [w.seconds for w in History.of(tmp_path).waits("cluster", 1)] == [50.0]
