@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _entry(ctx, repo, exp, changed: list[str] | None) -> dict:
     from runner import state
+    from runner.placement import choose
     from runner.plan import explain, resolve as planning, reuse
     from runner.runs import dryrun
     p = planning.plan(repo, exp)
@@ -61,25 +62,14 @@ def _entry(ctx, repo, exp, changed: list[str] | None) -> dict:
     if points and points.reused:
         what += _image_moves(repo, p, points)
     todo = set(points.runs) if points else set()
-    p, placed = _placement(ctx, repo, exp, p, todo)
-    return {"placement": placed, "experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
+    p, placed = choose.placed(ctx, repo, p, todo, lambda _: None)
+    return {"experiment": exp.name, "runs": runs, "reason": reason, "last_run": last,
             "spec_hash": p.spec_hash, "tasks": len(p.tasks), "to_run": len(todo),
             "points": points.as_json() if points else
             {"new": 0, "reused": len(p.tasks), "failed_before": 0, "rerun": 0},
             "infrastructures": sorted({t.infrastructure for t in p.tasks}),
             "changes": what if runs else [], "changed_files": changed or [],
-            "scripts": dryrun.task_scripts(repo, p, todo) if todo else []}
-
-
-def _placement(ctx, repo, exp, p, todo: set[str]) -> tuple:
-    """Where a run would go, as `mso run` would choose it (runner/placement/), and why."""
-    from runner.placement import choose
-    from runner.plan import resolve as planning
-    if not todo or not choose.groups(exp):
-        return p, []
-    choice = choose.choose(ctx, repo, exp, [t for t in p.tasks if t.id in todo],
-                           Path(repo.root) / "results", lambda _: None)
-    return planning.plan(repo, exp, choice.chosen), choice.decisions
+            "scripts": dryrun.task_scripts(repo, p, todo) if todo else [], "placement": placed}
 
 
 def _image_moves(repo, p, points) -> list[str]:

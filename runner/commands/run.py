@@ -137,6 +137,7 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
     the points that succeeded before (unless --force)."""
     from runner import gitinfo
     from runner.plan import resolve as planning
+    from runner.placement import choose
     from runner.runs import create, resume
     active, summary = [], []
     _cleanup_clouds(repo, names, ui)
@@ -154,7 +155,8 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
             ui.line(f"{name}: {skip[1]}")
             summary.append({"experiment": name, "run_id": skip[0], "state": skip[1].split(" (")[0]})
             continue
-        p, placed = _place(ctx, repo, p, decision, ui)
+        todo = {t.id for t in p.tasks} - set(decision.reused)
+        p, placed = choose.placed(ctx, repo, p, todo, ui.line)
         r = create.create(ctx, repo, p, gitinfo.describe(args.repo), decision.reused, placed)
         decision.image_changed({tid for tid in decision.reused if not r.record.task(tid).reused})
         ui.line(f"{name}: run {r.record.run_id} on {p.infrastructure.name}: {decision.counts()}")
@@ -163,19 +165,6 @@ def _start(ctx, repo, names: list[str], args: argparse.Namespace, ui) -> tuple[l
                     f"{image['infrastructure']}: {'pulled' if image['pulled'] else 'cached'}")
         active.append(r)
     return active, summary
-
-
-def _place(ctx, repo, p, decision, ui) -> tuple:
-    """The plan again with its steps' candidate infrastructures chosen (runner/placement/),
-    for the points that will run, and the decisions for the record; as it was without any."""
-    from runner.placement import choose
-    from runner.plan import resolve as planning
-    exp = repo.experiments[p.experiment]
-    if not choose.groups(exp):
-        return p, []
-    todo = [t for t in p.tasks if t.id not in decision.reused]
-    choice = choose.choose(ctx, repo, exp, todo, Path(repo.root) / "results", ui.line)
-    return planning.plan(repo, exp, choice.chosen), choice.decisions
 
 
 def _cleanup_clouds(repo, names: list[str], ui) -> None:

@@ -24,7 +24,7 @@ from runner.declarations.models import Experiment, Repository
 from runner.errors import MsoError, SchedulerError, TransportError
 from runner.placement import predict, words
 from runner.placement.history import History
-from runner.plan.resolve import TaskPlan
+from runner.plan.resolve import RunPlan, TaskPlan, plan
 from runner.secrets import unset
 from runner.state import now
 
@@ -83,6 +83,18 @@ def choose(ctx: Any, repo: Repository, exp: Experiment, tasks: Sequence[TaskPlan
             decisions.append(decision)
             say(f"{exp.name}: placement: {words.line(decision)}")
     return Choice(chosen, decisions)
+
+
+def placed(ctx: Any, repo: Repository, p: RunPlan, todo: set[str],
+           say: Callable[[str], None]) -> tuple[RunPlan, list[dict[str, Any]]]:
+    """The plan again with its candidates chosen for the tasks in `todo` (those that will run,
+    by id), and the decisions; the plan as it was when it has no candidates or nothing runs."""
+    exp = repo.experiments[p.experiment]
+    if not todo or not groups(exp):
+        return p, []
+    choice = choose(ctx, repo, exp, [t for t in p.tasks if t.id in todo],
+                    Path(repo.root) / "results", say)
+    return plan(repo, exp, choice.chosen), choice.decisions
 
 
 def recorded(record: Any) -> dict[tuple[str, ...], str]:
