@@ -22,7 +22,7 @@ from runner.schedulers import accounting, arrays, script, states
 from runner.schedulers.states import OUT_OF_MEMORY
 from runner.state import State
 from runner.schedulers.base import Job, JobStatus
-from runner.schedulers.slurm_estimate import estimate_command, parse_estimate
+from runner.schedulers.slurm_estimate import estimate
 from runner.schedulers.slurm_query import SACCT_FIELDS, SQUEUE_FORMAT, split_status, status_command
 from runner.declarations.models import Infrastructure, Resources
 from runner.declarations import scheduler_options as allowlist
@@ -278,8 +278,7 @@ class SlurmScheduler(arrays.ArrayScheduler):
                 raise SchedulerError("scancel failed: " + arrays.failed(res))
 
     def start_estimate(self, res: Resources) -> float | None:
-        answer = self.transport.run(estimate_command(self._directives(res)))
-        return parse_estimate(answer.code, answer.stdout, answer.stderr)
+        return estimate(self.transport, self._directives(res))
 
     def _accounting(self, res: Result, told: str, missing: bool) -> dict[str, JobStatus] | None:
         """sacct's statuses (None without accounting); a failed sacct matters only when squeue

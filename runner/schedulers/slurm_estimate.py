@@ -12,6 +12,7 @@ import re
 import shlex
 
 from runner.errors import SchedulerError
+from runner.transports.base import Transport
 
 HORIZON = 366 * 86400   # seconds: a later start than this says nothing usable
 NOW = "@mso now"   # the line that carries the login host's clock, apart from sbatch's lines
@@ -49,3 +50,14 @@ def parse_estimate(code: int, stdout: str, stderr: str = "") -> float | None:
     # centuries away (seen under a filled node: 15 x 2^30 s ahead) is no estimate at all
     ahead = max(0, int(start.group(1)) - int(now.group(1)))
     return float(ahead) if ahead <= HORIZON else None
+
+
+def estimate(transport: Transport, options: list[str]) -> float | None:
+    """Slurm's estimate for a task with these sbatch options, asked through the transport; asked
+    again once when it has none (once in a while slurmctld answers a start centuries away)."""
+    for _ in range(2):
+        answer = transport.run(estimate_command(options))
+        found = parse_estimate(answer.code, answer.stdout, answer.stderr)
+        if found is not None:
+            return found
+    return None

@@ -99,3 +99,16 @@ def test_a_start_centuries_away_is_no_estimate() -> None:
     assert parse_estimate(0, said) is None
     within = said.replace(str(1796199243 + 15 * 2**30), str(1796199243 + 86400))
     assert parse_estimate(0, within) == 86400.0
+
+
+def test_a_start_centuries_away_is_asked_again_once() -> None:
+    from runner.schedulers.slurm_estimate import estimate
+    from runner.transports.base import Result
+    from tests.schedulers.test_slurm import Fake
+    far = f"{NOW} 100\nsbatch: Job 7 to start at {100 + 15 * 2**30} using 1 processors\n"
+    near = f"{NOW} 100\nsbatch: Job 8 to start at 130 using 1 processors\n"
+    answers = iter([far, near])
+    asked = Fake(respond=lambda cmd: Result(cmd, 0, next(answers), ""))
+    assert estimate(asked, ["--partition=debug"]) == 30.0 and len(asked.commands) == 2
+    again = Fake(respond=lambda cmd: Result(cmd, 0, far, ""))
+    assert estimate(again, []) is None and len(again.commands) == 2, "twice, no more"
