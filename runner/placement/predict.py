@@ -3,8 +3,10 @@ now, part by part, each with the inputs behind it in words:
 
 - wait: the scheduler's own estimate of the first task's start (Slurm: `sbatch --test-only`),
   corrected by how far its estimates were off for similar jobs in earlier runs (the median
-  error); without an estimate, the median recorded wait of similar jobs; a host without a
-  queue (local, ssh) or a cloud waits for none unless history says otherwise.
+  error, learnt apart for estimates of a queue ahead and of a free node: jobs ahead that end
+  before their limits make the first late by a minute where the second is right); without an
+  estimate, the median recorded wait of similar jobs; a host without a queue (local, ssh) or a
+  cloud waits for none unless history says otherwise.
 - boot: a cloud's servers, from the recorded times from creation to SSH; none when enough warm
   servers are there to take.
 - transfer: the input datasets' sizes (times the servers, on a cloud: each gets a copy, one
@@ -33,6 +35,7 @@ from runner.schedulers.accounting import requested
 from runner.schedulers.script import walltime_seconds
 
 BOOT_PRIOR = 120.0   # seconds assumed for a cloud's first boot, until one is recorded
+QUEUED = 5.0         # seconds: a scheduler's estimate above this says a queue stands ahead
 
 
 @dataclass
@@ -82,13 +85,17 @@ def _wait(p: Prediction, scheduler: Any, infra: Infrastructure, task: TaskPlan,
     seen = past.waits(infra.name, requested(task.resources)["cpus"])
     p.estimate = scheduler.start_estimate(task.resources)
     if p.estimate is not None:
-        errors = [w.seconds - w.estimate for w in seen if w.estimate is not None]
+        # learnt apart: how late jobs ahead end early (a queue), how late a free node starts
+        queued = p.estimate > QUEUED
+        errors = [w.seconds - w.estimate for w in seen
+                  if w.estimate is not None and (w.estimate > QUEUED) == queued]
         off = median(errors) if errors else 0.0
         p.wait = max(0.0, p.estimate + off)
         p.why["wait"] = f"the scheduler's estimate {about(p.estimate)}" + (
             f", {'+' if off >= 0 else '-'}{about(abs(off))} as its estimates were off in "
-            f"{len(errors)} earlier run{'s' * (len(errors) != 1)}" if errors else
-            ", no earlier estimate to correct it by")
+            f"{len(errors)} earlier run{'s' * (len(errors) != 1)} with "
+            f"{'a queue' if queued else 'no queue'} ahead" if errors else
+            ", no earlier estimate like it to correct it by")
     elif seen:
         p.wait = median([w.seconds for w in seen])
         p.why["wait"] = f"median wait of {len(seen)} earlier run{'s' * (len(seen) != 1)} there"

@@ -98,3 +98,39 @@ def test_a_damaged_record_is_passed_over(tmp_path: Path) -> None:
     damaged.mkdir()
     (damaged / state.RECORD).write_text("{not json")
     assert [w.seconds for w in History.of(tmp_path).waits("cluster", 1)] == [50.0]
+
+
+class _Estimating:
+    """A scheduler whose own estimate is given."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+
+    def start_estimate(self, res) -> float | None:
+        return self.seconds
+
+
+def test_the_estimate_is_corrected_by_earlier_errors_with_a_queue_and_without(
+        tmp_path: Path) -> None:
+    from runner.declarations.models import Infrastructure
+    from runner.placement.predict import Prediction, _wait
+    from runner.plan.resolve import TaskPlan
+    for run_id, (start, estimate) in {"20260101T000000Z-a": ("01:40", 160.0),   # 60 s early
+                                      "20260102T000000Z-b": ("00:01", 0.0),     # 1 s late
+                                      "20260103T000000Z-c": ("00:30", 90.0)}.items():
+        _save(tmp_path, run_id, [_task("main-0", "00:00", start, "02:00")], {"main-0": "cluster"},
+              placement=[{"chosen": "cluster", "predictions": {"cluster": {"estimate": estimate}}}])
+    past, infra = History.of(tmp_path), Infrastructure(name="cluster", kind="slurm")
+    task = TaskPlan("main-0", "main", 0, "heat", "cluster", {}, ())
+
+    def wait(estimate: float | None) -> Prediction:
+        p = Prediction()
+        _wait(p, _Estimating(estimate), infra, task, past)
+        return p
+    queued = wait(100.0)
+    assert queued.wait == 40.0 and queued.estimate == 100.0, "the median of -60 and -60"
+    assert "-1 min as its estimates were off in 2 earlier runs with a queue ahead" in \
+        queued.why["wait"]
+    assert wait(0.0).wait == 1.0, "a free node: only the free node's run counts"
+    unknown = wait(None)
+    assert unknown.wait == 30.0 and "median wait of 3 earlier runs" in unknown.why["wait"]
