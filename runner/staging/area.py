@@ -1,9 +1,9 @@
 """A run's work dir on its infrastructure, seen through a local staging folder.
 
 A local area is its own staging folder. A remote area sends task trees (application files,
-inputs, job scripts) as one archive, and fetches finished tasks' small files back as one archive:
-the wrapper's records are read from it, logs and outputs land in the staging folder, so the rest
-of mso reads local files only.
+inputs, job scripts) as one archive (up to four for a large batch, unpacked side by side), and
+fetches finished tasks' small files back as one archive: the wrapper's records are read from it,
+logs and outputs land in the staging folder, so the rest of mso reads local files only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from runner.staging.tree import Tree
 from runner.transports.base import Transport
 
 PREPARED = ".prepared"   # in the staging folder: the tasks whose trees are in place, one a line
+UNPACK_PART, UNPACKERS = 250, 4   # a batch's trees go in archives of at least this many tasks,
+                                   # at most this many, unpacked side by side
 
 
 class WorkArea(ABC):
@@ -104,16 +106,22 @@ class RemoteArea(WorkArea):
         if not trees:
             return
         q = shlex.quote
-        remote = f"{self.root}/.upload-{next(iter(trees))}.tgz"
+        parts = _parts(list(trees))
+        remotes = [f"{self.root}/.upload-{part[0]}.tgz" for part in parts]
         with tempfile.TemporaryDirectory() as tmp:
-            archive = Path(tmp) / "tasks.tgz"
-            with open(archive, "wb") as fh:
-                tree.archive(trees, fh)
             self.transport.run(f"mkdir -p {q(str(self.root))}").check("creating the work dir")
-            self.transport.put(archive, remote)
+            for part, remote in zip(parts, remotes):
+                archive = Path(tmp) / "tasks.tgz"
+                with open(archive, "wb") as fh:
+                    tree.archive({tid: trees[tid] for tid in part}, fh)
+                self.transport.put(archive, remote)
         links, pairs = tree.link_command(trees)
-        # one command: the archive unpacked, then every dataset input linked from the cache
-        self.transport.run(f"tar -xzf {q(remote)} -C {q(str(self.root))} && rm -f {q(remote)} "
+        # one command: the archives unpacked side by side (a new inode can take a millisecond
+        # on a busy or shared file system, and a large sweep makes thousands), then every
+        # dataset input linked from the cache
+        unpack = " ".join(f"tar -xzf {q(r)} -C {q(str(self.root))} & p=\"$p $!\";" for r in remotes)
+        self.transport.run(f"p=; {unpack} r=0; for i in $p; do wait $i || r=1; done; "
+                           f"rm -f {' '.join(map(q, remotes))}; [ $r = 0 ] "
                            f"&& cd {q(str(self.root))} && {links}", stdin=pairs
                            ).check("unpacking the task dirs")
         self._prepared(list(trees))
@@ -235,3 +243,12 @@ def for_run(stage: Path, root: PurePosixPath, transport: Transport | None) -> Wo
     if not str(root).startswith("/"):
         raise StagingError(f"the work root {root} must be an absolute path on the host")
     return RemoteArea(stage, root, transport)
+
+
+def _parts(task_ids: list[str]) -> list[list[str]]:
+    """The task ids in consecutive parts, one archive each: one part below 2 x UNPACK_PART
+    tasks, else up to UNPACKERS parts of even size."""
+    count = max(1, min(UNPACKERS, len(task_ids) // UNPACK_PART))
+    size = -(-len(task_ids) // count)
+    return [task_ids[i:i + size] for i in range(0, len(task_ids), size)]
+

@@ -3,7 +3,7 @@ application files (copied, symlinks kept) and dataset inputs (read-only hard lin
 data cache, runner/data/cache.py, where stage-in put them).
 
 A local area writes a tree into the work dir; a remote area writes every tree of a batch into
-one archive, so a 1000-task sweep makes no local file per task before it is submitted, then
+one archive (or a few, runner/staging/area.py), so a 1000-task sweep makes no local file per task before it is submitted, then
 links every input of the batch with one command: dataset bytes never travel in the archive.
 """
 

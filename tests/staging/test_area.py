@@ -20,6 +20,7 @@ from runner.plan.resolve import TaskPlan
 from runner.schedulers.context import Context
 from runner.secrets import Secrets
 from runner.declarations.models import LogSpec
+from runner.errors import MsoError
 from runner.staging import area as area_mod
 from runner.staging import collect
 from runner.staging.tree import Tree
@@ -141,6 +142,44 @@ def test_shared_inputs_are_linked_from_the_cache_not_sent(tmp_path: Path) -> Non
     assert len({c.stat().st_ino for c in ones}) == 1 and not list(tmp_path.rglob("pwned"))
     assert sent == [pytest.approx(sent[0])] and sent[0] < 10_000, f"no data in the archive: {sent}"
     assert len(runs) == 2, "one command makes the work dir, one unpacks and links every input"
+
+
+def test_a_large_batch_is_unpacked_from_archives_side_by_side(tmp_path: Path) -> None:
+    stage, remote = tmp_path / "stage", tmp_path / "remote"
+    area = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport())
+    sent, runs = [], []
+    area.transport.put = lambda local, path, put=area.transport.put: (sent.append(path), put(local, path))
+    area.transport.run = lambda cmd, run=area.transport.run, **kw: (runs.append(cmd), run(cmd, **kw))[1]
+    ids = [f"main-{i:04d}" for i in range(2 * area_mod.UNPACK_PART + 3)]
+    area.upload({tid: Tree(texts=[(".mso/job.sh", f"echo {tid}\n")]) for tid in ids})
+    assert len(sent) == 2 and len(runs) == 2, "two archives, one command unpacks both"
+    assert all((remote / tid / ".mso" / "job.sh").read_text() == f"echo {tid}\n" for tid in ids)
+    assert sorted(p.name for p in remote.iterdir()) == ids, "no archive left behind"
+    assert area.prepared() == set(ids)
+
+
+def test_a_part_that_fails_to_unpack_fails_the_upload(tmp_path: Path) -> None:
+    stage, remote = tmp_path / "stage", tmp_path / "remote"
+    area = area_mod.RemoteArea(stage, PurePosixPath(remote), LocalTransport())
+    put = area.transport.put
+    area.transport.put = lambda local, path: (put(local, path), path.endswith("-0250.tgz")
+                                              and Path(path).write_bytes(b"not gzip"))
+    ids = [f"main-{i:04d}" for i in range(4 * area_mod.UNPACK_PART)]
+    with pytest.raises(MsoError, match="unpacking the task dirs"):
+        area.upload({tid: Tree(texts=[(".mso/job.sh", "true\n")]) for tid in ids})
+    assert area.prepared() == set(), "nothing counted as in place"
+    assert not list(remote.glob(".upload-*")), "the archives are removed all the same"
+
+
+def test_parts_are_consecutive_and_even() -> None:
+    part = area_mod.UNPACK_PART
+    assert area_mod._parts(["a"]) == [["a"]]
+    ids = [str(i) for i in range(2 * part - 1)]
+    assert area_mod._parts(ids) == [ids], "below two parts' worth: one archive"
+    ids = [str(i) for i in range(10 * part + 1)]
+    parts = area_mod._parts(ids)
+    assert len(parts) == area_mod.UNPACKERS and sum(parts, []) == ids
+    assert max(map(len, parts)) - min(map(len, parts)) <= area_mod.UNPACKERS
 
 
 def test_prepared_tasks_survive_a_line_cut_by_a_crash(tmp_path: Path) -> None:
