@@ -1,29 +1,27 @@
 """The Slurm backend: a step's ready tasks become one job array (split at MaxArraySize), and one
 command per poll asks squeue about every job and sacct about those squeue does not show live
 (runner/schedulers/slurm_query.py): sacct tells the end of jobs squeue no longer shows, and what
-ended jobs used (runner/schedulers/accounting.py). A job
-neither tells about (no accounting, or forgotten) is left out of status(): the wrapper's exit code
-decides.
+ended jobs used (runner/schedulers/accounting.py). A job neither tells about (no accounting, or
+forgotten) is left out of status(): the wrapper's exit code decides.
 
 Each operation is a command builder and a pure parser of the command's text (tested from
-recorded output in tests/fixtures/slurm); the class only joins them through the transport.
+recorded output in tests/fixtures/slurm; squeue's and sacct's in slurm_status.py); the class
+only joins them through the transport.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
 import time
 from typing import Any, Mapping
 
 from runner.errors import SchedulerError, SubmitLimited, command_failed
-from runner.schedulers import accounting, arrays, script, states
-from runner.schedulers.states import OUT_OF_MEMORY
-from runner.state import State
+from runner.schedulers import accounting, arrays, script
 from runner.schedulers.base import Job, JobStatus
 from runner.schedulers.slurm_estimate import estimate
 from runner.schedulers.slurm_query import SACCT_FIELDS, SQUEUE_FORMAT, split_status, status_command
+from runner.schedulers.slurm_status import parse_names, parse_sacct, parse_squeue
 from runner.declarations.models import Infrastructure, Resources
 from runner.declarations import scheduler_options as allowlist
 from runner.transports.base import Result, Transport
@@ -32,7 +30,6 @@ from runner.transports.base import Result, Transport
 # about a second here; a site's may lag longer), so that its usage is recorded
 ACCOUNTING_LAG = 60.0
 ACCOUNTING_EVERY = 4.0   # seconds between two sacct queries about what squeue shows ended
-_ID = re.compile(r"^(\d+)(?:_(\d+|\[[^\]]*\]?))?$")
 _MAX_ARRAY = re.compile(r"^MaxArraySize\s*=\s*(\d+)", re.M)
 _GONE = ("Invalid job id specified",)
 _NO_ACCOUNTING = "accounting storage is disabled"
@@ -138,92 +135,6 @@ def parse_submit(code: int, stdout: str, stderr: str, command: str = "sbatch") -
             raise SubmitLimited(limit.group(0))
         raise SchedulerError("submission failed: " + command_failed(command, code, stdout, stderr))
     return job_id
-
-
-def split_id(text: str) -> tuple[str, list[int] | None]:
-    """'123_4' -> ('123', [4]); '123_[2-5%2]' -> ('123', [2, 3, 4, 5]); '123' -> ('123', None)."""
-    m = _ID.match(text.strip())
-    if not m:
-        raise ValueError(text)
-    return m.group(1), (arrays.expand(m.group(2)) if m.group(2) else None)
-
-
-def _ids(text: str) -> list[str]:
-    """Every job id a JobID field stands for (a pending range stands for each of its elements)."""
-    try:
-        base, indices = split_id(text)
-    except ValueError:
-        return []   # a step (`123.batch`), a truncated range: nothing mso asked about
-    return [base] if indices is None else [f"{base}_{i}" for i in indices]
-
-
-@functools.lru_cache(maxsize=256)   # a poll reads a line per job, in a handful of distinct states
-def _status(native: str, detail: str = "") -> JobStatus | None:
-    entry = states.slurm(native)
-    if entry is None:
-        return None
-    if entry.state.terminal:  # squeue's reason column says nothing useful once a job ended
-        return JobStatus(entry.state, entry.reason)
-    return JobStatus(entry.state, entry.reason or (detail if detail not in ("", "None") else None))
-
-
-def parse_squeue(stdout: str) -> dict[str, JobStatus | None]:
-    """`%i|%j|%T|%r` lines -> status per job id; None for a job listed in a state mso does not know."""
-    out: dict[str, JobStatus | None] = {}
-    for line in stdout.splitlines():
-        fields = line.split("|")
-        if len(fields) >= 4:
-            for job_id in _ids(fields[0]):
-                out[job_id] = _status(fields[2].strip(), fields[3].strip())
-    return out
-
-
-def _sacct_reason(native: str, exit_code: str) -> str | None:
-    code, _, signal = exit_code.partition(":")
-    base = native.split()[0].rstrip("+")
-    if base == "FAILED" and code.isdigit() and signal.isdigit():
-        return f"exit code {code}" if int(code) else f"killed by signal {signal}" if int(signal) else None
-    if base == "CANCELLED" and native.split()[1:2] == ["by"]:
-        return f"cancelled by the scheduler or a user (uid {native.split()[-1]})"
-    return None
-
-
-def parse_sacct(stdout: str) -> dict[str, JobStatus]:
-    """`JobID|JobName|State|ExitCode|...` lines (sacct -X -P) -> status per job id; the last line
-    of a job wins (its latest attempt); unknown states and steps are left out."""
-    out: dict[str, JobStatus] = {}
-    lines = [line.split("|") for line in stdout.splitlines()]
-    steps: dict[str, list[list[str]]] = {}
-    for fields in lines:   # `123.batch`, `123_4.0`: what a job's steps used
-        job, dot, _ = fields[0].partition(".")
-        if dot:
-            steps.setdefault(job, []).append(fields)
-    for fields in lines:
-        if len(fields) < 4 or not fields[2].strip():
-            continue
-        st = _status(fields[2].strip())
-        if st is None:
-            continue
-        reason = _sacct_reason(fields[2].strip(), fields[3].strip()) or st.reason
-        if st.state == State.FAILED and accounting.over_memory(fields, steps.get(fields[0], [])):
-            reason = OUT_OF_MEMORY
-        used = accounting.sacct_usage(fields) if st.state.terminal else None
-        for job_id in _ids(fields[0]):
-            out[job_id] = JobStatus(st.state, reason, used)
-    return out
-
-
-def parse_names(stdout: str) -> list[arrays.Listed]:
-    """`JobID|JobName|...` lines (squeue or sacct) -> every array element listed."""
-    out = []
-    for line in stdout.splitlines():
-        fields = line.split("|")
-        if len(fields) >= 2:
-            for job_id in _ids(fields[0]):
-                if "_" in job_id:
-                    base, index = job_id.split("_")
-                    out.append(arrays.Listed(int(base), int(index), fields[1].strip(), job_id))
-    return out
 
 
 def parse_max_array_size(stdout: str) -> int | None:

@@ -9,7 +9,7 @@ from runner.declarations.models import Resources
 from runner.monitor.reconcile import _usage
 from runner.runs import completion
 from runner.schedulers.accounting import requested
-from runner.schedulers import accounting, pbs, script, slurm, states
+from runner.schedulers import accounting, pbs, script, slurm, slurm_status, states
 from runner.schedulers.base import JobStatus
 from runner.staging.collect import Collected, records
 from runner.state import State
@@ -28,7 +28,7 @@ def test_status_joins_squeue_with_sacct_usage_in_one_command() -> None:
     text = (FIX / "slurm" / "status_squeue_then_sacct_usage.txt").read_text()
     queued, code, told = slurm.split_status(text)
     assert code == 0 and "COMPLETED" in queued
-    got = slurm.parse_sacct(told)
+    got = slurm_status.parse_sacct(told)
     assert got["119068_0"].state == State.SUCCEEDED
     assert got["119068_0"].usage == {"elapsed_s": 7, "cpu_s": 3.905, "queue_wait_s": 0, "source": "sacct"}
     assert got["119068_1"].usage["cpu_s"] == 3.858   # steps' lines are left out, not summed twice
@@ -36,11 +36,11 @@ def test_status_joins_squeue_with_sacct_usage_in_one_command() -> None:
 
 def test_sacct_energy_and_queue_wait() -> None:
     line = "7_1|n|COMPLETED|0:0|00:01:00||2026-12-01T01:00:00|2026-12-01T01:02:05|2026-12-01T01:03:05|60|01:59.5|5400\n"
-    assert slurm.parse_sacct(line)["7_1"].usage == {
+    assert slurm_status.parse_sacct(line)["7_1"].usage == {
         "elapsed_s": 60, "cpu_s": 119.5, "queue_wait_s": 125, "energy_j": 5400, "source": "sacct"}
     # a running job's figures are not yet usage, and the old 6 columns have none
-    assert slurm.parse_sacct(line.replace("COMPLETED", "RUNNING"))["7_1"].usage is None
-    assert slurm.parse_sacct("7_1|n|COMPLETED|0:0|00:00:01|\n")["7_1"].usage is None
+    assert slurm_status.parse_sacct(line.replace("COMPLETED", "RUNNING"))["7_1"].usage is None
+    assert slurm_status.parse_sacct("7_1|n|COMPLETED|0:0|00:00:01|\n")["7_1"].usage is None
 
 
 def test_pbspro_and_torque_usage_from_qstat() -> None:
