@@ -187,7 +187,7 @@ def test_a_job_killed_over_its_memory_is_out_of_memory() -> None:
     assert {s.reason for s in slurm_status.parse_sacct(no_request).values()} == {"killed by signal 9"}
 
 
-def test_an_end_whose_steps_the_accounting_has_not_recorded_is_not_told_yet() -> None:
+def test_a_kill_whose_steps_the_accounting_has_not_recorded_is_not_told_yet() -> None:
     """slurmdbd can hold the allocation's end before its batch step's (seen once in CI under
     load: the SIGKILL was recorded as "killed", without the step's peak that makes it memory)."""
     recorded = fx("sacct_over_memory_kill.txt").splitlines()
@@ -198,6 +198,9 @@ def test_an_end_whose_steps_the_accounting_has_not_recorded_is_not_told_yet() ->
     lag = accounting.Lagging(60)
     squeue_says = JobStatus(State.FAILED, "the job failed")
     assert lag.joined("226_0", squeue_says, seen).provisional, "waited for, not recorded as it is"
+    # an end that was no kill is taken at once, steps or not
+    done = "\n".join([recorded[0].replace("FAILED|0:9", "COMPLETED|0:0"), step_live]) + "\n"
+    assert slurm_status.parse_sacct(done)["226_0"].state == State.SUCCEEDED
 
 
 def test_the_accounting_s_out_of_memory_wins_over_squeue_s_failed() -> None:
