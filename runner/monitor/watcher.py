@@ -20,13 +20,10 @@ from runner.schedulers.base import Scheduler
 
 
 # while every job a scheduler was asked about has ended and only its accounting's record of the
-# end is waited for (runner/schedulers/accounting.py's Lagging), it is asked again this soon for
-# SETTLE_STEADY seconds, then backing off gently to its usual interval: the record lands a
-# fraction of a second after the accounting, not up to a whole poll later. slurmdbd hears of
-# short jobs' ends in batches, here every 5 s: a run's last ones wait 0-5 s for theirs, and a
-# backed-off ask would add up to a second more (each ask is one windowed sacct, ~0.07 s of the
-# database's time)
-SETTLE, SETTLE_STEADY, SETTLE_BACKOFF = 0.25, 5.0, 1.25
+# end is waited for (runner/schedulers/accounting.py's Lagging), it is asked again this soon,
+# backing off gently to its usual interval: the record lands a fraction of a second after the
+# accounting, not up to a whole poll later (slurmdbd lags 1-4 s here)
+SETTLE, SETTLE_BACKOFF = 0.25, 1.25
 
 
 class _Timer:
@@ -35,7 +32,7 @@ class _Timer:
     def __init__(self, low: float, high: float) -> None:
         self.low, self.high = low, max(low, high)
         self.interval, self.due = low, time.monotonic() + low
-        self.settling, self.settled_since = False, 0.0
+        self.settling = False
 
     def reset(self, changed: bool) -> None:
         self.interval = self.low if changed else min(self.interval * 2, self.high)
@@ -43,14 +40,9 @@ class _Timer:
         self.settling = False
 
     def settle(self) -> None:
-        """Only the accounting is waited for: soon for a while, then less soon, up to the usual
-        interval."""
-        now = time.monotonic()
-        if not self.settling:
-            self.settled_since = now
-        steady = now - self.settled_since < SETTLE_STEADY
-        self.interval = min(SETTLE if steady else self.interval * SETTLE_BACKOFF, self.low)
-        self.due = now + self.interval
+        """Only the accounting is waited for: soon, then less soon, up to the usual interval."""
+        self.interval = min(self.interval * SETTLE_BACKOFF, self.low) if self.settling else min(SETTLE, self.low)
+        self.due = time.monotonic() + self.interval
         self.settling = True
 
 

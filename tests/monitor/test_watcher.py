@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.errors import TransportError
-from runner.monitor.watcher import SETTLE, SETTLE_BACKOFF, SETTLE_STEADY, Watcher
+from runner.monitor.watcher import SETTLE, SETTLE_BACKOFF, Watcher
 from runner.runs.active import ActiveRun
 from runner.schedulers.base import JobStatus
 from runner.state import State
@@ -155,10 +155,6 @@ def test_when_only_the_accounting_is_awaited_it_is_asked_again_soon_then_less_so
     w, sched = _lagging(tmp_path, still_running=False)
     [timer] = w.timers.values()
     assert timer.settling and timer.interval == SETTLE      # b was recorded; a's accounting lags
-    timer.due = 0.0
-    w.tick()
-    assert timer.settling and timer.interval == SETTLE      # steady at first
-    timer.settled_since -= SETTLE_STEADY                     # as if it had lagged that long
     timer.due = 0.0
     w.tick()
     assert timer.settling and timer.interval == SETTLE * SETTLE_BACKOFF
