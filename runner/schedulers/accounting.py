@@ -81,11 +81,16 @@ def size_kb(text: str | None) -> float | None:
     return float(m.group(1)) * 1024 ** "KMGTP".index(m.group(2) or "K")
 
 
+def sigkilled(alloc: Sequence[str]) -> bool:
+    """Whether an allocation's ExitCode (sacct's fourth column) is `0:9`: killed by SIGKILL."""
+    return len(alloc) > 3 and alloc[3].strip() == "0:9"
+
+
 def over_memory(alloc: Sequence[str], steps: Sequence[Sequence[str]]) -> bool:
     """Whether an allocation that was SIGKILLed (ExitCode `0:9`) had a step whose sampled peak
     reached its requested memory: Slurm's OverMemoryKill, which sites without cgroups use, ends
     such a job FAILED, not OUT_OF_MEMORY."""
-    if len(alloc) <= REQ_MEM or alloc[3].strip() != "0:9":
+    if len(alloc) <= REQ_MEM or not sigkilled(alloc):
         return False
     limit = size_kb(alloc[REQ_MEM])
     peaks = [size_kb(s[MAX_RSS]) for s in steps if len(s) > MAX_RSS]

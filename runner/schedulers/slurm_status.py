@@ -81,20 +81,17 @@ def parse_sacct(stdout: str) -> dict[str, JobStatus]:
     for fields in lines:
         if len(fields) < 4 or not fields[2].strip():
             continue
-        st = _status(fields[2].strip())
-        if st is None or (_killed(st, fields) and _live_step(steps.get(fields[0], []))):
+        st, own = _status(fields[2].strip()), steps.get(fields[0], [])
+        failed = st is not None and st.state == State.FAILED
+        if st is None or (failed and accounting.sigkilled(fields) and _live_step(own)):
             continue
         reason = _sacct_reason(fields[2].strip(), fields[3].strip()) or st.reason
-        if st.state == State.FAILED and accounting.over_memory(fields, steps.get(fields[0], [])):
+        if failed and accounting.over_memory(fields, own):
             reason = OUT_OF_MEMORY
         used = accounting.sacct_usage(fields) if st.state.terminal else None
         for job_id in _ids(fields[0]):
             out[job_id] = JobStatus(st.state, reason, used)
     return out
-
-
-def _killed(st: JobStatus, fields: list[str]) -> bool:
-    return st.state == State.FAILED and fields[3].strip() == "0:9"
 
 
 def _live_step(steps: list[list[str]]) -> bool:
